@@ -1,0 +1,155 @@
+//! gort's scheduler: Go's G/M/P runtime for Rust futures.
+//!
+//! # The map from Go
+//!
+//! | Go (`runtime/proc.go`) | here                                                     |
+//! |------------------------|----------------------------------------------------------|
+//! | G, goroutine           | a task (`task/`): one allocation, header + future/output |
+//! | P, processor           | `Processor` (`processor.rs`): ring of 256 + LIFO slot    |
+//! | M, OS thread           | a worker thread (`worker.rs`) holding one processor      |
+//! | `sched`                | `Scheduler` (`scheduler.rs`): injector, idle set         |
+//! | global run queue       | `Injector` (`injector.rs`)                               |
+//! | `runnext`              | the LIFO slot (`queue.rs`)                               |
+//! | spinning Ms            | searching workers (`idle.rs`)                            |
+//! | `notesleep`/`wakeup`   | `Parker` (`park.rs`)                                     |
+//! | `go f()`               | [`spawn`]                                                |
+//! | `runtime.Gosched`      | [`yield_now`]                                            |
+//! | `GOMAXPROCS`           | `GORT_MAXPROCS`, [`runtime::Builder::worker_threads`]    |
+//! | `runtime.NumGoroutine` | [`runtime::num_goroutines`]                              |
+//!
+//! # A task's life
+//!
+//! `spawn` allocates the task (64 bytes for an empty `async {}`) with three
+//! references: its first `Notified`, the `JoinHandle`, and the registry
+//! reference. On a worker the `Notified` goes to that processor's LIFO slot;
+//! elsewhere to the injector. The first poll registers the task in the
+//! polling processor's registry, which is how a shutdown finds tasks that
+//! no queue holds. Each poll runs under the `RUNNING` bit; a wake sets
+//! `NOTIFIED` and, if the task was idle, queues a new `Notified`. On
+//! completion the output is published, the joiner woken, and the registry
+//! slot cleared.
+//!
+//! # Constants
+//!
+//! | constant | value | why |
+//! |---|---|---|
+//! | ring capacity | 256 | Go's `runq`; a steal moves half |
+//! | LIFO polls in a row | 3 | the time slice: without preemption a ping-pong pair would starve the ring (tokio's value) |
+//! | injector check | every 61st tick | Go's `schedtick%61`: a prime, rare enough to stay off the fast path |
+//! | injector batch | `min(128, len/P + 1)` | Go's `globrunqget` |
+//! | searchers | at most half the unparked workers | Go's `nmspinning` rule, tokio's `idle.rs` |
+//! | blocking threads | 512, idle exit after 10 s | tokio's defaults |
+//!
+//! # Lock order
+//!
+//! No lock is taken on the spawn or wake path. The locks that exist are
+//! leaves: the idle set's sleepers list, each parker's mutex, the blocking
+//! pool's state, the shutdown flag's mutex. None is held while another is
+//! taken, and none while user code runs.
+#![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod block_on;
+mod blocking;
+mod context;
+mod idle;
+mod injector;
+mod loom;
+mod park;
+mod processor;
+mod queue;
+mod scheduler;
+pub mod task;
+mod worker;
+mod yield_now;
+
+pub mod runtime;
+
+pub use block_on::block_on;
+pub use context::EnterGuard;
+pub use task::{JoinError, JoinHandle};
+pub use yield_now::yield_now;
+
+use std::future::Future;
+use std::panic::Location;
+
+/// Spawns a goroutine: runs `future` concurrently on the current runtime,
+/// or on the global runtime (started on first use) when called outside any.
+/// Drop-in for `tokio::spawn`.
+///
+/// On a worker thread the new task goes to that processor's LIFO slot, so a
+/// task that spawns and then waits for its child runs the child next, hot
+/// in cache.
+///
+/// # Examples
+///
+/// ```
+/// // No runtime needed: this starts the global one.
+/// let handle = gort_executor::spawn(async { "from a goroutine" });
+/// assert_eq!(gort_executor::block_on(handle).unwrap(), "from a goroutine");
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let location = Location::caller();
+    let mut future = Some(future);
+    let spawned = context::with_scheduler(|s| s.map(|s| s.spawn(future.take().unwrap(), location)));
+    match spawned {
+        Some(join) => join,
+        None => runtime::global()
+            .handle()
+            .scheduler
+            .spawn(future.take().unwrap(), location),
+    }
+}
+
+/// Runs a blocking closure on the current runtime's blocking pool (or the
+/// global runtime's), never on a worker. The pool grows on demand up to 512
+/// threads; idle threads exit after 10 seconds.
+///
+/// # Examples
+///
+/// ```
+/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let n = rt.block_on(async {
+///     gort_executor::spawn_blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
+///         .await
+///         .unwrap()
+/// });
+/// assert!(n > 0);
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match context::current() {
+        Some(handle) => handle.spawn_blocking(f),
+        None => runtime::global().handle().spawn_blocking(f),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod size_tests {
+    use crate::scheduler::Scheduler;
+    use crate::task::{task_size, HEADER_SIZE};
+
+    #[test]
+    fn header_is_at_most_64_bytes() {
+        assert!(HEADER_SIZE <= 64, "header is {HEADER_SIZE} bytes");
+    }
+
+    #[test]
+    fn empty_task_is_at_most_64_bytes() {
+        fn size_of_task<F: std::future::Future>(_: &F) -> usize {
+            task_size::<F, Scheduler>()
+        }
+        let fut = async {};
+        let size = size_of_task(&fut);
+        assert!(size <= 64, "an empty async task takes {size} bytes");
+    }
+}

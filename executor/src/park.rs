@@ -1,0 +1,96 @@
+//! Parking a worker thread (Go's `notesleep`/`notewakeup` on an M).
+//!
+//! A `Parker` is a one-token semaphore: `unpark` leaves a token (at most
+//! one), `park` consumes it, blocking until there is one. A token left
+//! before `park` makes `park` return at once, so an unpark racing a park is
+//! never lost. This is the executor's whole view of "sleeping": the
+//! reactor issue plugs the netpoller in behind the same `park(timeout)` /
+//! `unpark()` surface.
+
+use std::time::Duration;
+
+use crate::loom::atomic::{AtomicUsize, Ordering::*};
+use crate::loom::{lock, Condvar, Mutex};
+
+const EMPTY: usize = 0;
+const PARKED: usize = 1;
+const NOTIFIED: usize = 2;
+
+/// A one-token semaphore for one thread.
+pub(crate) struct Parker {
+    state: AtomicUsize,
+    mutex: Mutex<()>,
+    condvar: Condvar,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Self {
+        Parker {
+            state: AtomicUsize::new(EMPTY),
+            mutex: Mutex::new(()),
+            condvar: Condvar::new(),
+        }
+    }
+
+    /// Blocks until a token is available (or `timeout` passes), then takes it.
+    pub(crate) fn park(&self, timeout: Option<Duration>) {
+        // Fast path: a token is waiting.
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        let mut guard = lock(&self.mutex);
+        match self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                // Unparked between the fast path and the lock.
+                self.state.store(EMPTY, SeqCst);
+                return;
+            }
+            Err(s) => unreachable!("parker in state {s} while its owner parks"),
+        }
+        loop {
+            guard = match timeout {
+                #[cfg(not(loom))]
+                Some(d) => {
+                    let (g, res) = self
+                        .condvar
+                        .wait_timeout(guard, d)
+                        .unwrap_or_else(|e| e.into_inner());
+                    if res.timed_out() {
+                        // Leave: take a token if one arrived meanwhile.
+                        self.state.store(EMPTY, SeqCst);
+                        return;
+                    }
+                    g
+                }
+                _ => self.condvar.wait(guard).unwrap_or_else(|e| e.into_inner()),
+            };
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+            // Spurious wakeup: wait again.
+        }
+    }
+
+    /// Leaves a token and wakes the owner if it is parked.
+    pub(crate) fn unpark(&self) {
+        match self.state.swap(NOTIFIED, SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED => {
+                // Take the lock so the notify cannot fall between the
+                // owner's state check and its wait.
+                drop(lock(&self.mutex));
+                self.condvar.notify_one();
+            }
+            s => unreachable!("parker in state {s}"),
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! `Runtime`, `Builder` and `Handle`: starting the processors and their
+//! worker threads, entering a runtime, and shutting it down.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::blocking::BlockingTask;
+use crate::context::{self, EnterGuard};
+use crate::idle::MAX_WORKERS;
+use crate::scheduler::{Config, Scheduler};
+use crate::task::{self, JoinHandle};
+use crate::worker;
+
+/// The environment variable that sets the default number of worker
+/// threads (Go's `GOMAXPROCS`).
+pub const MAXPROCS_ENV: &str = "GORT_MAXPROCS";
+
+/// Configures and starts a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// use gort_executor::runtime::Builder;
+///
+/// let rt = Builder::new().worker_threads(2).thread_name("app").build().unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+///
+/// // A bad setting is an error, not a panic or a hang.
+/// let err = Builder::new().worker_threads(0).build().unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    worker_threads: Option<usize>,
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: one worker per CPU (or `GORT_MAXPROCS`),
+    /// threads named `gort-worker-N`.
+    pub fn new() -> Builder {
+        Builder {
+            worker_threads: None,
+            thread_name: "gort".to_string(),
+        }
+    }
+
+    /// Sets the number of worker threads, i.e. processors (Go's
+    /// `GOMAXPROCS`). Overrides `GORT_MAXPROCS`. Zero is rejected by
+    /// [`build`](Self::build).
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Sets the prefix of the runtime's thread names (`{name}-worker-N`,
+    /// `{name}-blocking`).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a worker count of 0 or above the supported
+    /// maximum, a `GORT_MAXPROCS` that is not a positive integer, or a
+    /// thread name containing a NUL byte; the OS's error if a thread cannot
+    /// be started.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let workers = resolve_worker_threads(self.worker_threads, std::env::var(MAXPROCS_ENV).ok())?;
+        if self.thread_name.contains('\0') {
+            return Err(invalid(format!(
+                "thread_name must not contain a NUL byte, got {:?}",
+                self.thread_name
+            )));
+        }
+        let (scheduler, locals) = Scheduler::new(
+            workers,
+            Config {
+                thread_name: self.thread_name.clone(),
+            },
+        );
+        let mut threads = Vec::with_capacity(workers);
+        for (index, local) in locals.into_iter().enumerate() {
+            let sched = scheduler.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{}-worker-{index}", self.thread_name))
+                .spawn(move || worker::run(sched, index, local));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    // The threads not started will never count themselves
+                    // out; close and let the started ones exit.
+                    scheduler.shared().close();
+                    for t in threads {
+                        let _ = t.join();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Runtime {
+            handle: Handle { scheduler },
+            threads: Mutex::new(threads),
+        })
+    }
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+/// Worker count from the builder, else `GORT_MAXPROCS`, else the CPUs.
+fn resolve_worker_threads(explicit: Option<usize>, env: Option<String>) -> io::Result<usize> {
+    let n = match (explicit, env) {
+        (Some(0), _) => return Err(invalid("worker_threads must be at least 1, got 0".into())),
+        (Some(n), _) => n,
+        (None, Some(v)) => match v.trim().parse::<usize>() {
+            Ok(0) => return Err(invalid(format!("{MAXPROCS_ENV} must be at least 1, got {v:?}"))),
+            Ok(n) => n,
+            Err(_) => {
+                return Err(invalid(format!(
+                    "{MAXPROCS_ENV} must be a positive integer, got {v:?}"
+                )))
+            }
+        },
+        (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    if n > MAX_WORKERS {
+        return Err(invalid(format!("worker_threads must be at most {MAX_WORKERS}, got {n}")));
+    }
+    Ok(n)
+}
+
+/// A gort runtime: `N` processors, each run by a worker thread, plus a
+/// blocking pool.
+///
+/// Dropping it (or [`shutdown_timeout`](Self::shutdown_timeout)) stops the
+/// workers after their current poll and drops every task's future; their
+/// `JoinHandle`s resolve to a cancelled `JoinError`.
+///
+/// # Examples
+///
+/// ```
+/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let total = rt.block_on(async {
+///     let handles: Vec<_> = (0..10u64).map(|i| gort_executor::spawn(async move { i * i })).collect();
+///     let mut total = 0;
+///     for h in handles {
+///         total += h.await.unwrap();
+///     }
+///     total
+/// });
+/// assert_eq!(total, 285);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("handle", &self.handle).finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default settings ([`Builder::new`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// Runs `future` to completion on the calling thread (Go's main
+    /// goroutine) while the workers run the tasks it spawns.
+    ///
+    /// # Panics
+    ///
+    /// When called from a worker thread of a gort runtime: blocking a
+    /// processor would stall its tasks (use `.await` instead).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime. See [`crate::spawn`].
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `f` on this runtime's blocking pool. See [`crate::spawn_blocking`].
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime, to spawn from other threads.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this the calling thread's current runtime until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        self.handle.enter()
+    }
+
+    /// Shuts down, waiting at most `timeout` for the workers to finish their
+    /// current polls and for blocking tasks to return. Threads still busy
+    /// after that are left to finish on their own; the last worker to stop
+    /// still cancels every remaining task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = gort_executor::runtime::Runtime::new().unwrap();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_timeout(Duration::from_secs(5));
+    /// let err = gort_executor::block_on(handle).unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        self.shutdown(Some(deadline));
+    }
+
+    fn shutdown(&self, deadline: Option<Instant>) {
+        let shared = self.handle.scheduler.shared();
+        shared.close();
+        let on_own_worker = worker::with_current(|w| {
+            w.is_some_and(|w| std::sync::Arc::ptr_eq(&w.scheduler.0, &self.handle.scheduler.0))
+        });
+        if on_own_worker {
+            // Dropped from inside one of its own tasks: we cannot wait for
+            // ourselves. The last worker out finishes the shutdown.
+            return;
+        }
+        if shared.wait_drained(deadline) {
+            let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+        shared.blocking.wait(deadline);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+/// A cheap, cloneable reference to a runtime, for spawning from anywhere.
+///
+/// # Examples
+///
+/// ```
+/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let handle = rt.handle().clone();
+/// let from_thread = std::thread::spawn(move || handle.spawn(async { "hi" }))
+///     .join()
+///     .unwrap();
+/// assert_eq!(rt.block_on(from_thread).unwrap(), "hi");
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) scheduler: Scheduler,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.scheduler.shared().processors.len())
+            .finish()
+    }
+}
+
+/// Returned by [`Handle::try_current`] outside a runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("this thread is not running inside a gort runtime")
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Handle {
+    pub(crate) fn from_scheduler(scheduler: Scheduler) -> Handle {
+        Handle { scheduler }
+    }
+
+    /// The runtime this thread is in: a worker's, a blocking thread's, or
+    /// the one whose `block_on`/`enter` is active.
+    ///
+    /// # Panics
+    ///
+    /// Outside any runtime; see [`try_current`](Self::try_current). (The
+    /// free function [`crate::spawn`] does not need one: it falls back to
+    /// the global runtime.)
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Self::try_current() {
+            Ok(h) => h,
+            Err(e) => panic!("Handle::current(): {e}; use gort::spawn (global runtime) or Runtime::enter"),
+        }
+    }
+
+    /// The current runtime, or an error outside any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort_executor::runtime::Handle;
+    /// assert!(Handle::try_current().is_err());
+    /// ```
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::current().ok_or(TryCurrentError(()))
+    }
+
+    /// Spawns a task on this runtime. See [`crate::spawn`].
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.scheduler.spawn(future, Location::caller())
+    }
+
+    /// Runs `f` on this runtime's blocking pool. See [`crate::spawn_blocking`].
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let id = crate::scheduler::next_id();
+        tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %Location::caller(), "spawn_blocking");
+        let (notified, join) = task::new_task(BlockingTask::new(f), crate::blocking::BlockingSchedule, id);
+        self.scheduler.shared().blocking.spawn(notified, self);
+        join
+    }
+
+    /// Runs `future` to completion on the calling thread, inside this runtime.
+    /// See [`Runtime::block_on`].
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = self.enter();
+        crate::block_on::block_on_thread(future)
+    }
+
+    /// Makes this the calling thread's current runtime until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        context::enter(self.clone())
+    }
+
+    /// Tasks of this runtime spawned and not yet completed (blocking tasks
+    /// excluded).
+    pub fn num_goroutines(&self) -> usize {
+        self.scheduler.num_goroutines()
+    }
+
+    /// Number of worker threads (processors).
+    pub fn num_workers(&self) -> usize {
+        self.scheduler.shared().processors.len()
+    }
+}
+
+static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+
+/// The process-wide runtime used by [`crate::spawn`] outside any runtime,
+/// started on first use with the default settings.
+///
+/// # Panics
+///
+/// If it cannot be built (a bad `GORT_MAXPROCS`, no threads): there is no
+/// caller to return the error to.
+pub(crate) fn global() -> &'static Runtime {
+    GLOBAL.get_or_init(|| {
+        Builder::new()
+            .thread_name("gort-global")
+            .build()
+            .unwrap_or_else(|e| panic!("gort: cannot start the global runtime: {e}"))
+    })
+}
+
+/// Live tasks (Go's `runtime.NumGoroutine`) of the current runtime, or of
+/// the global runtime outside any (0 if it never started).
+///
+/// # Examples
+///
+/// ```
+/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let (tx, rx) = futures::channel::oneshot::channel::<()>();
+///     let h = gort_executor::spawn(async move { rx.await.ok(); });
+///     assert!(gort_executor::runtime::num_goroutines() >= 1);
+///     tx.send(()).unwrap();
+///     h.await.unwrap();
+/// });
+/// ```
+pub fn num_goroutines() -> usize {
+    match context::current() {
+        Some(h) => h.num_goroutines(),
+        None => GLOBAL.get().map_or(0, |rt| rt.handle.num_goroutines()),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_count_resolution() {
+        assert_eq!(resolve_worker_threads(Some(3), Some("9".into())).unwrap(), 3);
+        assert_eq!(resolve_worker_threads(None, Some(" 4 ".into())).unwrap(), 4);
+        assert!(resolve_worker_threads(None, None).unwrap() >= 1);
+        let e = resolve_worker_threads(Some(0), None).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("at least 1"), "{e}");
+        let e = resolve_worker_threads(None, Some("two".into())).unwrap_err();
+        assert!(e.to_string().contains("GORT_MAXPROCS must be a positive integer, got \"two\""), "{e}");
+        let e = resolve_worker_threads(None, Some("0".into())).unwrap_err();
+        assert!(e.to_string().contains("GORT_MAXPROCS must be at least 1"), "{e}");
+        let e = resolve_worker_threads(None, Some("-2".into())).unwrap_err();
+        assert!(e.to_string().contains("positive integer"), "{e}");
+        assert!(resolve_worker_threads(Some(MAX_WORKERS + 1), None).is_err());
+    }
+}

@@ -1,0 +1,274 @@
+//! Go's `sched`: the global injector, the processors, the idle set, and
+//! the rules for where a runnable task goes.
+//!
+//! | caller                               | task goes to                         |
+//! |--------------------------------------|--------------------------------------|
+//! | spawn / wake on a worker of this scheduler | that P's LIFO slot; the task it displaces to the ring tail |
+//! | a task woken during its own poll (`yield_now`) | the ring tail, behind runnable work |
+//! | any other thread                     | the injector                         |
+//!
+//! A push to a ring or the injector may wake one parked worker (`idle.rs`);
+//! a LIFO push wakes nobody.
+
+use std::future::Future;
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use crate::blocking::BlockingPool;
+use crate::idle::Idle;
+use crate::injector::Injector;
+use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::{lock, Arc, Condvar, Mutex};
+use crate::processor::ProcessorShared;
+use crate::queue::Local;
+use crate::task::{self, Id, JoinHandle, Notified, Schedule};
+use crate::worker::{self, Worker};
+
+/// Settings fixed at build time.
+pub(crate) struct Config {
+    pub(crate) thread_name: String,
+}
+
+/// State shared by every thread of one runtime.
+pub(crate) struct Shared {
+    pub(crate) processors: Box<[ProcessorShared]>,
+    pub(crate) injector: Injector,
+    pub(crate) idle: Idle,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) config: Config,
+    /// Set once by `close`; no task is polled after the workers see it.
+    closed: AtomicBool,
+    /// Workers that have not finished exiting; the last one out drains.
+    workers_alive: AtomicUsize,
+    /// Set (and notified) when the final drain is done.
+    drained: Mutex<bool>,
+    drained_cv: Condvar,
+    /// Spawns and completions not made on a worker of this runtime.
+    remote_spawned: AtomicU64,
+    remote_completed: AtomicU64,
+}
+
+/// A handle to the scheduler, held by every task (8 bytes).
+#[derive(Clone)]
+pub(crate) struct Scheduler(pub(crate) Arc<Shared>);
+
+/// Ids are process-wide, like goids.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+pub(crate) fn next_id() -> Id {
+    Id(NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+impl Scheduler {
+    /// Creates the shared state and the owner ends of the rings.
+    pub(crate) fn new(num_workers: usize, config: Config) -> (Scheduler, Vec<Local>) {
+        let mut processors = Vec::with_capacity(num_workers);
+        let mut locals = Vec::with_capacity(num_workers);
+        for _ in 0..num_workers {
+            let (shared, local) = ProcessorShared::new();
+            processors.push(shared);
+            locals.push(local);
+        }
+        let blocking = BlockingPool::new(config.thread_name.clone());
+        let shared = Shared {
+            processors: processors.into_boxed_slice(),
+            injector: Injector::new(),
+            idle: Idle::new(num_workers),
+            blocking,
+            config,
+            closed: AtomicBool::new(false),
+            workers_alive: AtomicUsize::new(num_workers),
+            drained: Mutex::new(false),
+            drained_cv: Condvar::new(),
+            remote_spawned: AtomicU64::new(0),
+            remote_completed: AtomicU64::new(0),
+        };
+        (Scheduler(Arc::new(shared)), locals)
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.0
+    }
+
+    /// `true` if `worker` belongs to this scheduler.
+    fn owns(&self, worker: &Worker) -> bool {
+        Arc::ptr_eq(&self.0, &worker.scheduler.0)
+    }
+
+    /// Go's `newproc`: allocates a task and makes it runnable.
+    pub(crate) fn spawn<F>(&self, future: F, location: &'static Location<'static>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = next_id();
+        let (notified, join) = task::new_task(future, self.clone(), id);
+        tracing::trace!(
+            target: "gort::task",
+            task_id = id.0,
+            spawned_at = %location,
+            "spawn"
+        );
+        worker::with_current(|w| match w {
+            Some(w) if self.owns(w) => {
+                self.0.processors[w.processor.index].count_spawned();
+                w.schedule_local(notified, true);
+            }
+            _ => {
+                self.0.remote_spawned.fetch_add(1, Relaxed);
+                self.schedule_remote(notified);
+            }
+        });
+        join
+    }
+
+    /// Sends a task to the injector (from a thread that is not one of our
+    /// workers) and wakes a worker if none is looking for work.
+    pub(crate) fn schedule_remote(&self, task: Notified) {
+        let shared = &*self.0;
+        if shared.closed.load(Acquire) {
+            drop(task); // shuts it down
+            return;
+        }
+        shared.injector.push(task);
+        // Pairs with the fence in `close`: either the closer's final drain
+        // sees our task or we see `closed` and drain it ourselves.
+        fence(SeqCst);
+        if shared.closed.load(SeqCst) {
+            shared.drain_injector();
+            return;
+        }
+        shared.notify_parked();
+    }
+
+    /// Live tasks (spawned, not yet completed) of this runtime.
+    pub(crate) fn num_goroutines(&self) -> usize {
+        let s = &*self.0;
+        let mut spawned = s.remote_spawned.load(Relaxed);
+        let mut completed = s.remote_completed.load(Relaxed);
+        for p in s.processors.iter() {
+            spawned = spawned.wrapping_add(p.spawned.load(Relaxed));
+            completed = completed.wrapping_add(p.completed.load(Relaxed));
+        }
+        // Counters are read one by one; clamp a transiently negative sum.
+        (spawned.wrapping_sub(completed) as i64).max(0) as usize
+    }
+}
+
+impl Schedule for Scheduler {
+    fn schedule(&self, task: Notified) {
+        worker::with_current(|w| match w {
+            Some(w) if self.owns(w) => w.schedule_local(task, true),
+            _ => self.schedule_remote(task),
+        })
+    }
+
+    fn yield_task(&self, task: Notified) {
+        worker::with_current(|w| match w {
+            Some(w) if self.owns(w) => w.schedule_local(task, false),
+            _ => self.schedule_remote(task),
+        })
+    }
+
+    fn release(&self) {
+        worker::with_current(|w| match w {
+            Some(w) if self.owns(w) => self.0.processors[w.processor.index].count_completed(),
+            _ => {
+                self.0.remote_completed.fetch_add(1, Relaxed);
+            }
+        })
+    }
+}
+
+impl Shared {
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Acquire)
+    }
+
+    /// Wakes one parked worker if the idle rules say so.
+    pub(crate) fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            tracing::trace!(target: "gort::scheduler", worker = index, "unpark");
+            self.processors[index].parker.unpark();
+        }
+    }
+
+    /// `true` if any queue holds a task (the last searcher's re-check).
+    pub(crate) fn has_work_anywhere(&self) -> bool {
+        !self.injector.is_empty() || self.processors.iter().any(|p| p.has_work())
+    }
+
+    /// Starts shutdown: no task is polled after its worker sees this; the
+    /// workers drain their queues and the last one drains everything else.
+    /// Returns `false` if already closed.
+    pub(crate) fn close(&self) -> bool {
+        if self.closed.swap(true, SeqCst) {
+            return false;
+        }
+        fence(SeqCst);
+        for index in self.idle.unpark_all() {
+            self.processors[index].parker.unpark();
+        }
+        // Parked workers that were notified earlier still get their token.
+        for p in self.processors.iter() {
+            p.parker.unpark();
+        }
+        self.blocking.shutdown();
+        true
+    }
+
+    pub(crate) fn drain_injector(&self) {
+        while let Some(task) = self.injector.pop() {
+            drop(task);
+        }
+    }
+
+    /// Called by each worker after it drained its own queues. The last one
+    /// shuts down every task still alive: queued in the injector, or known
+    /// only to a registry.
+    pub(crate) fn worker_exited(&self) {
+        if self.workers_alive.fetch_sub(1, AcqRel) != 1 {
+            return;
+        }
+        self.drain_injector();
+        for p in self.processors.iter() {
+            // Every worker let go of its registry before counting itself out.
+            match p.registry.claim() {
+                Some(owner) => owner.shutdown_all(),
+                None => unreachable!("a registry is still owned after every worker exited"),
+            }
+        }
+        // Cancelling futures may have woken tasks into the injector.
+        self.drain_injector();
+        *lock(&self.drained) = true;
+        self.drained_cv.notify_all();
+    }
+
+    /// Waits until the final drain is done or `deadline` passes.
+    pub(crate) fn wait_drained(&self, deadline: Option<Instant>) -> bool {
+        let mut done = lock(&self.drained);
+        while !*done {
+            match deadline {
+                None => done = self.drained_cv.wait(done).unwrap_or_else(|e| e.into_inner()),
+                #[cfg(not(loom))]
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    done = self
+                        .drained_cv
+                        .wait_timeout(done, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                #[cfg(loom)]
+                Some(_) => done = self.drained_cv.wait(done).unwrap(),
+            }
+        }
+        true
+    }
+}
+
+/// How long an idle blocking thread waits for work before exiting.
+pub(crate) const BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);

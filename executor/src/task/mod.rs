@@ -1,0 +1,164 @@
+//! Tasks: Go's G. One allocation per spawn holding the header (state word,
+//! vtable, id, registry slot, join waker), the scheduler handle and a union
+//! of the future and its output.
+//!
+//! # References
+//!
+//! A task is freed when its reference count (in the state word) reaches
+//! zero. The kinds of reference, and who gives each back:
+//!
+//! | reference   | created                  | given back                          |
+//! |-------------|--------------------------|-------------------------------------|
+//! | `Notified`  | spawn, wake, abort       | the poller, after the poll          |
+//! | join        | spawn                    | `JoinHandle::drop`                  |
+//! | registry    | spawn                    | completion (or the shutdown drain)  |
+//! | waker       | `Waker::clone`           | `Waker::drop` / `wake`              |
+//!
+//! At most one `Notified` exists at a time (the `NOTIFIED` bit), and while
+//! a task runs its `Notified` is the poller's reference.
+//!
+//! # Safety, by scenario
+//!
+//! - *The future* is touched only by whoever holds `RUNNING` (poll, cancel).
+//! - *The output* is written once before `COMPLETE` is set; afterwards it
+//!   belongs to the `JoinHandle` if `JOIN_INTEREST` was set at completion,
+//!   else to the completer, which drops it at once.
+//! - *The join waker slot* belongs to the `JoinHandle` while `JOIN_WAKER` is
+//!   clear and to the task side while it is set (see `state.rs`).
+//! - *The registry slot pointer* is written at the first poll and read at
+//!   completion, both under `RUNNING`.
+
+mod error;
+mod header;
+mod join;
+pub(crate) mod registry;
+pub(crate) mod state;
+mod vtable;
+mod waker;
+
+use std::fmt;
+use std::future::Future;
+use std::ptr::NonNull;
+
+pub use error::JoinError;
+pub(crate) use header::{Header, TaskRef};
+pub use join::JoinHandle;
+pub(crate) use registry::{Registry, RegistryOwner};
+
+use vtable::Cell;
+
+/// A task's unique id (Go's goid). Never reused within a process.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct Id(pub(crate) u64);
+
+impl Id {
+    /// The raw number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where a task goes when it becomes runnable. Implemented by the
+/// multi-processor scheduler and by the blocking pool.
+pub(crate) trait Schedule: Send + Sync + Sized + 'static {
+    /// A task woken by a waker or an abort.
+    fn schedule(&self, task: Notified);
+    /// A task woken during its own poll (`yield_now`): it goes behind the
+    /// work that is already runnable.
+    fn yield_task(&self, task: Notified);
+    /// Called once when a task completes, before its references go.
+    fn release(&self);
+}
+
+/// The run permission for one task: a counted reference with `NOTIFIED`
+/// set. Run queues hold these. Dropping one without running it shuts the
+/// task down (cancels it if nobody else is polling it).
+pub(crate) struct Notified(TaskRef);
+
+impl Notified {
+    /// # Safety
+    /// The caller hands over a counted reference for which `NOTIFIED` is set.
+    pub(crate) unsafe fn from_task(task: TaskRef) -> Self {
+        Notified(task)
+    }
+
+    /// Runs the task once: poll, or cancel if aborted. `registry` is the
+    /// running processor's; the blocking pool passes `None`.
+    pub(crate) fn run(self, registry: Option<&RegistryOwner<'_>>) {
+        let task = self.into_task();
+        // SAFETY: we hand the Notified reference to `poll`, which consumes it.
+        unsafe { (task.header().vtable.poll)(task, registry) };
+    }
+
+    /// Cancels the task unless someone is polling it, and gives back the
+    /// reference.
+    pub(crate) fn shutdown(self) {
+        let task = self.into_task();
+        // SAFETY: `shutdown` consumes the reference we hand it.
+        unsafe { (task.header().vtable.shutdown)(task) };
+    }
+
+    /// The task's id.
+    pub(crate) fn id(&self) -> Id {
+        self.0.header().id
+    }
+
+    /// Gives up ownership as a raw pointer (for the run queues).
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        self.into_task().0
+    }
+
+    /// # Safety
+    /// `ptr` came from `into_raw` and is used only once.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> Self {
+        Notified(TaskRef(ptr))
+    }
+
+    fn into_task(self) -> TaskRef {
+        let task = self.0;
+        std::mem::forget(self);
+        task
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference and give it to `shutdown`.
+        unsafe { (self.0.header().vtable.shutdown)(self.0) };
+    }
+}
+
+impl fmt::Debug for Notified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Notified({})", self.id())
+    }
+}
+
+/// Allocates a task for `future`, scheduled on `scheduler`. Returns its
+/// first `Notified` (to be queued) and its `JoinHandle`.
+pub(crate) fn new_task<F, S>(future: F, scheduler: S, id: Id) -> (Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let task = Cell::allocate(future, scheduler, id);
+    // SAFETY: a new task holds three references (state.rs): the Notified,
+    // the join reference, and the registry reference, which stays with the
+    // task until it completes.
+    unsafe { (Notified::from_task(task), JoinHandle::from_task(task)) }
+}
+
+/// Bytes one task occupies for a future type (for tests and the docs).
+pub(crate) fn task_size<F: Future, S>() -> usize {
+    std::mem::size_of::<Cell<F, S>>()
+}
+
+/// Size of the header alone.
+pub(crate) const HEADER_SIZE: usize = std::mem::size_of::<Header>();

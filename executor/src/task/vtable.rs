@@ -1,0 +1,394 @@
+//! The typed half of a task: the allocation layout `Cell<F, S>` and the
+//! functions (reached through `Vtable`) that know `F` and `S`.
+//!
+//! Every function here is entered holding one counted reference and says
+//! what it does with it.
+
+use std::any::Any;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
+use std::task::{Context, Poll, Waker};
+
+use super::error::JoinError;
+use super::header::{Header, TaskRef};
+use super::registry::{Registry, RegistryOwner};
+use super::state::*;
+use super::waker::waker_ref;
+use super::{Notified, Schedule};
+use crate::loom::UnsafeCell;
+
+/// Type-erased operations on a task.
+pub(crate) struct Vtable {
+    /// Runs the task. Consumes the caller's `Notified` reference.
+    pub(crate) poll: unsafe fn(TaskRef, Option<&RegistryOwner<'_>>),
+    /// Hands a counted `Notified` reference to the task's scheduler.
+    pub(crate) schedule: unsafe fn(TaskRef),
+    /// Cancels the task if nobody is polling it. Consumes one reference.
+    pub(crate) shutdown: unsafe fn(TaskRef),
+    /// Frees the allocation. The caller gave back the last reference.
+    pub(crate) dealloc: unsafe fn(TaskRef),
+    /// `JoinHandle::poll`: writes `Poll<Result<F::Output, JoinError>>` to
+    /// `dst` if complete, else registers the waker.
+    pub(crate) try_read_output: unsafe fn(TaskRef, *mut (), &Waker),
+    /// `JoinHandle::drop`. Consumes the join reference.
+    pub(crate) drop_join_handle: unsafe fn(TaskRef, bool),
+}
+
+/// The future while it lives, then its output or panic payload; which one
+/// is present is told by the state word (`COMPLETE`, `OUTPUT_*`). The panic
+/// payload is boxed twice so the union stays one word for unit outputs.
+pub(crate) union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<F::Output>,
+    panic: ManuallyDrop<Box<Box<dyn Any + Send>>>,
+}
+
+/// The whole allocation. `#[repr(C)]` keeps the header at offset 0.
+#[repr(C)]
+pub(crate) struct Cell<F: Future, S> {
+    pub(crate) header: Header,
+    pub(crate) scheduler: S,
+    pub(crate) stage: UnsafeCell<Stage<F>>,
+}
+
+impl<F, S> Cell<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    const VTABLE: Vtable = Vtable {
+        poll: poll::<F, S>,
+        schedule: schedule::<F, S>,
+        shutdown: shutdown::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle: drop_join_handle::<F, S>,
+    };
+
+    /// Allocates a task; the state starts with three references (see `state.rs`).
+    pub(crate) fn allocate(future: F, scheduler: S, id: super::Id) -> TaskRef {
+        let cell = Box::new(Cell {
+            header: Header::new(&Self::VTABLE, id),
+            scheduler,
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
+        });
+        TaskRef(NonNull::from(Box::leak(cell)).cast())
+    }
+}
+
+/// # Safety
+/// `task` must be a live `Cell<F, S>`.
+unsafe fn cell<'a, F: Future, S>(task: TaskRef) -> &'a Cell<F, S> {
+    // SAFETY: the header sits at offset 0 of a `Cell<F, S>` (repr(C)) and
+    // the caller holds a reference.
+    unsafe { task.0.cast::<Cell<F, S>>().as_ref() }
+}
+
+unsafe fn poll<F, S>(task: TaskRef, registry: Option<&RegistryOwner<'_>>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    // SAFETY: the vtable is only reachable from a `Cell<F, S>`.
+    let cell = unsafe { cell::<F, S>(task) };
+    let header = &cell.header;
+    match header.state.transition_to_running() {
+        ToRunning::Poll => {}
+        ToRunning::Cancel => {
+            // SAFETY: we hold RUNNING.
+            unsafe { cancel_and_complete::<F, S>(task) };
+            return;
+        }
+        ToRunning::Done => return,
+        ToRunning::Dealloc => {
+            // SAFETY: that was the last reference.
+            unsafe { dealloc::<F, S>(task) };
+            return;
+        }
+    }
+    // We hold RUNNING: the future and `registry_slot` are ours.
+    if let Some(registry) = registry {
+        header.registry_slot.with_mut(|slot| {
+            // SAFETY: only the RUNNING poller touches `registry_slot`.
+            unsafe {
+                if (*slot).is_null() {
+                    *slot = registry.insert(task);
+                }
+            }
+        });
+    }
+    let waker = waker_ref(task);
+    let mut cx = Context::from_waker(&waker);
+    let res = cell.stage.with_mut(|stage| {
+        catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: we hold RUNNING and the future is present (not
+            // COMPLETE); it is never moved out of the allocation.
+            let fut = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
+            fut.poll(&mut cx)
+        }))
+    });
+    match res {
+        Ok(Poll::Pending) => match header.state.transition_to_idle() {
+            ToIdle::Idle => {}
+            // SAFETY: the poller's reference became this Notified.
+            ToIdle::Notified => cell.scheduler.yield_task(unsafe { Notified::from_task(task) }),
+            // SAFETY: we still hold RUNNING.
+            ToIdle::Cancel => unsafe { cancel_and_complete::<F, S>(task) },
+        },
+        Ok(Poll::Ready(output)) => {
+            // SAFETY: RUNNING; the future is present and done.
+            match unsafe { drop_future::<F>(&cell.stage) } {
+                Ok(()) => {
+                    // SAFETY: the future is gone; the slot is free.
+                    cell.stage.with_mut(|s| unsafe {
+                        ptr::write(&mut (*s).output, ManuallyDrop::new(output))
+                    });
+                    // SAFETY: RUNNING, output stored.
+                    unsafe { complete::<F, S>(task, 0) };
+                }
+                Err(payload) => {
+                    // The future panicked while being dropped: report that.
+                    drop_catching(output);
+                    // SAFETY: RUNNING, the future is gone.
+                    unsafe { complete_with_panic::<F, S>(task, payload) };
+                }
+            }
+        }
+        Err(payload) => {
+            // The future panicked in poll: drop what is left of it, keep
+            // the first panic's payload.
+            // SAFETY: RUNNING; the future is present.
+            let _ = unsafe { drop_future::<F>(&cell.stage) };
+            // SAFETY: RUNNING, the future is gone.
+            unsafe { complete_with_panic::<F, S>(task, payload) };
+        }
+    }
+}
+
+/// Drops the future in place, catching a panic from its destructor.
+///
+/// # Safety
+/// The caller holds RUNNING and the future is present.
+unsafe fn drop_future<F: Future>(stage: &UnsafeCell<Stage<F>>) -> Result<(), Box<dyn Any + Send>> {
+    stage.with_mut(|s| {
+        catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: per the caller, the future is present and ours.
+            unsafe { ManuallyDrop::drop(&mut (*s).future) }
+        }))
+    })
+}
+
+fn drop_catching<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+/// Drops the future of a cancelled task and completes it as cancelled.
+///
+/// # Safety
+/// The caller holds RUNNING (and the reference it implies); the future is present.
+unsafe fn cancel_and_complete<F: Future, S: Schedule>(task: TaskRef) {
+    // SAFETY: caller's contract.
+    let cell = unsafe { cell::<F, S>(task) };
+    // SAFETY: RUNNING, future present.
+    match unsafe { drop_future::<F>(&cell.stage) } {
+        // SAFETY: RUNNING, future gone, nothing stored.
+        Ok(()) => unsafe { complete::<F, S>(task, OUTPUT_CANCELLED) },
+        // SAFETY: as above.
+        Err(payload) => unsafe { complete_with_panic::<F, S>(task, payload) },
+    }
+}
+
+/// # Safety
+/// As `complete`, with the stage empty.
+unsafe fn complete_with_panic<F: Future, S: Schedule>(task: TaskRef, payload: Box<dyn Any + Send>) {
+    // SAFETY: caller's contract.
+    let cell = unsafe { cell::<F, S>(task) };
+    // SAFETY: the stage is empty and ours (RUNNING).
+    cell.stage.with_mut(|s| unsafe {
+        ptr::write(&mut (*s).panic, ManuallyDrop::new(Box::new(payload)))
+    });
+    // SAFETY: RUNNING, payload stored.
+    unsafe { complete::<F, S>(task, OUTPUT_PANIC) };
+}
+
+/// Publishes the output, wakes the joiner, unregisters the task and gives
+/// back the poller's reference (and the registry's, if we removed it).
+///
+/// # Safety
+/// The caller holds RUNNING and the reference it implies; the stage holds
+/// what `output_bits` describes.
+unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
+    // SAFETY: caller's contract.
+    let cell = unsafe { cell::<F, S>(task) };
+    let header = &cell.header;
+    let prev = header.state.transition_to_complete(output_bits);
+    if !prev.has(JOIN_INTEREST) {
+        // Nobody will read the output: it is ours to drop.
+        // SAFETY: COMPLETE with no join interest: the output is ours.
+        unsafe { drop_output::<F>(&cell.stage, output_bits) };
+    } else if prev.has(JOIN_WAKER) {
+        // The slot belongs to the task side while JOIN_WAKER is set.
+        header.join_waker.with(|w| {
+            // SAFETY: JOIN_WAKER was set when we completed, so the
+            // JoinHandle no longer writes the slot.
+            if let Some(w) = unsafe { &*w } {
+                w.wake_by_ref();
+            }
+        });
+    }
+    let slot = header.registry_slot.with(|s| {
+        // SAFETY: only the RUNNING poller (us) reads/writes the slot pointer.
+        unsafe { *s }
+    });
+    // SAFETY: a non-null slot points into a registry kept alive by the
+    // scheduler this task holds.
+    let owns_registry_ref = slot.is_null() || Registry::remove(unsafe { &*slot }, task);
+    cell.scheduler.release();
+    let refs = 1 + owns_registry_ref as usize;
+    if header.state.ref_dec(refs) {
+        // SAFETY: last reference.
+        unsafe { dealloc::<F, S>(task) };
+    }
+}
+
+/// # Safety
+/// The task is COMPLETE with `bits` and the caller owns the output.
+unsafe fn drop_output<F: Future>(stage: &UnsafeCell<Stage<F>>, bits: usize) {
+    stage.with_mut(|s| {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: per the caller, the variant named by `bits` is present and ours.
+            unsafe {
+                if bits & OUTPUT_PANIC != 0 {
+                    ManuallyDrop::drop(&mut (*s).panic);
+                } else if bits & OUTPUT_CANCELLED == 0 {
+                    ManuallyDrop::drop(&mut (*s).output);
+                }
+            }
+        }));
+    });
+}
+
+unsafe fn schedule<F: Future, S: Schedule>(task: TaskRef) {
+    // SAFETY: the caller hands us a counted Notified reference.
+    let cell = unsafe { cell::<F, S>(task) };
+    // SAFETY: as above.
+    cell.scheduler.schedule(unsafe { Notified::from_task(task) });
+}
+
+unsafe fn shutdown<F: Future, S: Schedule>(task: TaskRef) {
+    // SAFETY: the caller holds a reference.
+    let cell = unsafe { cell::<F, S>(task) };
+    if cell.header.state.transition_to_shutdown() {
+        // We claimed RUNNING; our reference serves as the poller's.
+        // SAFETY: RUNNING, the future is present (the task was idle).
+        unsafe { cancel_and_complete::<F, S>(task) };
+    } else if cell.header.state.ref_dec(1) {
+        // SAFETY: last reference.
+        unsafe { dealloc::<F, S>(task) };
+    }
+}
+
+unsafe fn dealloc<F: Future, S>(task: TaskRef) {
+    // SAFETY: the caller gave back the last reference: the allocation is ours.
+    let cell = unsafe { Box::from_raw(task.0.cast::<Cell<F, S>>().as_ptr()) };
+    let state = cell.header.state.load();
+    if !state.has(COMPLETE) {
+        // Only reachable for a task that never completed and lost every
+        // reference, which the registry reference prevents; kept for safety.
+        // SAFETY: not COMPLETE: the future is present and nobody else can reach it.
+        let _ = unsafe { drop_future::<F>(&cell.stage) };
+    }
+    // The output (if any) was taken or dropped by its owner before the last
+    // reference went; the header's join waker and `S` drop with the box.
+    drop(cell);
+}
+
+unsafe fn try_read_output<F, S>(task: TaskRef, dst: *mut (), waker: &Waker)
+where
+    F: Future,
+    S: Schedule,
+{
+    // SAFETY: the JoinHandle holds a reference.
+    let cell = unsafe { cell::<F, S>(task) };
+    let header = &cell.header;
+    if !can_read_output(header, waker) {
+        return;
+    }
+    let state = header.state.load();
+    debug_assert!(state.has(COMPLETE));
+    let result = cell.stage.with_mut(|s| {
+        // SAFETY: COMPLETE with JOIN_INTEREST: the output is the JoinHandle's,
+        // and it is read exactly once (the JoinHandle marks it taken).
+        unsafe {
+            if state.has(OUTPUT_PANIC) {
+                let payload = ManuallyDrop::take(&mut (*s).panic);
+                Err(JoinError::panic(header.id, *payload))
+            } else if state.has(OUTPUT_CANCELLED) {
+                Err(JoinError::cancelled(header.id))
+            } else {
+                Ok(ManuallyDrop::take(&mut (*s).output))
+            }
+        }
+    });
+    // SAFETY: `dst` is the JoinHandle's `Poll<Result<F::Output, JoinError>>`.
+    unsafe { *(dst as *mut Poll<Result<F::Output, JoinError>>) = Poll::Ready(result) };
+}
+
+/// `true` if the task is complete; otherwise leaves `waker` in the join
+/// waker slot for the completer to wake and returns `false`.
+fn can_read_output(header: &Header, waker: &Waker) -> bool {
+    let state = header.state.load();
+    if state.has(COMPLETE) {
+        return true;
+    }
+    if state.has(JOIN_WAKER) {
+        // The slot is the task side's; reading it is allowed.
+        let same = header.join_waker.with(|w| {
+            // SAFETY: while JOIN_WAKER is set nobody writes the slot.
+            unsafe { (*w).as_ref().is_some_and(|w| w.will_wake(waker)) }
+        });
+        if same {
+            return false;
+        }
+        if header.state.unset_join_waker().is_err() {
+            return true;
+        }
+    }
+    // The slot is ours (JOIN_WAKER clear, not COMPLETE).
+    header.join_waker.with_mut(|w| {
+        // SAFETY: JOIN_WAKER is clear, so only the JoinHandle touches the slot.
+        unsafe { *w = Some(waker.clone()) }
+    });
+    header.state.set_join_waker().is_err()
+}
+
+unsafe fn drop_join_handle<F: Future, S: Schedule>(task: TaskRef, output_taken: bool) {
+    // SAFETY: the JoinHandle holds a reference.
+    let cell = unsafe { cell::<F, S>(task) };
+    let prev = cell.header.state.unset_join_interest();
+    if prev.has(COMPLETE) {
+        if !output_taken {
+            // SAFETY: COMPLETE before we dropped interest: the output is ours.
+            unsafe { drop_output::<F>(&cell.stage, prev.0 & (OUTPUT_PANIC | OUTPUT_CANCELLED)) };
+        }
+    } else {
+        // We cleared JOIN_WAKER too, so the slot is ours: drop the waker now
+        // rather than keep the joiner's task alive until this one ends.
+        let waker = cell.header.join_waker.with_mut(|w| {
+            // SAFETY: JOIN_WAKER is clear and we are the JoinHandle.
+            unsafe { (*w).take() }
+        });
+        drop(waker);
+    }
+    if cell.header.state.ref_dec(1) {
+        // SAFETY: last reference.
+        unsafe { dealloc::<F, S>(task) };
+    }
+}

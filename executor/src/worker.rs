@@ -1,0 +1,255 @@
+//! Go's M: a worker thread that holds one processor and runs its tasks.
+//!
+//! The loop (Go's `schedule` + `findRunnable`):
+//!
+//! 1. Every 61st tick take one task from the injector first (fairness for
+//!    remote spawns). Then the LIFO slot, then the ring.
+//! 2. After each task, run the LIFO slot's task, at most
+//!    `MAX_LIFO_POLLS` in a row; then the LIFO task moves to the ring tail.
+//! 3. Local work exhausted: take a batch from the injector
+//!    (`min(128, len / P + 1)`), then become a searcher (at most half of the
+//!    unparked workers) and steal half a victim's ring, victims in random
+//!    order, LIFO slots only on the last pass.
+//! 4. Nothing: park (the last searcher re-checks every queue first).
+//!
+//! Shutdown, in order: `close` sets the flag and unparks everyone; each
+//! worker finishes its current poll, drops (cancels) everything in its own
+//! ring and LIFO slot, lets go of its registry and counts itself out; the
+//! last one out cancels what is left in the injector and every registry.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::context;
+use crate::loom::atomic::{fence, Ordering::SeqCst};
+use crate::processor::{random_order, Processor, INJECTOR_BATCH_MAX, INJECTOR_CHECK_INTERVAL, MAX_LIFO_POLLS};
+use crate::queue::Local;
+use crate::runtime::Handle;
+use crate::scheduler::{Scheduler, Shared};
+use crate::task::{Notified, RegistryOwner};
+
+/// A running worker: its scheduler and its processor.
+pub(crate) struct Worker {
+    pub(crate) scheduler: Scheduler,
+    pub(crate) processor: Processor,
+}
+
+thread_local! {
+    /// The worker running on this thread, if any.
+    static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` with the worker of this thread (`None` off worker threads).
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
+    let mut f = Some(f);
+    CURRENT
+        .try_with(|c| {
+            let w = c.borrow();
+            (f.take().unwrap())(w.as_deref())
+        })
+        // During thread-local teardown: behave as a foreign thread.
+        .unwrap_or_else(|_| (f.take().unwrap())(None))
+}
+
+/// `true` on a worker thread of any gort runtime.
+pub(crate) fn is_worker_thread() -> bool {
+    with_current(|w| w.is_some())
+}
+
+/// The body of worker thread `index`.
+pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
+    let worker = Rc::new(Worker {
+        processor: Processor::new(index, local),
+        scheduler: scheduler.clone(),
+    });
+    CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
+    let _enter = context::enter(Handle::from_scheduler(scheduler.clone()));
+    let shared = scheduler.shared();
+    {
+        let owner = shared.processors[index]
+            .registry
+            .claim()
+            .expect("a processor's registry is claimed twice");
+        worker.run(&owner);
+        worker.drain_local();
+    }
+    CURRENT.with(|c| c.borrow_mut().take());
+    drop(worker);
+    // Drops of cancelled tasks from here on take the remote path.
+    shared.worker_exited();
+}
+
+impl Worker {
+    fn shared(&self) -> &Shared {
+        self.scheduler.shared()
+    }
+
+    fn run(&self, owner: &RegistryOwner<'_>) {
+        let shared = self.shared();
+        loop {
+            if shared.is_closed() {
+                return;
+            }
+            let tick = self.processor.next_tick();
+            if let Some(task) = self.next_local_task(tick) {
+                self.run_task(task, owner);
+                continue;
+            }
+            if let Some(task) = self.find_work() {
+                self.run_task(task, owner);
+                continue;
+            }
+            if shared.is_closed() {
+                return;
+            }
+            self.park();
+        }
+    }
+
+    fn next_local_task(&self, tick: u32) -> Option<Notified> {
+        let shared = self.shared();
+        if tick % INJECTOR_CHECK_INTERVAL == 0 {
+            if let Some(task) = shared.injector.pop() {
+                return Some(task);
+            }
+        }
+        let p = &shared.processors[self.processor.index];
+        p.lifo.take().or_else(|| self.processor.local.pop())
+    }
+
+    /// Step 3 of the loop: injector batch, then steal.
+    fn find_work(&self) -> Option<Notified> {
+        if let Some(task) = self.take_from_injector() {
+            return Some(task);
+        }
+        let shared = self.shared();
+        if !self.processor.is_searching.get() {
+            if !shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.processor.is_searching.set(true);
+        }
+        self.steal_work().or_else(|| self.take_from_injector())
+    }
+
+    /// Takes `min(128, len / P + 1)` tasks from the injector: one to run,
+    /// the rest into the (empty) ring.
+    fn take_from_injector(&self) -> Option<Notified> {
+        let shared = self.shared();
+        if shared.injector.is_empty() {
+            return None;
+        }
+        let n = (shared.injector.len() / shared.processors.len() + 1)
+            .min(INJECTOR_BATCH_MAX)
+            .min(self.processor.local.remaining());
+        let first = shared.injector.pop()?;
+        for _ in 1..n {
+            let Some(task) = shared.injector.pop() else { break };
+            self.processor.local.push_back_or_overflow(task, &shared.injector);
+        }
+        Some(first)
+    }
+
+    fn steal_work(&self) -> Option<Notified> {
+        let shared = self.shared();
+        let me = self.processor.index;
+        let n = shared.processors.len();
+        const PASSES: usize = 2;
+        for pass in 0..PASSES {
+            for victim in random_order(n, self.processor.random()) {
+                if victim == me {
+                    continue;
+                }
+                let p = &shared.processors[victim];
+                if let Some(task) = p.steal.steal_into(&self.processor.local) {
+                    tracing::trace!(target: "gort::scheduler", worker = me, victim, task_id = task.id().0, "steal");
+                    return Some(task);
+                }
+                if pass == PASSES - 1 {
+                    if let Some(task) = p.lifo.take() {
+                        tracing::trace!(target: "gort::scheduler", worker = me, victim, task_id = task.id().0, "steal runnext");
+                        return Some(task);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn run_task(&self, task: Notified, owner: &RegistryOwner<'_>) {
+        let shared = self.shared();
+        if self.processor.is_searching.replace(false) && shared.idle.transition_worker_from_searching() {
+            // The last searcher found work: wake another to keep looking.
+            shared.notify_parked();
+        }
+        task.run(Some(owner));
+        let lifo = &shared.processors[self.processor.index].lifo;
+        let mut polls = 0;
+        while let Some(task) = lifo.take() {
+            if polls == MAX_LIFO_POLLS || shared.is_closed() {
+                self.push_back(task);
+                break;
+            }
+            polls += 1;
+            task.run(Some(owner));
+        }
+    }
+
+    /// Makes a task runnable on this processor: into the LIFO slot (the
+    /// displaced task goes to the ring) or to the ring tail.
+    pub(crate) fn schedule_local(&self, task: Notified, lifo: bool) {
+        if lifo {
+            let slot = &self.shared().processors[self.processor.index].lifo;
+            if let Some(prev) = slot.push(task) {
+                self.push_back(prev);
+            }
+        } else {
+            self.push_back(task);
+        }
+    }
+
+    fn push_back(&self, task: Notified) {
+        let shared = self.shared();
+        self.processor.local.push_back_or_overflow(task, &shared.injector);
+        shared.notify_parked();
+    }
+
+    fn park(&self) {
+        let shared = self.shared();
+        let index = self.processor.index;
+        let was_searching = self.processor.is_searching.replace(false);
+        if shared.idle.transition_worker_to_parked(index, was_searching) {
+            // We were the last searcher: nobody else will notice work that
+            // was pushed while we were leaving. Look once more.
+            fence(SeqCst);
+            if shared.has_work_anywhere() {
+                shared.notify_parked();
+            }
+        }
+        tracing::trace!(target: "gort::scheduler", worker = index, "park");
+        loop {
+            shared.processors[index].parker.park(None);
+            if shared.is_closed() {
+                return;
+            }
+            if !shared.idle.is_parked(index) {
+                // Notified: the notifier counted us as unparked and searching.
+                self.processor.is_searching.set(true);
+                tracing::trace!(target: "gort::scheduler", worker = index, "unparked");
+                return;
+            }
+        }
+    }
+
+    /// Cancels every task queued on this processor (shutdown).
+    fn drain_local(&self) {
+        let lifo = &self.shared().processors[self.processor.index].lifo;
+        loop {
+            let task = lifo.take().or_else(|| self.processor.local.pop());
+            match task {
+                Some(task) => drop(task),
+                None => break,
+            }
+        }
+    }
+}

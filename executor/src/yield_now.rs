@@ -1,0 +1,42 @@
+//! `yield_now`: Go's `runtime.Gosched`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Yields the processor: the task goes behind every task that is already
+/// runnable on it (the tail of the local ring, never the LIFO slot), and
+/// resumes when its turn comes.
+///
+/// # Examples
+///
+/// ```
+/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// rt.block_on(gort_executor::spawn(async {
+///     for _ in 0..3 {
+///         gort_executor::yield_now().await;
+///     }
+/// }))
+/// .unwrap();
+/// ```
+pub async fn yield_now() {
+    YieldNow { yielded: false }.await
+}
+
+struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // Woken during its own poll, a gort task is requeued at the ring's
+        // tail when the poll returns (see the scheduler's `yield_task`).
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
