@@ -63,6 +63,9 @@ pub mod task;
 mod worker;
 mod yield_now;
 
+#[cfg(all(test, loom))]
+mod tests;
+
 pub mod runtime;
 
 pub use block_on::block_on;

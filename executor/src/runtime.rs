@@ -251,7 +251,7 @@ impl Runtime {
         let shared = self.handle.scheduler.shared();
         shared.close();
         let on_own_worker = worker::with_current(|w| {
-            w.is_some_and(|w| std::sync::Arc::ptr_eq(&w.scheduler.0, &self.handle.scheduler.0))
+            w.is_some_and(|w| w.scheduler.ptr_eq(&self.handle.scheduler))
         });
         if on_own_worker {
             // Dropped from inside one of its own tasks: we cannot wait for

@@ -92,7 +92,12 @@ impl Scheduler {
 
     /// `true` if `worker` belongs to this scheduler.
     fn owns(&self, worker: &Worker) -> bool {
-        Arc::ptr_eq(&self.0, &worker.scheduler.0)
+        self.ptr_eq(&worker.scheduler)
+    }
+
+    /// `true` if both are the same scheduler.
+    pub(crate) fn ptr_eq(&self, other: &Scheduler) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// Go's `newproc`: allocates a task and makes it runnable.
