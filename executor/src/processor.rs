@@ -9,7 +9,8 @@ use std::cell::Cell;
 use crate::loom::atomic::{AtomicU64, Ordering::*};
 use crate::park::Parker;
 use crate::queue::{self, LifoSlot, Local, Steal};
-use crate::task::Registry;
+use crate::scheduler::{next_id_block, ID_BLOCK};
+use crate::task::{Id, Registry};
 
 /// Polls of the LIFO slot in a row before the ring gets a turn. Go can
 /// rely on preemption after 10 ms; futures cannot be preempted, so this
@@ -87,6 +88,9 @@ pub(crate) struct Processor {
     pub(crate) is_searching: Cell<bool>,
     /// xorshift state for victim order.
     rng: Cell<u64>,
+    /// The next task id this processor hands out, and the end of its block.
+    next_id: Cell<u64>,
+    id_end: Cell<u64>,
 }
 
 impl Processor {
@@ -97,7 +101,21 @@ impl Processor {
             tick: Cell::new(0),
             is_searching: Cell::new(false),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+            next_id: Cell::new(0),
+            id_end: Cell::new(0),
         }
+    }
+
+    /// A fresh task id from this processor's block.
+    pub(crate) fn next_id(&self) -> Id {
+        if self.next_id.get() == self.id_end.get() {
+            let start = next_id_block();
+            self.next_id.set(start);
+            self.id_end.set(start + ID_BLOCK);
+        }
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        Id(id)
     }
 
     /// Advances and returns the tick.

@@ -52,11 +52,23 @@ pub(crate) struct Shared {
 #[derive(Clone)]
 pub(crate) struct Scheduler(pub(crate) Arc<Shared>);
 
-/// Ids are process-wide, like goids.
+/// Ids are process-wide, like goids. Workers take them in blocks of
+/// `ID_BLOCK` (Go's `sched.goidgen` with `_GoidCacheBatch`), so a spawn on a
+/// worker does not touch this shared counter.
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// Ids a worker takes from `NEXT_ID` at once (Go's `_GoidCacheBatch` is 16;
+/// a larger block costs nothing but gaps in the sequence).
+pub(crate) const ID_BLOCK: u64 = 1024;
+
+/// One id, for spawns off the workers.
 pub(crate) fn next_id() -> Id {
     Id(NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// The first of `ID_BLOCK` consecutive ids.
+pub(crate) fn next_id_block() -> u64 {
+    NEXT_ID.fetch_add(ID_BLOCK, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Scheduler {
@@ -106,25 +118,24 @@ impl Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let id = next_id();
-        let (notified, join) = task::new_task(future, self.clone(), id);
-        tracing::trace!(
-            target: "gort::task",
-            task_id = id.0,
-            spawned_at = %location,
-            "spawn"
-        );
         worker::with_current(|w| match w {
             Some(w) if self.owns(w) => {
+                let id = w.processor.next_id();
+                let (notified, join) = task::new_task(future, self.clone(), id);
+                tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn");
                 self.0.processors[w.processor.index].count_spawned();
                 w.schedule_local(notified, true);
+                join
             }
             _ => {
+                let id = next_id();
+                let (notified, join) = task::new_task(future, self.clone(), id);
+                tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn");
                 self.0.remote_spawned.fetch_add(1, Relaxed);
                 self.schedule_remote(notified);
+                join
             }
-        });
-        join
+        })
     }
 
     /// Sends a task to the injector (from a thread that is not one of our

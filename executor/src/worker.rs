@@ -198,6 +198,11 @@ impl Worker {
     /// Makes a task runnable on this processor: into the LIFO slot (the
     /// displaced task goes to the ring) or to the ring tail.
     pub(crate) fn schedule_local(&self, task: Notified, lifo: bool) {
+        // Under `--cfg gort_randomize` the LIFO slot is skipped half the
+        // time, as Go's race mode randomizes `runnext`, to shake out code
+        // that depends on the order in which tasks run.
+        #[cfg(gort_randomize)]
+        let lifo = lifo && self.processor.random() & 1 == 0;
         if lifo {
             let slot = &self.shared().processors[self.processor.index].lifo;
             if let Some(prev) = slot.push(task) {
