@@ -228,6 +228,13 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
     // SAFETY: caller's contract.
     let cell = unsafe { cell::<F, S>(task) };
     let header = &cell.header;
+    tracing::trace!(
+        target: "gort::task",
+        task_id = header.id.0,
+        panicked = output_bits & OUTPUT_PANIC != 0,
+        cancelled = output_bits & OUTPUT_CANCELLED != 0,
+        "complete"
+    );
     let prev = header.state.transition_to_complete(output_bits);
     if !prev.has(JOIN_INTEREST) {
         // Nobody will read the output: it is ours to drop.

@@ -1,0 +1,168 @@
+//! Attribute macros that run an `async fn` on a gort runtime:
+//! [`#[gort::main]`](macro@main) for a program's entry point and
+//! [`#[gort::test]`](macro@test) for tests.
+//!
+//! Use them through the `gort` crate (`#[gort::main]`, `#[gort::test]`);
+//! the expansion refers to `::gort::runtime`, so this crate is not meant to
+//! be used on its own.
+//!
+//! Both macros turn
+//!
+//! ```ignore
+//! #[gort::main(worker_threads = 4)]
+//! async fn main() -> R { body }
+//! ```
+//!
+//! into a plain function that builds a runtime and blocks on the body:
+//!
+//! ```ignore
+//! fn main() -> R {
+//!     ::gort::runtime::Builder::new()
+//!         .worker_threads(4usize)
+//!         .build()
+//!         .expect("gort: failed to build the runtime")
+//!         .block_on(async move {
+//!             let __gort_output: R = { body };
+//!             #[allow(unreachable_code)]
+//!             let __gort_result = __gort_output;
+//!             __gort_result
+//!         })
+//! }
+//! ```
+//!
+//! The function keeps its name, visibility, attributes and return type, so
+//! `?` works in the body exactly as in a synchronous `main`. Binding the
+//! body to a variable of type `R` makes the compiler check it against the
+//! declared return type where it is written: a wrong tail expression is
+//! reported inside the body, not at the attribute. (For `-> impl Trait` and
+//! `-> !`, which cannot be a variable's type, the future is just
+//! `async move { body }`.) The runtime is a temporary of that one expression,
+//! so it is shut down when the function returns.
+//!
+//! # Arguments
+//!
+//! | argument             | meaning                                               |
+//! |----------------------|-------------------------------------------------------|
+//! | `worker_threads = N` | number of processors (Go's `GOMAXPROCS`); `N >= 1`, an integer literal. Default: the builder's (`GORT_MAXPROCS` or the number of CPUs). |
+//!
+//! # Misuse is a compile error
+//!
+//! The macros never panic; every mistake is reported on the token that
+//! causes it: a function that is not `async` (on `fn`), one with parameters
+//! (on the parameters), generic parameters or a `where` clause, an unknown
+//! argument (on its name, listing the accepted ones), and a bad or repeated
+//! `worker_threads` value (on the value or the repeat).
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+use proc_macro::TokenStream;
+
+mod args;
+mod entry;
+
+/// Runs an `async fn main` on a gort runtime.
+///
+/// The function becomes a synchronous `main` that builds a
+/// `gort::runtime::Runtime`, runs the body with `Runtime::block_on`, and
+/// returns what the body returned. The runtime is shut down when `main`
+/// returns.
+///
+/// # Arguments
+///
+/// - `worker_threads = N`: the number of processors that run goroutines in
+///   parallel (Go's `GOMAXPROCS`). `N` is a positive integer literal. Without
+///   it the builder's default applies (`GORT_MAXPROCS`, else the number of
+///   CPUs).
+///
+/// # Examples
+///
+/// ```ignore
+/// #[gort::main]
+/// async fn main() {
+///     let (tx, rx) = gort::chan::bounded(0);
+///     gort::spawn(async move { tx.send("hello").await.unwrap() });
+///     println!("{}", rx.recv().await.unwrap());
+/// }
+/// ```
+///
+/// With a fixed number of processors, returning a `Result` so `?` works:
+///
+/// ```ignore
+/// use std::error::Error;
+///
+/// #[gort::main(worker_threads = 4)]
+/// async fn main() -> Result<(), Box<dyn Error>> {
+///     let listener = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+///     println!("listening on {}", listener.local_addr()?);
+///     Ok(())
+/// }
+/// ```
+///
+/// # Errors
+///
+/// These are compile errors, each pointing at the offending token:
+///
+/// ```ignore
+/// #[gort::main]
+/// fn main() {}                     // the `async` keyword is missing
+///
+/// #[gort::main]
+/// async fn main(port: u16) {}      // cannot take arguments
+///
+/// #[gort::main(threads = 2)]       // unknown argument; accepted: `worker_threads`
+/// async fn main() {}
+///
+/// #[gort::main(worker_threads = 0)] // must be at least 1
+/// async fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(args::Kind::Main, args.into(), item.into()).into()
+}
+
+/// Runs an `async fn` test on its own gort runtime.
+///
+/// The function becomes a `#[test]` function that builds a fresh
+/// `gort::runtime::Runtime` for this test alone and blocks on the body.
+/// Other attributes (`#[should_panic]`, `#[ignore]`, docs, lints) and the
+/// return type (e.g. `Result<(), E>` for `?`) are kept.
+///
+/// # Arguments
+///
+/// - `worker_threads = N`: as for [`macro@main`]; useful to test with a
+///   single processor (`worker_threads = 1`) or with real parallelism.
+///
+/// # Examples
+///
+/// ```ignore
+/// #[gort::test]
+/// async fn unbuffered_channel_hands_off() {
+///     let (tx, rx) = gort::chan::bounded(0);
+///     gort::spawn(async move { tx.send(7).await.unwrap() });
+///     assert_eq!(rx.recv().await.unwrap(), 7);
+/// }
+///
+/// #[gort::test(worker_threads = 1)]
+/// async fn spawned_task_joins() -> Result<(), gort::JoinError> {
+///     let n = gort::spawn(async { 40 + 2 }).await?;
+///     assert_eq!(n, 42);
+///     Ok(())
+/// }
+///
+/// #[gort::test]
+/// #[should_panic(expected = "boom")]
+/// async fn panics_propagate() {
+///     panic!("boom");
+/// }
+/// ```
+///
+/// # Errors
+///
+/// The same compile errors as [`macro@main`], plus: a test cannot take
+/// arguments, and `#[gort::test]` together with `#[test]` is rejected (it
+/// would define the test twice).
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    entry::expand(args::Kind::Test, args.into(), item.into()).into()
+}

@@ -1,0 +1,3 @@
+// `#[gort::main]` needs an `async fn`: the error points at `fn`.
+#[gort::main]
+fn main() {}
