@@ -125,14 +125,4 @@ impl Idle {
             .fetch_add(all.len() * UNPARKED_ONE, SeqCst);
         all
     }
-
-    /// Workers currently searching (for metrics and tests).
-    pub(crate) fn num_searching(&self) -> usize {
-        searching(self.state.load(SeqCst))
-    }
-
-    /// Workers currently unparked.
-    pub(crate) fn num_unparked(&self) -> usize {
-        unparked(self.state.load(SeqCst))
-    }
 }

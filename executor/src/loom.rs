@@ -19,7 +19,6 @@ pub(crate) use self::std_impl::*;
 #[cfg(not(loom))]
 mod std_impl {
     pub(crate) use std::sync::{atomic, Arc, Condvar, Mutex, MutexGuard};
-    pub(crate) use std::thread;
 
     /// `std::cell::UnsafeCell` with loom's access API.
     #[derive(Debug)]

@@ -116,15 +116,6 @@ impl Inner {
 }
 
 impl Local {
-    /// Tasks in the ring (exact for the owner, modulo concurrent steals).
-    pub(crate) fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Free slots, counting slots a thief is still copying out as taken.
     pub(crate) fn remaining(&self) -> usize {
         let (steal, _) = unpack(self.inner.head.load(Acquire));
@@ -206,11 +197,6 @@ impl Local {
         };
         // SAFETY: we claimed slot `idx`, below `tail`.
         Some(unsafe { self.inner.read(idx) })
-    }
-
-    /// Takes every task out of the ring (shutdown).
-    pub(crate) fn drain(&self) -> impl Iterator<Item = Notified> + '_ {
-        std::iter::from_fn(|| self.pop())
     }
 }
 

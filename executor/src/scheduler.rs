@@ -35,7 +35,6 @@ pub(crate) struct Shared {
     pub(crate) injector: Injector,
     pub(crate) idle: Idle,
     pub(crate) blocking: BlockingPool,
-    pub(crate) config: Config,
     /// Set once by `close`; no task is polled after the workers see it.
     closed: AtomicBool,
     /// Workers that have not finished exiting; the last one out drains.
@@ -87,7 +86,6 @@ impl Scheduler {
             injector: Injector::new(),
             idle: Idle::new(num_workers),
             blocking,
-            config,
             closed: AtomicBool::new(false),
             workers_alive: AtomicUsize::new(num_workers),
             drained: Mutex::new(false),

@@ -2,8 +2,9 @@
 //!
 //! The loop (Go's `schedule` + `findRunnable`):
 //!
-//! 1. Every 61st tick take one task from the injector first (fairness for
-//!    remote spawns). Then the LIFO slot, then the ring.
+//! 1. Every 61st tick take a batch from the injector first (fairness for
+//!    remote spawns; the batch goes to the ring tail, behind tasks that
+//!    yielded). Then the LIFO slot, then the ring.
 //! 2. After each task, run the LIFO slot's task, at most
 //!    `MAX_LIFO_POLLS` in a row; then the LIFO task moves to the ring tail.
 //! 3. Local work exhausted: take a batch from the injector
@@ -109,7 +110,10 @@ impl Worker {
     fn next_local_task(&self, tick: u32) -> Option<Notified> {
         let shared = self.shared();
         if tick % INJECTOR_CHECK_INTERVAL == 0 {
-            if let Some(task) = shared.injector.pop() {
+            // A batch, not one task: tasks that yield go back to this ring,
+            // so a ring that never empties would otherwise admit one remote
+            // task per 61 polls.
+            if let Some(task) = self.take_from_injector() {
                 return Some(task);
             }
         }
@@ -143,9 +147,15 @@ impl Worker {
             .min(INJECTOR_BATCH_MAX)
             .min(self.processor.local.remaining());
         let first = shared.injector.pop()?;
+        let mut moved = 0;
         for _ in 1..n {
             let Some(task) = shared.injector.pop() else { break };
             self.processor.local.push_back_or_overflow(task, &shared.injector);
+            moved += 1;
+        }
+        if moved > 0 {
+            // Our ring now holds stealable work.
+            shared.notify_parked();
         }
         Some(first)
     }

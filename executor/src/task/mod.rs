@@ -96,14 +96,6 @@ impl Notified {
         unsafe { (task.header().vtable.poll)(task, registry) };
     }
 
-    /// Cancels the task unless someone is polling it, and gives back the
-    /// reference.
-    pub(crate) fn shutdown(self) {
-        let task = self.into_task();
-        // SAFETY: `shutdown` consumes the reference we hand it.
-        unsafe { (task.header().vtable.shutdown)(task) };
-    }
-
     /// The task's id.
     pub(crate) fn id(&self) -> Id {
         self.0.header().id
@@ -156,9 +148,11 @@ where
 }
 
 /// Bytes one task occupies for a future type (for tests and the docs).
+#[cfg(test)]
 pub(crate) fn task_size<F: Future, S>() -> usize {
     std::mem::size_of::<Cell<F, S>>()
 }
 
 /// Size of the header alone.
+#[cfg(test)]
 pub(crate) const HEADER_SIZE: usize = std::mem::size_of::<Header>();

@@ -42,7 +42,7 @@ pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
 
 /// A new task: scheduled (the `Notified` handed to the run queue), a
 /// `JoinHandle` and the registry reference. Three references.
-const INITIAL: usize = NOTIFIED | JOIN_INTEREST | 3 * REF_ONE;
+const INITIAL: usize = NOTIFIED | JOIN_INTEREST | (3 * REF_ONE);
 
 /// A copy of the state word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,31 @@
+//! `gort-bench`: the benchmark harness that measures gort against its peers.
+//!
+//! Run it with `cargo bench -p gort-bench --bench versus` (flags after `--`:
+//! `--quick`, `--filter NAME`, `--runs N`, `--run-ms MS`, `--list`, `--help`).
+//!
+//! The harness is split so that new contenders and workloads plug in:
+//!
+//! - [`contender`]: the small [`Contender`](contender::Contender) trait that
+//!   each runtime implements (`block_on`, `spawn`, `spawn_remote`,
+//!   `yield_now`), and [`AnyContender`](contender::AnyContender), the closed
+//!   set of runtimes a run compares.
+//! - [`workload`]: the registry of workloads; most are written once, generic
+//!   over [`Contender`](contender::Contender).
+//! - [`runner`]: builds nothing itself; runs each workload on every contender,
+//!   warm-up first, then interleaved (A B A B ...), with a watchdog.
+//! - [`stats`]: median, min, max, ratio.
+//! - [`report`]: formats the results table.
+//! - [`counting_alloc`]: the counting global allocator behind the
+//!   allocation workload (installed by the bench binary).
+//! - [`cli`] and [`machine`]: command-line flags and the machine line.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod contender;
+pub mod counting_alloc;
+pub mod machine;
+pub mod report;
+pub mod runner;
+pub mod stats;
+pub mod workload;

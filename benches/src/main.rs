@@ -1,0 +1,149 @@
+//! `versus`: gort against tokio on tokio's scheduler benchmarks.
+//!
+//! `cargo bench -p gort-bench --bench versus [-- --quick] [--filter NAME] [--runs N]`
+//!
+//! The table goes to stdout, progress to stderr. Exit codes: 0 done,
+//! 1 a wrong result or a runtime that failed to build, 2 bad flags,
+//! 3 a run that hung (watchdog).
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use gort_bench::cli::{self, USAGE};
+use gort_bench::contender::AnyContender;
+use gort_bench::counting_alloc::CountingAlloc;
+use gort_bench::report::Table;
+use gort_bench::runner::{self, Config, Watchdog};
+use gort_bench::workload::{self, Params};
+
+/// Counts allocations per thread for `alloc_per_empty_task`; otherwise `System`.
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Worker threads of every runtime.
+const WORKERS: usize = 2;
+/// Pause between runs (see [`Config::settle`]).
+const SETTLE: Duration = Duration::from_millis(5);
+/// A single run taking longer than this is taken for a hang.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    let opts = match cli::parse(std::env::args().skip(1)) {
+        Ok(opts) => opts,
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if opts.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if opts.test_mode {
+        eprintln!(
+            "test mode (no --bench flag, e.g. `cargo test --benches`): quick sizes, {} run(s); \
+             use `cargo bench -p gort-bench --bench versus` to measure",
+            opts.runs
+        );
+    }
+    let workloads = workload::select(workload::registry(), opts.filter.as_deref());
+    if opts.list || workloads.is_empty() {
+        if workloads.is_empty() {
+            eprintln!(
+                "error: no workload name contains {:?}; the workloads are:",
+                opts.filter.as_deref().unwrap_or_default()
+            );
+        }
+        for w in workload::registry() {
+            println!("{:<24} {}", w.name, w.description);
+        }
+        return if workloads.is_empty() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
+
+    let names = AnyContender::NAMES;
+    let order = format!("{} {} ...", names.join(" "), names.join(" "));
+    let sizes = if opts.quick {
+        "--quick sizes (smaller; not comparable with a full run)"
+    } else {
+        "full sizes"
+    };
+    let per_run = if opts.run_target.is_zero() {
+        "one iteration per run".to_string()
+    } else {
+        format!(
+            "a timed run repeats the workload back to back for ~{} ms (same count on every \
+             runtime) and keeps the mean",
+            opts.run_target.as_millis()
+        )
+    };
+    println!("# gort-bench versus");
+    println!("{}", gort_bench::machine::describe());
+    println!(
+        "method: {} built once each with {WORKERS} worker threads; per workload 1 warm-up run \
+         each, then {} runs each interleaved ({order}); {per_run}; median (min–max) of the runs; \
+         {sizes}",
+        names.join(", "),
+        opts.runs,
+    );
+    println!();
+
+    let mut contenders = Vec::new();
+    for name in names {
+        match AnyContender::build(name, WORKERS) {
+            Ok(rt) => contenders.push(rt),
+            Err(e) => {
+                eprintln!("error: building the {name} runtime failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
+    let cfg = Config {
+        runs: opts.runs,
+        params: Params {
+            workers: WORKERS,
+            quick: opts.quick,
+        },
+        settle: SETTLE,
+        run_target: opts.run_target,
+    };
+    let watchdog = Watchdog::start(RUN_LIMIT);
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for w in &workloads {
+        match runner::run_workload(w, &contenders, &cfg, &watchdog) {
+            Ok(row) => rows.push(row),
+            Err(e) => {
+                eprintln!("error: {e}");
+                eprintln!("aborted: a wrong result is not a measurement; no table printed");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+
+    let position = |n: &str| names.iter().position(|c| *c == n).expect("named contender");
+    let table = Table {
+        contenders: names.iter().map(|s| s.to_string()).collect(),
+        subject: position(AnyContender::SUBJECT),
+        baseline: position(AnyContender::BASELINE),
+        rows,
+    };
+    print!("{}", table.render());
+    println!();
+    println!(
+        "ratio = {} median / {} median (lower is better); goal = the issues' floor, {} <= {:.2}x {} \
+         (TARGETS.md aims lower per row). alloc_per_empty_task is in bytes per task, not time.",
+        AnyContender::SUBJECT,
+        AnyContender::BASELINE,
+        AnyContender::SUBJECT,
+        workload::FLOOR,
+        AnyContender::BASELINE,
+    );
+    drop(contenders);
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,244 @@
+//! The registry of workloads.
+//!
+//! A workload is a name, a description, a unit, a goal and a [`RunFn`]. The
+//! run function performs one measured run on one contender and returns a
+//! [`Measurement`], or an error message when the result was wrong (a wrong
+//! count or sum must never turn into a time).
+//!
+//! Adding a workload: write `fn my_workload<C: Contender>(rt: &C, p: &Params)
+//! -> Result<Measurement, String>` (in a submodule) and add an entry to
+//! [`registry`] with `run: dispatch!(my_workload)`. When genericity would
+//! distort a result, write the [`RunFn`] by hand and match on
+//! [`AnyContender`] to call per-runtime versions.
+
+pub mod alloc;
+pub mod scheduler;
+
+use std::time::Duration;
+
+use crate::contender::AnyContender;
+use crate::dispatch;
+
+/// What a workload measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Wall-clock time of one run; lower is better.
+    Time,
+    /// Bytes allocated (per unit of work); lower is better.
+    Bytes,
+}
+
+/// The result of one run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measurement {
+    /// Elapsed wall-clock time.
+    Time(Duration),
+    /// Bytes (may be fractional, e.g. an average per task).
+    Bytes(f64),
+}
+
+impl Measurement {
+    /// The unit of this measurement.
+    pub fn unit(&self) -> Unit {
+        match self {
+            Measurement::Time(_) => Unit::Time,
+            Measurement::Bytes(_) => Unit::Bytes,
+        }
+    }
+
+    /// The value as a number: nanoseconds for time, bytes for bytes.
+    pub fn value(&self) -> f64 {
+        match *self {
+            Measurement::Time(d) => d.as_secs_f64() * 1e9,
+            Measurement::Bytes(b) => b,
+        }
+    }
+}
+
+/// Parameters shared by all workloads of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// Worker threads each runtime was built with.
+    pub workers: usize,
+    /// Smaller sizes for a quick smoke run.
+    pub quick: bool,
+}
+
+impl Params {
+    /// `full` normally, `quick` under `--quick`.
+    pub fn size(&self, full: usize, quick: usize) -> usize {
+        if self.quick {
+            quick
+        } else {
+            full
+        }
+    }
+}
+
+/// One measured run of a workload on one contender.
+pub type RunFn = fn(&AnyContender, &Params) -> Result<Measurement, String>;
+
+/// A registered workload.
+#[derive(Clone, Copy)]
+pub struct Workload {
+    /// Unique name (matched by `--filter`).
+    pub name: &'static str,
+    /// One line: what one run does.
+    pub description: &'static str,
+    /// What [`Workload::run`] returns.
+    pub unit: Unit,
+    /// The goal for the ratio subject/baseline of medians: met when `<= goal`.
+    pub goal: f64,
+    /// Performs one run.
+    pub run: RunFn,
+}
+
+impl std::fmt::Debug for Workload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workload")
+            .field("name", &self.name)
+            .field("unit", &self.unit)
+            .field("goal", &self.goal)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The floor the issues set for every workload: gort at most 0.80x tokio.
+pub const FLOOR: f64 = 0.80;
+
+/// All workloads, in report order.
+pub fn registry() -> Vec<Workload> {
+    vec![
+        Workload {
+            name: "spawn_many_local",
+            description:
+                "inside a task, spawn 10,000 tasks that bump an atomic; the last one signals",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(scheduler::spawn_many_local),
+        },
+        Workload {
+            name: "spawn_many_remote_idle",
+            description: "from the bench thread, spawn 10,000 empty tasks via the handle; join all",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(scheduler::spawn_many_remote_idle),
+        },
+        Workload {
+            name: "spawn_many_remote_busy",
+            description:
+                "as spawn_many_remote_idle, while 2 tasks per worker loop on yield_now + 10us stall",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(scheduler::spawn_many_remote_busy),
+        },
+        Workload {
+            name: "ping_pong",
+            description:
+                "1,000 pairs: a task spawns a partner, one futures oneshot each way; all joined",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(scheduler::ping_pong),
+        },
+        Workload {
+            name: "yield_many",
+            description: "200 tasks x 1,000 yield_now, spawned from the bench thread; all joined",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(scheduler::yield_many),
+        },
+        Workload {
+            name: "chained_spawn",
+            description: "a chain of 1,000 tasks, each spawning the next; the last one signals",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(scheduler::chained_spawn),
+        },
+        Workload {
+            name: "alloc_per_empty_task",
+            description: "bytes allocated per spawn(async {}) from inside a task (10,000 spawns)",
+            unit: Unit::Bytes,
+            goal: FLOOR,
+            run: dispatch!(alloc::alloc_per_empty_task),
+        },
+    ]
+}
+
+/// The workloads whose name contains `filter` (all when `None`), in registry order.
+pub fn select(all: Vec<Workload>, filter: Option<&str>) -> Vec<Workload> {
+    all.into_iter()
+        .filter(|w| filter.map_or(true, |f| w.name.contains(f)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_filter_is_substring() {
+        let all = registry();
+        let mut names: Vec<_> = all.iter().map(|w| w.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+
+        let spawn: Vec<_> = select(registry(), Some("spawn_many"))
+            .iter()
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(
+            spawn,
+            [
+                "spawn_many_local",
+                "spawn_many_remote_idle",
+                "spawn_many_remote_busy"
+            ]
+        );
+        assert_eq!(select(registry(), None).len(), all.len());
+        assert!(select(registry(), Some("no such workload")).is_empty());
+    }
+
+    #[test]
+    fn every_workload_passes_its_checks_on_every_contender() {
+        for name in AnyContender::NAMES {
+            every_workload_passes_its_checks_on(name);
+        }
+    }
+
+    fn every_workload_passes_its_checks_on(name: &str) {
+        let rt = AnyContender::build(name, 2).unwrap();
+        let params = Params {
+            workers: 2,
+            quick: true,
+        };
+        for w in registry() {
+            let result = (w.run)(&rt, &params);
+            if w.unit == Unit::Bytes {
+                // The test binary does not install the counting allocator.
+                let err = result.unwrap_err();
+                assert!(
+                    err.contains("not the global allocator"),
+                    "{}: {err}",
+                    w.name
+                );
+            } else {
+                let m = result.unwrap_or_else(|e| panic!("{}: {e}", w.name));
+                assert_eq!(m.unit(), w.unit, "{}", w.name);
+            }
+        }
+    }
+
+    #[test]
+    fn measurement_values() {
+        let t = Measurement::Time(Duration::from_micros(3));
+        assert_eq!(t.unit(), Unit::Time);
+        assert_eq!(t.value(), 3000.0);
+        assert_eq!(Measurement::Bytes(64.5).value(), 64.5);
+        let p = Params {
+            workers: 2,
+            quick: true,
+        };
+        assert_eq!(p.size(10_000, 1_000), 1_000);
+    }
+}

@@ -1,0 +1,48 @@
+//! Memory workloads: bytes allocated, measured with the counting allocator.
+
+use super::{Measurement, Params};
+use crate::contender::{join, Contender};
+use crate::counting_alloc::{self, Snapshot};
+
+/// Empty tasks spawned per run of [`alloc_per_empty_task`] (full size).
+pub const NUM_EMPTY: usize = 10_000;
+
+/// Bytes allocated per `spawn(async {})`: inside a task, spawn `NUM_EMPTY`
+/// empty tasks into a pre-reserved vector of handles and read the spawning
+/// thread's allocation counters around that loop (the loop has no `.await`,
+/// so the task stays on one thread and nothing else runs on it meanwhile).
+/// All handles are joined afterwards. Needs [`counting_alloc::CountingAlloc`]
+/// as the global allocator.
+pub fn alloc_per_empty_task<C: Contender>(rt: &C, p: &Params) -> Result<Measurement, String> {
+    if !counting_alloc::is_installed() {
+        return Err(
+            "alloc_per_empty_task: CountingAlloc is not the global allocator \
+                    (run it through the `versus` bench binary)"
+                .to_string(),
+        );
+    }
+    let n = p.size(NUM_EMPTY, 1_000);
+
+    let root = rt.spawn_remote(async move {
+        let mut handles = Vec::with_capacity(n);
+        let before = Snapshot::now();
+        for _ in 0..n {
+            handles.push(C::spawn(async {}));
+        }
+        let spent = Snapshot::now().since(before);
+        let mut joined = 0usize;
+        for handle in handles {
+            join::<C, _>(handle).await?;
+            joined += 1;
+        }
+        Ok::<_, String>((spent, joined))
+    });
+    let (spent, joined) = rt.block_on(join::<C, _>(root))??;
+
+    if joined != n {
+        return Err(format!(
+            "alloc_per_empty_task: wrong result: joined {joined} of {n} tasks"
+        ));
+    }
+    Ok(Measurement::Bytes(spent.bytes as f64 / n as f64))
+}
