@@ -21,7 +21,10 @@ impl Wake for ThreadWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         // Release pairs with the Acquire swap in `block_on_thread`: what the
         // waker's caller wrote is visible to the next poll.
-        if !self.notified.swap(true, std::sync::atomic::Ordering::Release) {
+        if !self
+            .notified
+            .swap(true, std::sync::atomic::Ordering::Release)
+        {
             self.thread.unpark();
         }
     }
@@ -40,16 +43,14 @@ pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
         !worker::is_worker_thread(),
         "cannot block_on from a gort worker thread: it would stall the tasks of its processor; use .await"
     );
-    let (state, waker) = CACHED
-        .with(|c| c.borrow_mut().take())
-        .unwrap_or_else(|| {
-            let state = Arc::new(ThreadWaker {
-                thread: std::thread::current(),
-                notified: std::sync::atomic::AtomicBool::new(false),
-            });
-            let waker = Waker::from(state.clone());
-            (state, waker)
+    let (state, waker) = CACHED.with(|c| c.borrow_mut().take()).unwrap_or_else(|| {
+        let state = Arc::new(ThreadWaker {
+            thread: std::thread::current(),
+            notified: std::sync::atomic::AtomicBool::new(false),
         });
+        let waker = Waker::from(state.clone());
+        (state, waker)
+    });
     // Give the waker back to the cache however we leave (including unwinding).
     struct Restore(Option<(Arc<ThreadWaker>, Waker)>);
     impl Drop for Restore {
@@ -66,7 +67,10 @@ pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
             return out;
         }
-        while !state.notified.swap(false, std::sync::atomic::Ordering::Acquire) {
+        while !state
+            .notified
+            .swap(false, std::sync::atomic::Ordering::Acquire)
+        {
             std::thread::park();
         }
     }

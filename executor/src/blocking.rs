@@ -83,7 +83,10 @@ impl<F> Unpin for BlockingTask<F> {}
 impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
     type Output = R;
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
-        let f = self.0.take().expect("blocking task polled after completion");
+        let f = self
+            .0
+            .take()
+            .expect("blocking task polled after completion");
         Poll::Ready(f())
     }
 }
@@ -154,7 +157,11 @@ impl BlockingPool {
         let mut st = lock(&self.inner.state);
         while st.threads > 0 {
             st = match deadline {
-                None => self.inner.exit_cv.wait(st).unwrap_or_else(|e| e.into_inner()),
+                None => self
+                    .inner
+                    .exit_cv
+                    .wait(st)
+                    .unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {

@@ -121,8 +121,7 @@ impl Idle {
     pub(crate) fn unpark_all(&self) -> Vec<usize> {
         let mut sleepers = lock(&self.sleepers);
         let all: Vec<usize> = std::mem::take(&mut *sleepers);
-        self.state
-            .fetch_add(all.len() * UNPARKED_ONE, SeqCst);
+        self.state.fetch_add(all.len() * UNPARKED_ONE, SeqCst);
         all
     }
 }

@@ -100,7 +100,9 @@ impl Processor {
             local,
             tick: Cell::new(0),
             is_searching: Cell::new(false),
-            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+            rng: Cell::new(
+                0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            ),
             next_id: Cell::new(0),
             id_end: Cell::new(0),
         }

@@ -151,7 +151,13 @@ impl Local {
         false
     }
 
-    fn push_overflow(&self, task: Notified, head: u32, tail: u32, injector: &Injector) -> Result<(), Notified> {
+    fn push_overflow(
+        &self,
+        task: Notified,
+        head: u32,
+        tail: u32,
+        injector: &Injector,
+    ) -> Result<(), Notified> {
         const HALF: u32 = (CAPACITY / 2) as u32;
         debug_assert_eq!(tail.wrapping_sub(head) as usize, CAPACITY);
         let prev = pack(head, head);
@@ -190,7 +196,11 @@ impl Local {
                 debug_assert_ne!(steal, next_real);
                 pack(steal, next_real)
             };
-            match self.inner.head.compare_exchange(head, next, AcqRel, Acquire) {
+            match self
+                .inner
+                .head
+                .compare_exchange(head, next, AcqRel, Acquire)
+            {
                 Ok(_) => break real,
                 Err(actual) => head = actual,
             }
@@ -273,7 +283,10 @@ impl Steal {
         loop {
             let (steal, real) = unpack(prev);
             debug_assert_eq!(steal, first);
-            match src.head.compare_exchange(prev, pack(real, real), AcqRel, Acquire) {
+            match src
+                .head
+                .compare_exchange(prev, pack(real, real), AcqRel, Acquire)
+            {
                 Ok(_) => return n,
                 Err(actual) => prev = actual,
             }

@@ -79,7 +79,8 @@ impl Builder {
     /// thread name containing a NUL byte; the OS's error if a thread cannot
     /// be started.
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let workers = resolve_worker_threads(self.worker_threads, std::env::var(MAXPROCS_ENV).ok())?;
+        let workers =
+            resolve_worker_threads(self.worker_threads, std::env::var(MAXPROCS_ENV).ok())?;
         if self.thread_name.contains('\0') {
             return Err(invalid(format!(
                 "thread_name must not contain a NUL byte, got {:?}",
@@ -128,7 +129,11 @@ fn resolve_worker_threads(explicit: Option<usize>, env: Option<String>) -> io::R
         (Some(0), _) => return Err(invalid("worker_threads must be at least 1, got 0".into())),
         (Some(n), _) => n,
         (None, Some(v)) => match v.trim().parse::<usize>() {
-            Ok(0) => return Err(invalid(format!("{MAXPROCS_ENV} must be at least 1, got {v:?}"))),
+            Ok(0) => {
+                return Err(invalid(format!(
+                    "{MAXPROCS_ENV} must be at least 1, got {v:?}"
+                )))
+            }
             Ok(n) => n,
             Err(_) => {
                 return Err(invalid(format!(
@@ -139,7 +144,9 @@ fn resolve_worker_threads(explicit: Option<usize>, env: Option<String>) -> io::R
         (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     if n > MAX_WORKERS {
-        return Err(invalid(format!("worker_threads must be at most {MAX_WORKERS}, got {n}")));
+        return Err(invalid(format!(
+            "worker_threads must be at most {MAX_WORKERS}, got {n}"
+        )));
     }
     Ok(n)
 }
@@ -172,7 +179,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("handle", &self.handle).finish()
+        f.debug_struct("Runtime")
+            .field("handle", &self.handle)
+            .finish()
     }
 }
 
@@ -250,16 +259,16 @@ impl Runtime {
     fn shutdown(&self, deadline: Option<Instant>) {
         let shared = self.handle.scheduler.shared();
         shared.close();
-        let on_own_worker = worker::with_current(|w| {
-            w.is_some_and(|w| w.scheduler.ptr_eq(&self.handle.scheduler))
-        });
+        let on_own_worker =
+            worker::with_current(|w| w.is_some_and(|w| w.scheduler.ptr_eq(&self.handle.scheduler)));
         if on_own_worker {
             // Dropped from inside one of its own tasks: we cannot wait for
             // ourselves. The last worker out finishes the shutdown.
             return;
         }
         if shared.wait_drained(deadline) {
-            let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+            let threads =
+                std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
             for t in threads {
                 let _ = t.join();
             }
@@ -328,7 +337,9 @@ impl Handle {
     pub fn current() -> Handle {
         match Self::try_current() {
             Ok(h) => h,
-            Err(e) => panic!("Handle::current(): {e}; use gort::spawn (global runtime) or Runtime::enter"),
+            Err(e) => {
+                panic!("Handle::current(): {e}; use gort::spawn (global runtime) or Runtime::enter")
+            }
         }
     }
 
@@ -363,7 +374,8 @@ impl Handle {
     {
         let id = crate::scheduler::next_id();
         tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %Location::caller(), "spawn_blocking");
-        let (notified, join) = task::new_task(BlockingTask::new(f), crate::blocking::BlockingSchedule, id);
+        let (notified, join) =
+            task::new_task(BlockingTask::new(f), crate::blocking::BlockingSchedule, id);
         self.scheduler.shared().blocking.spawn(notified, self);
         join
     }
@@ -439,16 +451,26 @@ mod tests {
 
     #[test]
     fn worker_count_resolution() {
-        assert_eq!(resolve_worker_threads(Some(3), Some("9".into())).unwrap(), 3);
+        assert_eq!(
+            resolve_worker_threads(Some(3), Some("9".into())).unwrap(),
+            3
+        );
         assert_eq!(resolve_worker_threads(None, Some(" 4 ".into())).unwrap(), 4);
         assert!(resolve_worker_threads(None, None).unwrap() >= 1);
         let e = resolve_worker_threads(Some(0), None).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
         assert!(e.to_string().contains("at least 1"), "{e}");
         let e = resolve_worker_threads(None, Some("two".into())).unwrap_err();
-        assert!(e.to_string().contains("GORT_MAXPROCS must be a positive integer, got \"two\""), "{e}");
+        assert!(
+            e.to_string()
+                .contains("GORT_MAXPROCS must be a positive integer, got \"two\""),
+            "{e}"
+        );
         let e = resolve_worker_threads(None, Some("0".into())).unwrap_err();
-        assert!(e.to_string().contains("GORT_MAXPROCS must be at least 1"), "{e}");
+        assert!(
+            e.to_string().contains("GORT_MAXPROCS must be at least 1"),
+            "{e}"
+        );
         let e = resolve_worker_threads(None, Some("-2".into())).unwrap_err();
         assert!(e.to_string().contains("positive integer"), "{e}");
         assert!(resolve_worker_threads(Some(MAX_WORKERS + 1), None).is_err());

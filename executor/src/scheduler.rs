@@ -111,7 +111,11 @@ impl Scheduler {
     }
 
     /// Go's `newproc`: allocates a task and makes it runnable.
-    pub(crate) fn spawn<F>(&self, future: F, location: &'static Location<'static>) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -263,7 +267,12 @@ impl Shared {
         let mut done = lock(&self.drained);
         while !*done {
             match deadline {
-                None => done = self.drained_cv.wait(done).unwrap_or_else(|e| e.into_inner()),
+                None => {
+                    done = self
+                        .drained_cv
+                        .wait(done)
+                        .unwrap_or_else(|e| e.into_inner())
+                }
                 #[cfg(not(loom))]
                 Some(d) => {
                     let now = Instant::now();

@@ -23,7 +23,9 @@ use std::rc::Rc;
 
 use crate::context;
 use crate::loom::atomic::{fence, Ordering::SeqCst};
-use crate::processor::{random_order, Processor, INJECTOR_BATCH_MAX, INJECTOR_CHECK_INTERVAL, MAX_LIFO_POLLS};
+use crate::processor::{
+    random_order, Processor, INJECTOR_BATCH_MAX, INJECTOR_CHECK_INTERVAL, MAX_LIFO_POLLS,
+};
 use crate::queue::Local;
 use crate::runtime::Handle;
 use crate::scheduler::{Scheduler, Shared};
@@ -149,8 +151,12 @@ impl Worker {
         let first = shared.injector.pop()?;
         let mut moved = 0;
         for _ in 1..n {
-            let Some(task) = shared.injector.pop() else { break };
-            self.processor.local.push_back_or_overflow(task, &shared.injector);
+            let Some(task) = shared.injector.pop() else {
+                break;
+            };
+            self.processor
+                .local
+                .push_back_or_overflow(task, &shared.injector);
             moved += 1;
         }
         if moved > 0 {
@@ -188,7 +194,9 @@ impl Worker {
 
     fn run_task(&self, task: Notified, owner: &RegistryOwner<'_>) {
         let shared = self.shared();
-        if self.processor.is_searching.replace(false) && shared.idle.transition_worker_from_searching() {
+        if self.processor.is_searching.replace(false)
+            && shared.idle.transition_worker_from_searching()
+        {
             // The last searcher found work: wake another to keep looking.
             shared.notify_parked();
         }
@@ -225,7 +233,9 @@ impl Worker {
 
     fn push_back(&self, task: Notified) {
         let shared = self.shared();
-        self.processor.local.push_back_or_overflow(task, &shared.injector);
+        self.processor
+            .local
+            .push_back_or_overflow(task, &shared.injector);
         shared.notify_parked();
     }
 
@@ -233,7 +243,10 @@ impl Worker {
         let shared = self.shared();
         let index = self.processor.index;
         let was_searching = self.processor.is_searching.replace(false);
-        if shared.idle.transition_worker_to_parked(index, was_searching) {
+        if shared
+            .idle
+            .transition_worker_to_parked(index, was_searching)
+        {
             // We were the last searcher: nobody else will notice work that
             // was pushed while we were leaving. Look once more.
             fence(SeqCst);

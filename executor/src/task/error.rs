@@ -83,7 +83,9 @@ impl JoinError {
     }
 
     fn panic_message(&self) -> Option<String> {
-        let Repr::Panic(p) = &self.repr else { return None };
+        let Repr::Panic(p) = &self.repr else {
+            return None;
+        };
         let p = p.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(s) = p.downcast_ref::<&'static str>() {
             Some((*s).to_string())
@@ -97,7 +99,9 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
             (Repr::Cancelled, _) => write!(f, "task {} was cancelled", self.id),
-            (Repr::Panic(_), Some(msg)) => write!(f, "task {} panicked with message {:?}", self.id, msg),
+            (Repr::Panic(_), Some(msg)) => {
+                write!(f, "task {} panicked with message {:?}", self.id, msg)
+            }
             (Repr::Panic(_), None) => write!(f, "task {} panicked", self.id),
         }
     }
@@ -107,7 +111,9 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
             (Repr::Cancelled, _) => write!(f, "JoinError::Cancelled({})", self.id),
-            (Repr::Panic(_), Some(msg)) => write!(f, "JoinError::Panic({}, {:?}, ..)", self.id, msg),
+            (Repr::Panic(_), Some(msg)) => {
+                write!(f, "JoinError::Panic({}, {:?}, ..)", self.id, msg)
+            }
             (Repr::Panic(_), None) => write!(f, "JoinError::Panic({}, ..)", self.id),
         }
     }

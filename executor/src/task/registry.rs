@@ -174,3 +174,72 @@ impl RegistryOwner<'_> {
         self.registry.chunks.with(|c| unsafe { (*c).capacity })
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::task::{new_task, Id, JoinHandle, Notified, Schedule};
+
+    struct NoSchedule;
+    impl Schedule for NoSchedule {
+        fn schedule(&self, task: Notified) {
+            drop(task);
+        }
+        fn yield_task(&self, task: Notified) {
+            drop(task);
+        }
+        fn release(&self) {}
+    }
+
+    /// A task parked forever, registered the way a worker registers it.
+    fn parked(owner: &RegistryOwner<'_>, id: u64) -> JoinHandle<()> {
+        let (notified, join) = new_task(std::future::pending::<()>(), NoSchedule, Id(id));
+        notified.run(Some(owner));
+        join
+    }
+
+    fn finished(join: &mut JoinHandle<()>) -> Option<Result<(), crate::JoinError>> {
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        match std::pin::Pin::new(join).poll(&mut cx) {
+            std::task::Poll::Ready(r) => Some(r),
+            std::task::Poll::Pending => None,
+        }
+    }
+
+    use std::future::Future;
+
+    #[test]
+    fn grows_reuses_freed_slots_and_drains_everything() {
+        let registry = Registry::new();
+        let owner = registry.claim().unwrap();
+        assert!(registry.claim().is_none(), "two owners at once");
+        let mut joins: Vec<_> = (0..200).map(|i| parked(&owner, i)).collect();
+        let grown = owner.capacity();
+        assert!(grown >= 200);
+        // Abort half: each completes (cancelled) and frees its slot.
+        for j in joins.iter().step_by(2) {
+            j.abort();
+        }
+        // Abort schedules the task; `NoSchedule` drops the Notified, which
+        // shuts the task down.
+        for (i, j) in joins.iter_mut().enumerate() {
+            if i % 2 == 0 {
+                assert!(finished(j).unwrap().unwrap_err().is_cancelled());
+            } else {
+                assert!(finished(j).is_none());
+            }
+        }
+        // The freed slots are reused: 100 more tasks fit without growing.
+        let more: Vec<_> = (200..300).map(|i| parked(&owner, i)).collect();
+        assert_eq!(owner.capacity(), grown);
+        joins.extend(more);
+        // The drain cancels every task still registered.
+        owner.shutdown_all();
+        for (i, j) in joins.iter_mut().enumerate() {
+            if i >= 200 || i % 2 == 1 {
+                assert!(finished(j).unwrap().unwrap_err().is_cancelled(), "task {i}");
+            }
+        }
+    }
+}

@@ -138,7 +138,9 @@ where
         Ok(Poll::Pending) => match header.state.transition_to_idle() {
             ToIdle::Idle => {}
             // SAFETY: the poller's reference became this Notified.
-            ToIdle::Notified => cell.scheduler.yield_task(unsafe { Notified::from_task(task) }),
+            ToIdle::Notified => cell
+                .scheduler
+                .yield_task(unsafe { Notified::from_task(task) }),
             // SAFETY: we still hold RUNNING.
             ToIdle::Cancel => unsafe { cancel_and_complete::<F, S>(task) },
         },
@@ -211,9 +213,8 @@ unsafe fn complete_with_panic<F: Future, S: Schedule>(task: TaskRef, payload: Bo
     // SAFETY: caller's contract.
     let cell = unsafe { cell::<F, S>(task) };
     // SAFETY: the stage is empty and ours (RUNNING).
-    cell.stage.with_mut(|s| unsafe {
-        ptr::write(&mut (*s).panic, ManuallyDrop::new(Box::new(payload)))
-    });
+    cell.stage
+        .with_mut(|s| unsafe { ptr::write(&mut (*s).panic, ManuallyDrop::new(Box::new(payload))) });
     // SAFETY: RUNNING, payload stored.
     unsafe { complete::<F, S>(task, OUTPUT_PANIC) };
 }
@@ -286,7 +287,8 @@ unsafe fn schedule<F: Future, S: Schedule>(task: TaskRef) {
     // SAFETY: the caller hands us a counted Notified reference.
     let cell = unsafe { cell::<F, S>(task) };
     // SAFETY: as above.
-    cell.scheduler.schedule(unsafe { Notified::from_task(task) });
+    cell.scheduler
+        .schedule(unsafe { Notified::from_task(task) });
 }
 
 unsafe fn shutdown<F: Future, S: Schedule>(task: TaskRef) {

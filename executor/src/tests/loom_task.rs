@@ -88,7 +88,10 @@ fn wake_races_poll() {
         fx.sched.run_all();
         let out = match poll_once(&mut join) {
             Poll::Ready(Ok(out)) => out,
-            other => panic!("task not complete after its wake: {:?}", other.map(|r| r.is_ok())),
+            other => panic!(
+                "task not complete after its wake: {:?}",
+                other.map(|r| r.is_ok())
+            ),
         };
         drop(out);
         drop(join);
@@ -199,7 +202,10 @@ fn join_waker_races_completion() {
         (fx.fire())();
         fx.sched.run_all();
         if let Some(mut join) = th.join().unwrap() {
-            assert!(woken.load(SeqCst), "joiner returned Pending and was never woken");
+            assert!(
+                woken.load(SeqCst),
+                "joiner returned Pending and was never woken"
+            );
             match poll_once(&mut join) {
                 Poll::Ready(r) => drop(r.unwrap()),
                 Poll::Pending => panic!("woken joiner finds no output"),
