@@ -66,6 +66,12 @@ impl Idle {
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {
         // Pairs with the fence in `transition_worker_to_parked`'s caller.
         fence(SeqCst);
+        self.worker_to_notify_after_fence()
+    }
+
+    /// `worker_to_notify` for a caller that already issued the SeqCst
+    /// fence after publishing its work.
+    pub(crate) fn worker_to_notify_after_fence(&self) -> Option<usize> {
         if !self.notify_should_wake(self.state.load(SeqCst)) {
             return None;
         }

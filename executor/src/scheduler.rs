@@ -156,7 +156,11 @@ impl Scheduler {
             shared.drain_injector();
             return;
         }
-        shared.notify_parked();
+        // The fence above also serves the idle protocol.
+        if let Some(index) = shared.idle.worker_to_notify_after_fence() {
+            tracing::trace!(target: "gort::scheduler", worker = index, "unpark");
+            shared.processors[index].parker.unpark();
+        }
     }
 
     /// Live tasks (spawned, not yet completed) of this runtime.
@@ -183,7 +187,7 @@ impl Schedule for Scheduler {
 
     fn yield_task(&self, task: Notified) {
         worker::with_current(|w| match w {
-            Some(w) if self.owns(w) => w.schedule_local(task, false),
+            Some(w) if self.owns(w) => w.yield_local(task),
             _ => self.schedule_remote(task),
         })
     }

@@ -231,6 +231,30 @@ impl Worker {
         }
     }
 
+    /// A task woken during its own poll (`yield_now`): it goes behind all
+    /// runnable work. Go's `Gosched` puts it on the global queue; we keep it
+    /// in the ring (no shared queue on the yield path) but first move a
+    /// batch of the injector's tasks in ahead of it, so that remote work
+    /// is not stuck behind tasks that keep yielding.
+    pub(crate) fn yield_local(&self, task: Notified) {
+        let shared = self.shared();
+        if !shared.injector.is_empty() {
+            let room = self.processor.local.remaining().saturating_sub(1);
+            let n = (shared.injector.len() / shared.processors.len() + 1)
+                .min(INJECTOR_BATCH_MAX)
+                .min(room);
+            for _ in 0..n {
+                let Some(t) = shared.injector.pop() else {
+                    break;
+                };
+                self.processor
+                    .local
+                    .push_back_or_overflow(t, &shared.injector);
+            }
+        }
+        self.push_back(task);
+    }
+
     fn push_back(&self, task: Notified) {
         let shared = self.shared();
         self.processor
