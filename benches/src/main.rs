@@ -137,7 +137,7 @@ fn main() -> ExitCode {
     println!();
     println!(
         "ratio = {} median / {} median (lower is better); goal = the issues' floor, {} <= {:.2}x {} \
-         (TARGETS.md aims lower per row). alloc_per_empty_task is in bytes per task, not time.",
+         (TARGETS.md aims lower per row). alloc_* rows are in bytes per task, not time.",
         AnyContender::SUBJECT,
         AnyContender::BASELINE,
         AnyContender::SUBJECT,

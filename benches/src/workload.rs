@@ -156,10 +156,17 @@ pub fn registry() -> Vec<Workload> {
         },
         Workload {
             name: "alloc_per_empty_task",
-            description: "bytes allocated per spawn(async {}) from inside a task (10,000 spawns)",
+            description: "bytes allocated per spawn(async {}) from inside a task (100 spawns: the task alone, no queue overflow)",
             unit: Unit::Bytes,
             goal: FLOOR,
             run: dispatch!(alloc::alloc_per_empty_task),
+        },
+        Workload {
+            name: "alloc_per_task_burst_10k",
+            description: "bytes allocated per spawn(async {}) over 10,000 spawns in one poll (includes run-queue overflow)",
+            unit: Unit::Bytes,
+            goal: FLOOR,
+            run: dispatch!(alloc::alloc_per_task_burst),
         },
     ]
 }
