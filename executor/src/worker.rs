@@ -66,6 +66,7 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
         scheduler: scheduler.clone(),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
+    crate::task::alloc::enable_thread_cache();
     let _enter = context::enter(Handle::from_scheduler(scheduler.clone()));
     let shared = scheduler.shared();
     {
@@ -236,6 +237,10 @@ impl Worker {
     /// in the ring (no shared queue on the yield path) but first move a
     /// batch of the injector's tasks in ahead of it, so that remote work
     /// is not stuck behind tasks that keep yielding.
+    ///
+    /// Like `Gosched`, a yield wakes nobody: this worker is running and
+    /// comes back to the task itself. (Moving injector tasks in does wake a
+    /// worker: that is new stealable work.)
     pub(crate) fn yield_local(&self, task: Notified) {
         let shared = self.shared();
         if !shared.injector.is_empty() {
@@ -243,6 +248,7 @@ impl Worker {
             let n = (shared.injector.len() / shared.processors.len() + 1)
                 .min(INJECTOR_BATCH_MAX)
                 .min(room);
+            let mut moved = false;
             for _ in 0..n {
                 let Some(t) = shared.injector.pop() else {
                     break;
@@ -250,9 +256,15 @@ impl Worker {
                 self.processor
                     .local
                     .push_back_or_overflow(t, &shared.injector);
+                moved = true;
+            }
+            if moved {
+                shared.notify_parked();
             }
         }
-        self.push_back(task);
+        self.processor
+            .local
+            .push_back_or_overflow(task, &shared.injector);
     }
 
     fn push_back(&self, task: Notified) {

@@ -28,6 +28,7 @@
 //! - *The registry slot pointer* is written at the first poll and read at
 //!   completion, both under `RUNNING`.
 
+pub(crate) mod alloc;
 mod error;
 mod header;
 mod join;

@@ -4,14 +4,16 @@
 //! Every function here is entered holding one counted reference and says
 //! what it does with it.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr::{self, NonNull};
+use std::ptr;
 use std::task::{Context, Poll, Waker};
 
+use super::alloc;
 use super::error::JoinError;
 use super::header::{Header, TaskRef};
 use super::registry::{Registry, RegistryOwner};
@@ -71,14 +73,17 @@ where
 
     /// Allocates a task; the state starts with three references (see `state.rs`).
     pub(crate) fn allocate(future: F, scheduler: S, id: super::Id) -> TaskRef {
-        let cell = Box::new(Cell {
+        let cell = Cell {
             header: Header::new(&Self::VTABLE, id),
             scheduler,
             stage: UnsafeCell::new(Stage {
                 future: ManuallyDrop::new(future),
             }),
-        });
-        TaskRef(NonNull::from(Box::leak(cell)).cast())
+        };
+        let ptr = alloc::allocate(Layout::new::<Cell<F, S>>()).cast::<Cell<F, S>>();
+        // SAFETY: fresh memory with the layout of `Cell<F, S>`.
+        unsafe { ptr.as_ptr().write(cell) };
+        TaskRef(ptr.cast())
     }
 }
 
@@ -305,18 +310,22 @@ unsafe fn shutdown<F: Future, S: Schedule>(task: TaskRef) {
 }
 
 unsafe fn dealloc<F: Future, S>(task: TaskRef) {
+    let ptr = task.0.cast::<Cell<F, S>>();
     // SAFETY: the caller gave back the last reference: the allocation is ours.
-    let cell = unsafe { Box::from_raw(task.0.cast::<Cell<F, S>>().as_ptr()) };
-    let state = cell.header.state.load();
-    if !state.has(COMPLETE) {
+    let cell = unsafe { ptr.as_ref() };
+    if !cell.header.state.load().has(COMPLETE) {
         // Only reachable for a task that never completed and lost every
         // reference, which the registry reference prevents; kept for safety.
         // SAFETY: not COMPLETE: the future is present and nobody else can reach it.
         let _ = unsafe { drop_future::<F>(&cell.stage) };
     }
     // The output (if any) was taken or dropped by its owner before the last
-    // reference went; the header's join waker and `S` drop with the box.
-    drop(cell);
+    // reference went. Drop the header's join waker and `S` (the stage is a
+    // union: no drop glue), then give the memory back.
+    // SAFETY: the cell is initialized and unused from here on.
+    unsafe { ptr::drop_in_place(ptr.as_ptr()) };
+    // SAFETY: allocated by `allocate` with this layout.
+    unsafe { alloc::deallocate(ptr.cast(), Layout::new::<Cell<F, S>>()) };
 }
 
 unsafe fn try_read_output<F, S>(task: TaskRef, dst: *mut (), waker: &Waker)
