@@ -115,6 +115,7 @@ impl Builder {
         Ok(Runtime {
             handle: Handle { scheduler },
             threads: Mutex::new(threads),
+            shut_down: false,
         })
     }
 }
@@ -175,6 +176,9 @@ fn resolve_worker_threads(explicit: Option<usize>, env: Option<String>) -> io::R
 pub struct Runtime {
     handle: Handle,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Set by `shutdown_timeout`, so that the drop that follows does not
+    /// wait again (without a deadline).
+    shut_down: bool,
 }
 
 impl fmt::Debug for Runtime {
@@ -251,12 +255,17 @@ impl Runtime {
     /// let err = gort_executor::block_on(handle).unwrap_err();
     /// assert!(err.is_cancelled());
     /// ```
-    pub fn shutdown_timeout(self, timeout: Duration) {
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         self.shutdown(Some(deadline));
+        self.shut_down = true;
     }
 
     fn shutdown(&self, deadline: Option<Instant>) {
+        // Destructors of cancelled tasks run on this thread too (queued
+        // blocking tasks): inside the runtime, `Handle::current` works and
+        // `spawn` goes to this (closed) runtime, not the global one.
+        let _enter = self.handle.enter();
         let shared = self.handle.scheduler.shared();
         shared.close();
         let on_own_worker =
@@ -279,7 +288,9 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.shutdown(None);
+        if !self.shut_down {
+            self.shutdown(None);
+        }
     }
 }
 

@@ -237,6 +237,9 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
             let result = Ident::new("__gort_result", Span::mixed_site());
             quote_spanned! {body_span=>
                 async move {
+                    // A body that only panics (a `#[should_panic]` test)
+                    // must not trip clippy on this generated binding.
+                    #[allow(clippy::diverging_sub_expression)]
                     let #output: #output_ty = #block;
                     // Reached only if the body returns normally; a body that
                     // ends in `loop {}` must not warn about this line.

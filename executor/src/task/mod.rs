@@ -24,7 +24,11 @@
 //!   belongs to the `JoinHandle` if `JOIN_INTEREST` was set at completion,
 //!   else to the completer, which drops it at once.
 //! - *The join waker slot* belongs to the `JoinHandle` while `JOIN_WAKER` is
-//!   clear and to the task side while it is set (see `state.rs`).
+//!   clear and to the task side while it is set (see `state.rs`). The
+//!   completer wakes the joiner and then clears `JOIN_WAKER`, so the
+//!   joiner's waker is dropped by the `JoinHandle` (or by the completer, if
+//!   the handle is gone), never kept until the task's memory is freed:
+//!   finished tasks do not hold each other alive through join wakers.
 //! - *The registry slot pointer* is written at the first poll and read at
 //!   completion, both under `RUNNING`.
 

@@ -279,6 +279,15 @@ impl State {
         })
     }
 
+    /// The completer woke the joiner and hands the slot back to the
+    /// `JoinHandle`. Returns the state before: if `JOIN_INTEREST` is gone
+    /// the handle was dropped meanwhile and the completer drops the waker.
+    pub(crate) fn unset_join_waker_after_complete(&self) -> Snapshot {
+        let prev = Snapshot(self.0.fetch_and(!JOIN_WAKER, AcqRel));
+        debug_assert!(prev.has(COMPLETE) && prev.has(JOIN_WAKER));
+        prev
+    }
+
     /// The `JoinHandle` is dropped. Returns the state before: if it was
     /// `COMPLETE` the output belongs to the caller (drop it); otherwise the
     /// join waker slot does (the task will drop the output itself).

@@ -234,6 +234,9 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
     // SAFETY: caller's contract.
     let cell = unsafe { cell::<F, S>(task) };
     let header = &cell.header;
+    // Count the task out before anyone can observe it complete, so that a
+    // joiner that returns sees `num_goroutines` without it.
+    cell.scheduler.release();
     tracing::trace!(
         target: "gort::task",
         task_id = header.id.0,
@@ -250,11 +253,26 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
         // The slot belongs to the task side while JOIN_WAKER is set.
         header.join_waker.with(|w| {
             // SAFETY: JOIN_WAKER was set when we completed, so the
-            // JoinHandle no longer writes the slot.
+            // JoinHandle only reads the slot.
             if let Some(w) = unsafe { &*w } {
                 w.wake_by_ref();
             }
         });
+        // Hand the slot back. The joiner's waker must not live as long as
+        // this task's memory: a finished chain of tasks would otherwise hold
+        // each other through their join wakers and free recursively.
+        if !header
+            .state
+            .unset_join_waker_after_complete()
+            .has(JOIN_INTEREST)
+        {
+            // The JoinHandle is gone: the waker is ours to drop.
+            let waker = header.join_waker.with_mut(|w| {
+                // SAFETY: JOIN_WAKER is clear and there is no JoinHandle.
+                unsafe { (*w).take() }
+            });
+            drop(waker);
+        }
     }
     let slot = header.registry_slot.with(|s| {
         // SAFETY: only the RUNNING poller (us) reads/writes the slot pointer.
@@ -263,7 +281,6 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
     // SAFETY: a non-null slot points into a registry kept alive by the
     // scheduler this task holds.
     let owns_registry_ref = slot.is_null() || Registry::remove(unsafe { &*slot }, task);
-    cell.scheduler.release();
     let refs = 1 + owns_registry_ref as usize;
     if header.state.ref_dec(refs) {
         // SAFETY: last reference.
@@ -341,6 +358,14 @@ where
     }
     let state = header.state.load();
     debug_assert!(state.has(COMPLETE));
+    if !state.has(JOIN_WAKER) {
+        // The slot is the JoinHandle's again: release the waker now.
+        let waker = header.join_waker.with_mut(|w| {
+            // SAFETY: COMPLETE and JOIN_WAKER clear: only we touch the slot.
+            unsafe { (*w).take() }
+        });
+        drop(waker);
+    }
     let result = cell.stage.with_mut(|s| {
         // SAFETY: COMPLETE with JOIN_INTEREST: the output is the JoinHandle's,
         // and it is read exactly once (the JoinHandle marks it taken).
@@ -395,6 +420,14 @@ unsafe fn drop_join_handle<F: Future, S: Schedule>(task: TaskRef, output_taken: 
         if !output_taken {
             // SAFETY: COMPLETE before we dropped interest: the output is ours.
             unsafe { drop_output::<F>(&cell.stage, prev.0 & (OUTPUT_PANIC | OUTPUT_CANCELLED)) };
+        }
+        if !prev.has(JOIN_WAKER) {
+            // The completer handed the slot back (or never had it).
+            let waker = cell.header.join_waker.with_mut(|w| {
+                // SAFETY: COMPLETE and JOIN_WAKER clear: the slot is ours.
+                unsafe { (*w).take() }
+            });
+            drop(waker);
         }
     } else {
         // We cleared JOIN_WAKER too, so the slot is ours: drop the waker now

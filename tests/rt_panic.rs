@@ -1,0 +1,371 @@
+//! Panics in tasks: they come back as `JoinError` with the payload, never
+//! take a worker down, and a panic in a task's destructor (after it
+//! completed, when it is aborted, or in its output's destructor) is
+//! contained as well.
+//!
+//! The default panic hook stays in place (it is process-global and tests
+//! run in parallel), so these tests print panic messages; that is expected.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use futures::channel::oneshot;
+use gort::runtime::{Builder, Runtime};
+
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// Runs `body` on its own thread and fails if it does not finish within
+/// [`WATCHDOG`] (a hang detector, not a speed assertion).
+fn watchdog<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("watchdog-{name}"))
+        .spawn(move || {
+            let _ = tx.send(body());
+        })
+        .expect("cannot start the test thread");
+    match rx.recv_timeout(WATCHDOG) {
+        Ok(v) => {
+            thread.join().expect("test thread panicked after finishing");
+            v
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{name}: did not finish within {WATCHDOG:?}; the runtime hangs")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!("the test thread exited without a result"),
+        },
+    }
+}
+
+fn runtime(workers: usize) -> Runtime {
+    Builder::new()
+        .worker_threads(workers)
+        .thread_name("panic")
+        .build()
+        .expect("cannot build the runtime")
+}
+
+struct DropGuard(Arc<AtomicUsize>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Panics when dropped (unless already unwinding).
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("{}", self.0);
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct CustomPayload(u32);
+
+#[test]
+fn panic_payloads_come_back_in_join_error() {
+    watchdog("payloads", || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let err = gort::spawn(async { panic!("static boom") })
+                .await
+                .unwrap_err();
+            assert!(err.is_panic());
+            assert!(!err.is_cancelled());
+            assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "static boom");
+
+            let n = 7;
+            let err = gort::spawn(async move {
+                if n == 7 {
+                    panic!("formatted boom {n}");
+                }
+                n
+            })
+            .await
+            .unwrap_err();
+            assert!(err.is_panic());
+            assert_eq!(
+                *err.into_panic().downcast::<String>().unwrap(),
+                "formatted boom 7"
+            );
+
+            let err = gort::spawn(async { std::panic::panic_any(CustomPayload(42)) })
+                .await
+                .unwrap_err();
+            let payload = err.try_into_panic().expect("a panic, not a cancellation");
+            assert_eq!(
+                *payload.downcast::<CustomPayload>().unwrap(),
+                CustomPayload(42)
+            );
+        });
+    });
+}
+
+#[test]
+fn join_error_display_and_try_into_panic() {
+    watchdog("display", || {
+        let rt = runtime(1);
+        rt.block_on(async {
+            let h = gort::spawn(async { panic!("shown in display") });
+            let id = h.id();
+            let err = h.await.unwrap_err();
+            assert_eq!(err.id(), id);
+            let shown = err.to_string();
+            assert!(
+                shown.contains("panicked") && shown.contains("shown in display"),
+                "{shown}"
+            );
+            assert!(format!("{err:?}").contains("shown in display"));
+
+            let h = gort::spawn(std::future::pending::<()>());
+            h.abort();
+            let err = h.await.unwrap_err();
+            assert!(err.to_string().contains("cancelled"), "{err}");
+            let err = err.try_into_panic().unwrap_err();
+            assert!(
+                err.is_cancelled(),
+                "try_into_panic gives a cancellation back"
+            );
+            let again = catch_unwind(AssertUnwindSafe(|| err.into_panic()));
+            assert!(again.is_err(), "into_panic on a cancellation panics");
+
+            // `JoinError` converts into `io::Error` for `?` in io code.
+            let io: std::io::Error = gort::spawn(async { panic!("io") })
+                .await
+                .unwrap_err()
+                .into();
+            assert!(io.to_string().contains("io"));
+        });
+    });
+}
+
+/// One worker, 100 panicking tasks: the worker survives them all and runs
+/// what is spawned afterwards.
+#[test]
+fn worker_survives_many_panicking_tasks() {
+    watchdog("survives", || {
+        let rt = runtime(1);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let panicking: Vec<_> = (0..100u32)
+            .map(|i| {
+                let guard = DropGuard(drops.clone());
+                rt.spawn(async move {
+                    let _guard = guard;
+                    gort::yield_now().await;
+                    panic!("task {i} panics");
+                })
+            })
+            .collect();
+        let panics = rt.block_on(async {
+            let mut panics = 0;
+            for h in panicking {
+                if h.await.unwrap_err().is_panic() {
+                    panics += 1;
+                }
+            }
+            panics
+        });
+        assert_eq!(panics, 100);
+        assert_eq!(drops.load(SeqCst), 100, "each panicking future was dropped");
+        let worker_threads = rt.block_on(async {
+            let handles: Vec<_> = (0..1000u64)
+                .map(|i| {
+                    gort::spawn(
+                        async move { (i, std::thread::current().name().unwrap().to_string()) },
+                    )
+                })
+                .collect();
+            let mut sum = 0;
+            let mut names = std::collections::HashSet::new();
+            for h in handles {
+                let (i, name) = h.await.unwrap();
+                sum += i;
+                names.insert(name);
+            }
+            assert_eq!(sum, 499_500);
+            names
+        });
+        assert_eq!(
+            worker_threads.into_iter().collect::<Vec<_>>(),
+            vec!["panic-worker-0".to_string()],
+            "the same single worker still runs tasks"
+        );
+    });
+}
+
+/// A panicking parent does not take its detached children with it.
+#[test]
+fn children_of_a_panicking_task_keep_running() {
+    watchdog("children", || {
+        let rt = runtime(2);
+        let (tx, rx) = oneshot::channel::<u32>();
+        let parent = rt.spawn(async move {
+            gort::spawn(async move {
+                gort::yield_now().await;
+                tx.send(11).unwrap();
+            });
+            panic!("parent panics");
+        });
+        assert!(rt.block_on(parent).unwrap_err().is_panic());
+        assert_eq!(rt.block_on(rx).unwrap(), 11);
+    });
+}
+
+/// The future returns a value, then panics while being dropped: the
+/// destructor's panic is reported (the value is lost with it).
+#[test]
+fn panic_in_drop_of_a_completed_future() {
+    watchdog("drop_completed", || {
+        let rt = runtime(1);
+        rt.block_on(async {
+            let bomb = PanicOnDrop("drop after completion");
+            let err = gort::spawn(async move {
+                let _bomb = bomb;
+                5u32
+            })
+            .await
+            .unwrap_err();
+            assert!(err.is_panic());
+            assert_eq!(
+                *err.into_panic().downcast::<String>().unwrap(),
+                "drop after completion"
+            );
+        });
+        assert_eq!(
+            rt.block_on(rt.spawn(async { 1 })).unwrap(),
+            1,
+            "the worker survived"
+        );
+    });
+}
+
+/// An aborted future panics in its destructor: the handle reports the
+/// panic and the worker survives.
+#[test]
+fn panic_in_drop_of_an_aborted_future() {
+    watchdog("drop_aborted", || {
+        let rt = runtime(1);
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let bomb = PanicOnDrop("drop on abort");
+        let h = rt.spawn(async move {
+            let _bomb = bomb;
+            started_tx.send(()).unwrap();
+            std::future::pending::<()>().await
+        });
+        rt.block_on(started_rx).unwrap();
+        h.abort();
+        let err = rt.block_on(h).unwrap_err();
+        assert!(err.is_panic(), "{err:?}");
+        assert_eq!(
+            *err.into_panic().downcast::<String>().unwrap(),
+            "drop on abort"
+        );
+        assert_eq!(
+            rt.block_on(rt.spawn(async { 2 })).unwrap(),
+            2,
+            "the worker survived"
+        );
+    });
+}
+
+/// The task's output panics when dropped, and nobody takes it: dropping
+/// the handle before or after completion is harmless.
+#[test]
+fn panic_in_drop_of_an_unclaimed_output() {
+    watchdog("drop_output", || {
+        let rt = runtime(1);
+        // Handle dropped after completion: the output is dropped here.
+        let h = rt.spawn(async { PanicOnDrop("output dropped by the handle") });
+        while !h.is_finished() {
+            std::thread::yield_now();
+        }
+        drop(h);
+        // Handle dropped first: the worker drops the output at completion.
+        let (go_tx, go_rx) = oneshot::channel::<()>();
+        let h = rt.spawn(async move {
+            go_rx.await.unwrap();
+            PanicOnDrop("output dropped by the worker")
+        });
+        drop(h);
+        go_tx.send(()).unwrap();
+        for _ in 0..10 {
+            assert_eq!(
+                rt.block_on(rt.spawn(async { 3 })).unwrap(),
+                3,
+                "the worker survived"
+            );
+        }
+    });
+}
+
+/// A panic in the poll itself drops what is left of the future once.
+#[test]
+fn panicking_future_is_dropped_once() {
+    watchdog("dropped_once", || {
+        let rt = runtime(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..1000)
+            .map(|i| {
+                let guard = DropGuard(drops.clone());
+                rt.spawn(async move {
+                    let _guard = guard;
+                    if i % 3 == 0 {
+                        gort::yield_now().await;
+                    }
+                    panic!("boom {i}")
+                })
+            })
+            .collect();
+        for h in handles {
+            assert!(rt.block_on(h).unwrap_err().is_panic());
+        }
+        assert_eq!(drops.load(SeqCst), 1000);
+    });
+}
+
+/// A panic in `Runtime::block_on`'s own future reaches its caller; the
+/// runtime stays usable.
+#[test]
+fn panic_in_block_on_future_reaches_the_caller() {
+    watchdog("block_on_panic", || {
+        let rt = runtime(2);
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(async {
+                gort::yield_now().await;
+                panic!("in block_on");
+            })
+        }));
+        let payload = res.unwrap_err();
+        assert_eq!(*payload.downcast::<&str>().unwrap(), "in block_on");
+        assert_eq!(rt.block_on(rt.spawn(async { 4 })).unwrap(), 4);
+        assert!(
+            gort::runtime::Handle::try_current().is_err(),
+            "the context was left while unwinding"
+        );
+    });
+}
+
+/// `block_on` on a worker is refused with a panic (it would stall the
+/// processor); the panic is the task's, and the worker survives it.
+#[test]
+fn block_on_inside_a_task_panics_that_task_only() {
+    watchdog("block_on_in_task", || {
+        let rt = runtime(1);
+        let err = rt
+            .block_on(rt.spawn(async { gort::block_on(async { 1 }) }))
+            .unwrap_err();
+        assert!(err.is_panic());
+        let msg = *err.into_panic().downcast::<&str>().unwrap();
+        assert!(msg.contains("worker thread"), "{msg}");
+        assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
+    });
+}
