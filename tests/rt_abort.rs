@@ -6,62 +6,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
-use std::time::Duration;
 
 use futures::channel::oneshot;
-use gort::runtime::{Builder, Runtime};
 use gort::JoinHandle;
 
-const WATCHDOG: Duration = Duration::from_secs(120);
-
-/// Runs `body` on its own thread and fails if it does not finish within
-/// [`WATCHDOG`] (a hang detector, not a speed assertion).
-fn watchdog<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name(format!("watchdog-{name}"))
-        .spawn(move || {
-            let _ = tx.send(body());
-        })
-        .expect("cannot start the test thread");
-    match rx.recv_timeout(WATCHDOG) {
-        Ok(v) => {
-            thread.join().expect("test thread panicked after finishing");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: did not finish within {WATCHDOG:?}; the runtime hangs")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the test thread exited without a result"),
-        },
-    }
-}
-
-fn runtime(workers: usize) -> Runtime {
-    Builder::new()
-        .worker_threads(workers)
-        .thread_name("abort")
-        .build()
-        .expect("cannot build the runtime")
-}
-
-/// Counts its own drop: proves a task's future was dropped.
-struct DropGuard(Arc<AtomicUsize>);
-
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
-fn counter() -> Arc<AtomicUsize> {
-    Arc::new(AtomicUsize::new(0))
-}
+mod common;
+use common::{counter, runtime, watchdog, DropGuard};
 
 /// Sends on drop: lets the test wait for a future's destruction without
 /// polling a counter.
@@ -78,7 +31,7 @@ impl Drop for DropSignal {
 #[test]
 fn abort_pending_task_after_it_parked() {
     watchdog("abort_pending", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let drops = counter();
         let (started_tx, started_rx) = oneshot::channel();
         let guard = DropGuard(drops.clone());
@@ -102,7 +55,7 @@ fn abort_pending_task_after_it_parked() {
 #[test]
 fn abort_before_first_poll() {
     watchdog("abort_unpolled", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let drops = counter();
         let polled = counter();
         let mut handles = Vec::new();
@@ -131,7 +84,7 @@ fn abort_before_first_poll() {
 #[test]
 fn abort_running_task_that_loops_on_yield_now() {
     watchdog("abort_running", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let drops = counter();
         let iterations = counter();
         let guard = DropGuard(drops.clone());
@@ -167,7 +120,7 @@ fn abort_running_task_that_loops_on_yield_now() {
 #[test]
 fn abort_during_own_poll_takes_effect_at_next_yield() {
     watchdog("abort_self", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let slot: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::new(Mutex::new(None));
         let (go_tx, go_rx) = oneshot::channel::<()>();
         let (dropped_tx, dropped_rx) = oneshot::channel::<()>();
@@ -211,7 +164,7 @@ fn abort_during_own_poll_takes_effect_at_next_yield() {
 #[test]
 fn abort_after_completion_returns_the_value() {
     watchdog("abort_completed", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let drops = counter();
         let guard = DropGuard(drops.clone());
         let handle = rt.spawn(async move {
@@ -232,7 +185,7 @@ fn abort_after_completion_returns_the_value() {
 #[test]
 fn aborted_handle_awaited_later() {
     watchdog("abort_await_later", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let drops = counter();
         let (tx, rx) = oneshot::channel::<u32>();
         let guard = DropGuard(drops.clone());
@@ -275,7 +228,7 @@ fn aborted_handle_awaited_later() {
 #[test]
 fn abort_wakes_a_task_awaiting_the_handle() {
     watchdog("abort_wakes_joiner", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let drops = counter();
         for _ in 0..1_000 {
             let guard = DropGuard(drops.clone());
@@ -304,7 +257,7 @@ fn abort_wakes_a_task_awaiting_the_handle() {
 #[test]
 fn abort_from_foreign_thread() {
     watchdog("abort_foreign", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let drops = counter();
         for _ in 0..200 {
             let guard = DropGuard(drops.clone());
@@ -330,7 +283,7 @@ fn abort_from_foreign_thread() {
 fn abort_many_tasks_while_they_run() {
     watchdog("abort_many", || {
         const N: usize = 10_000;
-        let rt = runtime(2);
+        let rt = runtime(2, "abort");
         let drops = counter();
         let started = counter();
         let handles: Vec<_> = (0..N)

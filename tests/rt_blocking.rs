@@ -10,54 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Barrier};
 use std::time::Duration;
 
-use gort::runtime::{Builder, Handle, Runtime};
+use gort::runtime::Handle;
 
-const WATCHDOG: Duration = Duration::from_secs(120);
-
-/// Runs `body` on its own thread and fails if it does not finish within
-/// [`WATCHDOG`] (a hang detector, not a speed assertion).
-fn watchdog<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name(format!("watchdog-{name}"))
-        .spawn(move || {
-            let _ = tx.send(body());
-        })
-        .expect("cannot start the test thread");
-    match rx.recv_timeout(WATCHDOG) {
-        Ok(v) => {
-            thread.join().expect("test thread panicked after finishing");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: did not finish within {WATCHDOG:?}; the runtime hangs")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the test thread exited without a result"),
-        },
-    }
-}
-
-fn runtime(name: &str) -> Runtime {
-    Builder::new()
-        .worker_threads(2)
-        .thread_name(name)
-        .build()
-        .expect("cannot build the runtime")
-}
-
-fn thread_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("<unnamed>")
-        .to_string()
-}
+mod common;
+use common::{runtime, thread_name, watchdog};
 
 #[test]
 fn runs_off_the_workers() {
     watchdog("off_workers", || {
-        let rt = runtime("blk");
+        let rt = runtime(2, "blk");
         let (from_task, from_block_on) = rt.block_on(async {
             let from_task = gort::spawn(async { gort::spawn_blocking(thread_name).await.unwrap() })
                 .await
@@ -82,7 +43,7 @@ fn runs_off_the_workers() {
 fn many_sleeping_blocking_tasks_overlap() {
     watchdog("overlap", || {
         const TASKS: usize = 64;
-        let rt = runtime("sleepy");
+        let rt = runtime(2, "sleepy");
         let inside = Arc::new(AtomicUsize::new(0));
         let max_inside = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = (0..TASKS)
@@ -122,7 +83,7 @@ fn many_sleeping_blocking_tasks_overlap() {
 fn blocking_tasks_all_run_at_the_same_time() {
     watchdog("barrier", || {
         const TASKS: usize = 64;
-        let rt = runtime("barrier");
+        let rt = runtime(2, "barrier");
         let barrier = Arc::new(Barrier::new(TASKS));
         let threads: Vec<_> = (0..TASKS)
             .map(|_| {
@@ -148,7 +109,7 @@ fn blocking_tasks_all_run_at_the_same_time() {
 #[test]
 fn busy_blocking_pool_does_not_stall_tasks() {
     watchdog("no_stall", || {
-        let rt = runtime("nostall");
+        let rt = runtime(2, "nostall");
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let release_rx = Arc::new(std::sync::Mutex::new(release_rx));
         let blocked: Vec<_> = (0..16)
@@ -180,7 +141,7 @@ fn busy_blocking_pool_does_not_stall_tasks() {
 #[test]
 fn panics_come_back_as_join_error() {
     watchdog("panics", || {
-        let rt = runtime("blkpanic");
+        let rt = runtime(2, "blkpanic");
         for i in 0..20 {
             let err = rt
                 .block_on(rt.spawn_blocking(move || -> u32 { panic!("blocking boom {i}") }))
@@ -203,7 +164,7 @@ fn panics_come_back_as_join_error() {
 #[test]
 fn many_sequential_blocking_tasks() {
     watchdog("sequential", || {
-        let rt = runtime("seq");
+        let rt = runtime(2, "seq");
         let threads = rt.block_on(async {
             let mut threads = std::collections::HashSet::new();
             let mut sum = 0u64;
@@ -230,7 +191,7 @@ fn many_sequential_blocking_tasks() {
 #[test]
 fn blocking_closure_sees_its_runtime() {
     watchdog("context", || {
-        let rt = runtime("ctx");
+        let rt = runtime(2, "ctx");
         let (workers, child_thread, via_block_on) = rt
             .block_on(rt.spawn_blocking(|| {
                 let handle =
@@ -253,7 +214,7 @@ fn blocking_closure_sees_its_runtime() {
 #[test]
 fn abort_of_a_running_blocking_task_lets_it_finish() {
     watchdog("abort_blocking", || {
-        let rt = runtime("blkabort");
+        let rt = runtime(2, "blkabort");
         let (entered_tx, entered_rx) = mpsc::channel::<()>();
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let finished = Arc::new(AtomicUsize::new(0));

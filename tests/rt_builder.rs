@@ -7,44 +7,11 @@
 use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::panic::catch_unwind;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use gort::runtime::{Builder, Handle, Runtime, MAXPROCS_ENV};
 
-const WATCHDOG: Duration = Duration::from_secs(120);
-
-/// Runs `body` on its own thread and fails if it does not finish within
-/// [`WATCHDOG`] (a hang detector, not a speed assertion).
-fn watchdog<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name(format!("watchdog-{name}"))
-        .spawn(move || {
-            let _ = tx.send(body());
-        })
-        .expect("cannot start the test thread");
-    match rx.recv_timeout(WATCHDOG) {
-        Ok(v) => {
-            thread.join().expect("test thread panicked after finishing");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: did not finish within {WATCHDOG:?}; the runtime hangs")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the test thread exited without a result"),
-        },
-    }
-}
-
-fn thread_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("<unnamed>")
-        .to_string()
-}
+mod common;
+use common::{thread_name, watchdog};
 
 #[test]
 fn zero_worker_threads_is_invalid_input() {

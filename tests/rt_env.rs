@@ -8,15 +8,8 @@ use std::panic::catch_unwind;
 
 use gort::runtime::{Builder, Handle, Runtime, MAXPROCS_ENV};
 
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast::<&str>()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
-    }
-}
+mod common;
+use common::panic_message;
 
 #[test]
 fn gort_maxprocs_env() {

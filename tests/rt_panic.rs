@@ -8,54 +8,12 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::sync::Arc;
 
 use futures::channel::oneshot;
-use gort::runtime::{Builder, Runtime};
 
-const WATCHDOG: Duration = Duration::from_secs(120);
-
-/// Runs `body` on its own thread and fails if it does not finish within
-/// [`WATCHDOG`] (a hang detector, not a speed assertion).
-fn watchdog<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name(format!("watchdog-{name}"))
-        .spawn(move || {
-            let _ = tx.send(body());
-        })
-        .expect("cannot start the test thread");
-    match rx.recv_timeout(WATCHDOG) {
-        Ok(v) => {
-            thread.join().expect("test thread panicked after finishing");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: did not finish within {WATCHDOG:?}; the runtime hangs")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the test thread exited without a result"),
-        },
-    }
-}
-
-fn runtime(workers: usize) -> Runtime {
-    Builder::new()
-        .worker_threads(workers)
-        .thread_name("panic")
-        .build()
-        .expect("cannot build the runtime")
-}
-
-struct DropGuard(Arc<AtomicUsize>);
-
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
+mod common;
+use common::{runtime, watchdog, DropGuard};
 
 /// Panics when dropped (unless already unwinding).
 struct PanicOnDrop(&'static str);
@@ -74,7 +32,7 @@ struct CustomPayload(u32);
 #[test]
 fn panic_payloads_come_back_in_join_error() {
     watchdog("payloads", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "panic");
         rt.block_on(async {
             let err = gort::spawn(async { panic!("static boom") })
                 .await
@@ -113,7 +71,7 @@ fn panic_payloads_come_back_in_join_error() {
 #[test]
 fn join_error_display_and_try_into_panic() {
     watchdog("display", || {
-        let rt = runtime(1);
+        let rt = runtime(1, "panic");
         rt.block_on(async {
             let h = gort::spawn(async { panic!("shown in display") });
             let id = h.id();
@@ -153,7 +111,7 @@ fn join_error_display_and_try_into_panic() {
 #[test]
 fn worker_survives_many_panicking_tasks() {
     watchdog("survives", || {
-        let rt = runtime(1);
+        let rt = runtime(1, "panic");
         let drops = Arc::new(AtomicUsize::new(0));
         let panicking: Vec<_> = (0..100u32)
             .map(|i| {
@@ -206,7 +164,7 @@ fn worker_survives_many_panicking_tasks() {
 #[test]
 fn children_of_a_panicking_task_keep_running() {
     watchdog("children", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "panic");
         let (tx, rx) = oneshot::channel::<u32>();
         let parent = rt.spawn(async move {
             gort::spawn(async move {
@@ -225,7 +183,7 @@ fn children_of_a_panicking_task_keep_running() {
 #[test]
 fn panic_in_drop_of_a_completed_future() {
     watchdog("drop_completed", || {
-        let rt = runtime(1);
+        let rt = runtime(1, "panic");
         rt.block_on(async {
             let bomb = PanicOnDrop("drop after completion");
             let err = gort::spawn(async move {
@@ -253,7 +211,7 @@ fn panic_in_drop_of_a_completed_future() {
 #[test]
 fn panic_in_drop_of_an_aborted_future() {
     watchdog("drop_aborted", || {
-        let rt = runtime(1);
+        let rt = runtime(1, "panic");
         let (started_tx, started_rx) = oneshot::channel::<()>();
         let bomb = PanicOnDrop("drop on abort");
         let h = rt.spawn(async move {
@@ -282,7 +240,7 @@ fn panic_in_drop_of_an_aborted_future() {
 #[test]
 fn panic_in_drop_of_an_unclaimed_output() {
     watchdog("drop_output", || {
-        let rt = runtime(1);
+        let rt = runtime(1, "panic");
         // Handle dropped after completion: the output is dropped here.
         let h = rt.spawn(async { PanicOnDrop("output dropped by the handle") });
         while !h.is_finished() {
@@ -311,7 +269,7 @@ fn panic_in_drop_of_an_unclaimed_output() {
 #[test]
 fn panicking_future_is_dropped_once() {
     watchdog("dropped_once", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "panic");
         let drops = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = (0..1000)
             .map(|i| {
@@ -337,7 +295,7 @@ fn panicking_future_is_dropped_once() {
 #[test]
 fn panic_in_block_on_future_reaches_the_caller() {
     watchdog("block_on_panic", || {
-        let rt = runtime(2);
+        let rt = runtime(2, "panic");
         let res = catch_unwind(AssertUnwindSafe(|| {
             rt.block_on(async {
                 gort::yield_now().await;
@@ -359,7 +317,7 @@ fn panic_in_block_on_future_reaches_the_caller() {
 #[test]
 fn block_on_inside_a_task_panics_that_task_only() {
     watchdog("block_on_in_task", || {
-        let rt = runtime(1);
+        let rt = runtime(1, "panic");
         let err = rt
             .block_on(rt.spawn(async { gort::block_on(async { 1 }) }))
             .unwrap_err();

@@ -8,48 +8,17 @@
 
 use std::collections::HashSet;
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::channel::{mpsc as fmpsc, oneshot};
 use futures::{SinkExt, StreamExt};
-use gort::runtime::{Builder, Runtime};
+use gort::runtime::Runtime;
 
-const WATCHDOG: Duration = Duration::from_secs(120);
+mod common;
+use common::{runtime, watchdog};
+
 const ROUND_TRIPS: u64 = 100_000;
 const REPEATS: usize = 5;
-
-/// Runs `body` on its own thread and fails if it does not finish within
-/// [`WATCHDOG`] (a hang detector, not a speed assertion).
-fn watchdog<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name(format!("watchdog-{name}"))
-        .spawn(move || {
-            let _ = tx.send(body());
-        })
-        .expect("cannot start the test thread");
-    match rx.recv_timeout(WATCHDOG) {
-        Ok(v) => {
-            thread.join().expect("test thread panicked after finishing");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: did not finish within {WATCHDOG:?}; the runtime hangs")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the test thread exited without a result"),
-        },
-    }
-}
-
-fn runtime() -> Runtime {
-    Builder::new()
-        .worker_threads(2)
-        .thread_name("pingpong")
-        .build()
-        .expect("cannot build the runtime")
-}
 
 type Threads = Arc<Mutex<HashSet<String>>>;
 
@@ -99,7 +68,7 @@ fn mpsc_ping_pong(rt: &Runtime, threads: &Threads) -> u64 {
 #[test]
 fn ping_pong_100k_round_trips_mpsc_repeated() {
     watchdog("pingpong_mpsc", || {
-        let rt = runtime();
+        let rt = runtime(2, "pingpong");
         let threads: Threads = Default::default();
         for run in 0..REPEATS {
             let start = Instant::now();
@@ -119,7 +88,7 @@ fn ping_pong_100k_round_trips_mpsc_repeated() {
 #[test]
 fn ping_pong_100k_round_trips_oneshot_repeated() {
     watchdog("pingpong_oneshot", || {
-        let rt = runtime();
+        let rt = runtime(2, "pingpong");
         for run in 0..REPEATS {
             let (mut requests, mut incoming) = fmpsc::unbounded::<(u64, oneshot::Sender<u64>)>();
             let pong = rt.spawn(async move {
@@ -155,7 +124,7 @@ fn ping_pong_100k_round_trips_oneshot_repeated() {
 #[test]
 fn ping_pong_started_on_different_workers() {
     watchdog("pingpong_split", || {
-        let rt = runtime();
+        let rt = runtime(2, "pingpong");
         for run in 0..REPEATS {
             let (first_tx, first_rx) = mpsc::channel::<String>();
             let (second_tx, second_rx) = mpsc::channel::<String>();
@@ -199,7 +168,7 @@ fn many_ping_pong_pairs_at_once() {
     watchdog("pingpong_pairs", || {
         const PAIRS: u64 = 200;
         const TRIPS: u64 = 1_000;
-        let rt = runtime();
+        let rt = runtime(2, "pingpong");
         for _ in 0..REPEATS {
             let mut pings = Vec::new();
             for p in 0..PAIRS {

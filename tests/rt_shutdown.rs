@@ -11,35 +11,11 @@ use std::time::{Duration, Instant};
 
 use futures::channel::{mpsc as fmpsc, oneshot};
 use futures::{SinkExt, StreamExt};
-use gort::runtime::{Builder, Handle, Runtime};
+use gort::runtime::{Handle, Runtime};
 use gort::JoinHandle;
 
-const WATCHDOG: Duration = Duration::from_secs(120);
-
-/// Runs `body` on its own thread and fails if it does not finish within
-/// [`WATCHDOG`] (a hang detector, not a speed assertion).
-fn watchdog<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name(format!("watchdog-{name}"))
-        .spawn(move || {
-            let _ = tx.send(body());
-        })
-        .expect("cannot start the test thread");
-    match rx.recv_timeout(WATCHDOG) {
-        Ok(v) => {
-            thread.join().expect("test thread panicked after finishing");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: did not finish within {WATCHDOG:?}; the runtime hangs")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the test thread exited without a result"),
-        },
-    }
-}
+mod common;
+use common::{counter, runtime, watchdog, DropGuard};
 
 /// Waits for something that must happen eventually (threads the test does
 /// not join); fails after a minute: a leak or hang detector, not a timing
@@ -49,26 +25,6 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(Instant::now() < deadline, "never happened: {what}");
         std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn runtime(workers: usize, name: &str) -> Runtime {
-    Builder::new()
-        .worker_threads(workers)
-        .thread_name(name)
-        .build()
-        .expect("cannot build the runtime")
-}
-
-fn counter() -> Arc<AtomicUsize> {
-    Arc::new(AtomicUsize::new(0))
-}
-
-struct DropGuard(Arc<AtomicUsize>);
-
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
     }
 }
 

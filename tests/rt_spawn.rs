@@ -11,53 +11,13 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Poll, Waker};
-use std::time::Duration;
 
 use futures::channel::oneshot;
 use futures::future::BoxFuture;
-use gort::runtime::{Builder, Handle, Runtime};
+use gort::runtime::Handle;
 
-const WATCHDOG: Duration = Duration::from_secs(120);
-
-/// Runs `body` on its own thread and fails if it does not finish within
-/// [`WATCHDOG`] (a hang detector). A panic in `body` is re-raised here.
-fn watchdog<T: Send + 'static>(name: &str, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name(format!("watchdog-{name}"))
-        .spawn(move || {
-            let _ = tx.send(body());
-        })
-        .expect("cannot start the test thread");
-    match rx.recv_timeout(WATCHDOG) {
-        Ok(v) => {
-            thread.join().expect("test thread panicked after finishing");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: did not finish within {WATCHDOG:?}; the runtime hangs")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!("the test thread exited without a result"),
-        },
-    }
-}
-
-fn runtime(workers: usize, name: &str) -> Runtime {
-    Builder::new()
-        .worker_threads(workers)
-        .thread_name(name)
-        .build()
-        .expect("cannot build the runtime")
-}
-
-fn current_thread_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("<unnamed>")
-        .to_string()
-}
+mod common;
+use common::{runtime, thread_name, watchdog};
 
 // ---------------------------------------------------------------------------
 // spawn + join at scale
@@ -243,9 +203,9 @@ fn spawn_from_inside_spawn_blocking() {
         let rt = runtime(2, "fromblk");
         let (value, child_thread, nested) = rt.block_on(async {
             let outer = gort::spawn_blocking(|| {
-                assert!(current_thread_name().contains("blocking"));
+                assert!(thread_name().contains("blocking"));
                 // The blocking thread is inside the runtime: spawns go to it.
-                let child = gort::spawn(async { (21u32 * 2, current_thread_name()) });
+                let child = gort::spawn(async { (21u32 * 2, thread_name()) });
                 let via_handle = Handle::current().spawn(async { 5u32 });
                 // A blocking thread is not a worker: it may block on a task.
                 let (value, thread) = gort::block_on(child).unwrap();
@@ -290,7 +250,7 @@ fn handle_current_inside_tasks() {
                         let handle = Handle::try_current().expect("a task runs inside its runtime");
                         assert_eq!(handle.num_workers(), 2);
                         let thread = Handle::current()
-                            .spawn(async { current_thread_name() })
+                            .spawn(async { thread_name() })
                             .await
                             .unwrap();
                         (i, thread)
@@ -320,8 +280,8 @@ fn spawn_inside_a_task_uses_that_tasks_runtime() {
     watchdog("two_runtimes", || {
         let a = runtime(1, "rta");
         let b = runtime(1, "rtb");
-        let in_a = a.spawn(async { gort::spawn(async { current_thread_name() }).await.unwrap() });
-        let in_b = b.spawn(async { gort::spawn(async { current_thread_name() }).await.unwrap() });
+        let in_a = a.spawn(async { gort::spawn(async { thread_name() }).await.unwrap() });
+        let in_b = b.spawn(async { gort::spawn(async { thread_name() }).await.unwrap() });
         assert_eq!(gort::block_on(in_a).unwrap(), "rta-worker-0");
         assert_eq!(gort::block_on(in_b).unwrap(), "rtb-worker-0");
     });
@@ -533,7 +493,7 @@ fn spawn_from_plain_thread_uses_global_runtime() {
 
             let handle = gort::spawn(async {
                 let inside = Handle::try_current().is_ok();
-                (21 * 2, current_thread_name(), inside)
+                (21 * 2, thread_name(), inside)
             });
             let (v, thread, inside) = gort::block_on(handle).unwrap();
             assert_eq!(v, 42);
