@@ -123,7 +123,7 @@ impl Scheduler {
         worker::with_current(|w| match w {
             Some(w) if self.owns(w) => {
                 let id = w.processor.next_id();
-                let (notified, join) = task::new_task(future, self.clone(), id);
+                let (notified, join) = task::new_task(future, w.take_handle(), id);
                 tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn");
                 self.0.processors[w.processor.index].count_spawned();
                 w.schedule_local(notified, true);
@@ -189,6 +189,13 @@ impl Schedule for Scheduler {
         worker::with_current(|w| match w {
             Some(w) if self.owns(w) => w.yield_local(task),
             _ => self.schedule_remote(task),
+        })
+    }
+
+    fn recycle(self) {
+        worker::with_current(|w| match w {
+            Some(w) if self.owns(w) => w.put_handle(self),
+            _ => drop(self),
         })
     }
 

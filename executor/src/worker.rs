@@ -35,7 +35,18 @@ use crate::task::{Notified, RegistryOwner};
 pub(crate) struct Worker {
     pub(crate) scheduler: Scheduler,
     pub(crate) processor: Processor,
+    /// Spare clones of `scheduler` for new tasks. Every task holds one
+    /// (8 bytes, it keeps the runtime's shared state alive); cloning and
+    /// dropping one per task would bounce the `Arc`'s count between the
+    /// core that spawns and the core that frees. Clones are interchangeable,
+    /// so a worker refills and trims this cache in batches instead.
+    handles: RefCell<Vec<Scheduler>>,
 }
+
+/// Scheduler handles a worker clones at once when its cache is empty.
+const HANDLE_REFILL: usize = 64;
+/// Most handles a worker caches; beyond, it drops half in one go.
+const HANDLE_CACHE_MAX: usize = 512;
 
 thread_local! {
     /// The worker running on this thread, if any.
@@ -64,6 +75,7 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
     let worker = Rc::new(Worker {
         processor: Processor::new(index, local),
         scheduler: scheduler.clone(),
+        handles: RefCell::new(Vec::with_capacity(HANDLE_CACHE_MAX)),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
     crate::task::alloc::enable_thread_cache();
@@ -86,6 +98,29 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
 impl Worker {
     fn shared(&self) -> &Shared {
         self.scheduler.shared()
+    }
+
+    /// A clone of the scheduler handle for a new task, from the cache.
+    pub(crate) fn take_handle(&self) -> Scheduler {
+        let mut handles = self.handles.borrow_mut();
+        if handles.is_empty() {
+            handles.extend(std::iter::repeat_with(|| self.scheduler.clone()).take(HANDLE_REFILL));
+        }
+        handles.pop().expect("refilled above")
+    }
+
+    /// Takes back a freed task's scheduler handle.
+    pub(crate) fn put_handle(&self, handle: Scheduler) {
+        let excess = {
+            let mut handles = self.handles.borrow_mut();
+            handles.push(handle);
+            if handles.len() > HANDLE_CACHE_MAX {
+                handles.split_off(HANDLE_CACHE_MAX / 2)
+            } else {
+                Vec::new()
+            }
+        };
+        drop(excess);
     }
 
     fn run(&self, owner: &RegistryOwner<'_>) {

@@ -79,6 +79,13 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     fn yield_task(&self, task: Notified);
     /// Called once when a task completes, before its references go.
     fn release(&self);
+    /// Takes back the task's scheduler handle when the task is freed. The
+    /// default drops it; the multi-processor scheduler keeps handles in a
+    /// per-worker cache so that spawning and freeing do not bounce one
+    /// shared reference count between cores.
+    fn recycle(self) {
+        drop(self);
+    }
 }
 
 /// The run permission for one task: a counted reference with `NOTIFIED`

@@ -326,7 +326,7 @@ unsafe fn shutdown<F: Future, S: Schedule>(task: TaskRef) {
     }
 }
 
-unsafe fn dealloc<F: Future, S>(task: TaskRef) {
+unsafe fn dealloc<F: Future, S: Schedule>(task: TaskRef) {
     let ptr = task.0.cast::<Cell<F, S>>();
     // SAFETY: the caller gave back the last reference: the allocation is ours.
     let cell = unsafe { ptr.as_ref() };
@@ -337,12 +337,20 @@ unsafe fn dealloc<F: Future, S>(task: TaskRef) {
         let _ = unsafe { drop_future::<F>(&cell.stage) };
     }
     // The output (if any) was taken or dropped by its owner before the last
-    // reference went. Drop the header's join waker and `S` (the stage is a
-    // union: no drop glue), then give the memory back.
-    // SAFETY: the cell is initialized and unused from here on.
-    unsafe { ptr::drop_in_place(ptr.as_ptr()) };
+    // reference went. Move `S` out, drop the header (its join waker; the
+    // stage is a union without drop glue), give the memory back, and hand
+    // `S` to the scheduler.
+    // SAFETY: the cell is initialized and unused from here on; `scheduler`
+    // is read once and its place never used again.
+    let scheduler = unsafe {
+        let cell = ptr.as_ptr();
+        let scheduler = ptr::read(&(*cell).scheduler);
+        ptr::drop_in_place(&mut (*cell).header);
+        scheduler
+    };
     // SAFETY: allocated by `allocate` with this layout.
     unsafe { alloc::deallocate(ptr.cast(), Layout::new::<Cell<F, S>>()) };
+    scheduler.recycle();
 }
 
 unsafe fn try_read_output<F, S>(task: TaskRef, dst: *mut (), waker: &Waker)
