@@ -172,9 +172,10 @@ pub fn registry() -> Vec<Workload> {
 }
 
 /// The workloads whose name contains `filter` (all when `None`), in registry order.
+/// A comma-separated filter selects the workloads matching any part.
 pub fn select(all: Vec<Workload>, filter: Option<&str>) -> Vec<Workload> {
     all.into_iter()
-        .filter(|w| filter.map_or(true, |f| w.name.contains(f)))
+        .filter(|w| filter.map_or(true, |f| f.split(',').any(|part| w.name.contains(part))))
         .collect()
 }
 

@@ -55,6 +55,7 @@ mod context;
 mod idle;
 mod injector;
 mod loom;
+mod pad;
 mod park;
 mod processor;
 mod queue;

@@ -26,7 +26,10 @@ pub(crate) const INJECTOR_CHECK_INTERVAL: u32 = 61;
 /// Most tasks moved from the injector to a ring at once (Go's runq/2).
 pub(crate) const INJECTOR_BATCH_MAX: usize = 128;
 
-/// The part of a processor that other threads may touch.
+/// The part of a processor that other threads may touch. Aligned to 128
+/// bytes so neighbours in the scheduler's array do not share cache lines
+/// (the LIFO slot and the counters are written on every spawn/completion).
+#[repr(align(128))]
 pub(crate) struct ProcessorShared {
     /// Thieves take half of the ring through this.
     pub(crate) steal: Steal,

@@ -36,6 +36,12 @@ use crate::task::{Header, Notified};
 pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
 const MASK: usize = CAPACITY - 1;
 
+/// Aligned to 128 bytes (two cache lines, the unit x86 prefetches in) so
+/// that two processors' rings never share a line: each ring's head and tail
+/// are written on every push and pop, and false sharing between the rings
+/// halved `yield_many`'s throughput whenever the heap happened to place
+/// them side by side.
+#[repr(align(128))]
 struct Inner {
     head: AtomicU64,
     tail: AtomicU32,

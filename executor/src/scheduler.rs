@@ -19,6 +19,7 @@ use crate::idle::Idle;
 use crate::injector::Injector;
 use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{lock, Arc, Condvar, Mutex};
+use crate::pad::CachePadded;
 use crate::processor::ProcessorShared;
 use crate::queue::Local;
 use crate::task::{self, Id, JoinHandle, Notified, Schedule};
@@ -33,18 +34,21 @@ pub(crate) struct Config {
 pub(crate) struct Shared {
     pub(crate) processors: Box<[ProcessorShared]>,
     pub(crate) injector: Injector,
-    pub(crate) idle: Idle,
+    /// Read by every notify, written when workers park and wake.
+    pub(crate) idle: CachePadded<Idle>,
     pub(crate) blocking: BlockingPool,
     /// Set once by `close`; no task is polled after the workers see it.
-    closed: AtomicBool,
+    /// Read on every turn of every worker's loop: kept off the lines that
+    /// spawns and completions write.
+    closed: CachePadded<AtomicBool>,
     /// Workers that have not finished exiting; the last one out drains.
     workers_alive: AtomicUsize,
     /// Set (and notified) when the final drain is done.
     drained: Mutex<bool>,
     drained_cv: Condvar,
     /// Spawns and completions not made on a worker of this runtime.
-    remote_spawned: AtomicU64,
-    remote_completed: AtomicU64,
+    remote_spawned: CachePadded<AtomicU64>,
+    remote_completed: CachePadded<AtomicU64>,
 }
 
 /// A handle to the scheduler, held by every task (8 bytes).
@@ -84,14 +88,14 @@ impl Scheduler {
         let shared = Shared {
             processors: processors.into_boxed_slice(),
             injector: Injector::new(),
-            idle: Idle::new(num_workers),
+            idle: CachePadded(Idle::new(num_workers)),
             blocking,
-            closed: AtomicBool::new(false),
+            closed: CachePadded(AtomicBool::new(false)),
             workers_alive: AtomicUsize::new(num_workers),
             drained: Mutex::new(false),
             drained_cv: Condvar::new(),
-            remote_spawned: AtomicU64::new(0),
-            remote_completed: AtomicU64::new(0),
+            remote_spawned: CachePadded(AtomicU64::new(0)),
+            remote_completed: CachePadded(AtomicU64::new(0)),
         };
         (Scheduler(Arc::new(shared)), locals)
     }
