@@ -19,7 +19,8 @@
 //!
 //! # A task's life
 //!
-//! `spawn` allocates the task (64 bytes for an empty `async {}`) with three
+//! `spawn` allocates the task (a 64-byte block for an empty `async {}`,
+//! recycled through per-worker free lists) with three
 //! references: its first `Notified`, the `JoinHandle`, and the registry
 //! reference. On a worker the `Notified` goes to that processor's LIFO slot;
 //! elsewhere to the injector. The first poll registers the task in the
@@ -35,10 +36,13 @@
 //! |---|---|---|
 //! | ring capacity | 256 | Go's `runq`; a steal moves half |
 //! | LIFO polls in a row | 3 | the time slice: without preemption a ping-pong pair would starve the ring (tokio's value) |
-//! | injector check | every 61st tick | Go's `schedtick%61`: a prime, rare enough to stay off the fast path |
+//! | injector check | every 61st tick, a batch | Go's `schedtick%61`: a prime, rare enough to stay off the fast path; a batch because yielders stay local (ARCHITECTURE.md) |
 //! | injector batch | `min(128, len/P + 1)` | Go's `globrunqget` |
 //! | searchers | at most half the unparked workers | Go's `nmspinning` rule, tokio's `idle.rs` |
 //! | blocking threads | 512, idle exit after 10 s | tokio's defaults |
+//! | task block classes | 64, 128, 256 bytes | an empty task is 64; larger futures use the allocator directly |
+//! | free blocks per worker | 128 per class, batches of 32 | Go's `gfput` keeps 64 and moves 32 |
+//! | scheduler handles per worker | refill 64, keep 512 | enough to absorb a burst of 10,000 spawns in a few refills |
 //!
 //! # Lock order
 //!
