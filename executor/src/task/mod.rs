@@ -160,11 +160,11 @@ where
 }
 
 /// Bytes one task occupies for a future type (for tests and the docs).
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 pub(crate) fn task_size<F: Future, S>() -> usize {
     std::mem::size_of::<Cell<F, S>>()
 }
 
 /// Size of the header alone.
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 pub(crate) const HEADER_SIZE: usize = std::mem::size_of::<Header>();

@@ -167,8 +167,8 @@ impl RegistryOwner<'_> {
         }
     }
 
-    /// Number of slots (for tests and metrics).
-    #[cfg(test)]
+    /// Number of slots (for tests).
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn capacity(&self) -> usize {
         // SAFETY: we are the single owner.
         self.registry.chunks.with(|c| unsafe { (*c).capacity })

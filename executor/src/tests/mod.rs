@@ -1,10 +1,11 @@
 //! Loom models of the concurrency cores. Run with
-//! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p gort-executor --release --lib`
+//! `RUSTFLAGS="--cfg loom" cargo test -p gort-executor --release --lib`
 //! (see `.ci/run`). Under loom the ring holds 4 tasks and the injector is a
 //! mutex-guarded deque.
 
 mod loom_idle;
 mod loom_queue;
+mod loom_registry;
 mod loom_task;
 
 use std::collections::VecDeque;
