@@ -327,3 +327,51 @@ fn block_on_inside_a_task_panics_that_task_only() {
         assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
     });
 }
+
+/// A joiner whose waker panics (a foreign executor's bug) must not take the
+/// worker down: the runtime keeps running tasks and shuts down normally.
+#[test]
+fn a_panicking_join_waker_does_not_kill_the_worker() {
+    watchdog("panicking_join_waker", || {
+        struct PanicWaker;
+        impl futures::task::ArcWake for PanicWaker {
+            fn wake_by_ref(_: &Arc<Self>) {
+                panic!("this waker panics");
+            }
+        }
+        let rt = runtime(1, "panicwaker");
+        let (tx, rx) = oneshot::channel::<()>();
+        let mut handle = rt.spawn(async move {
+            let _ = rx.await;
+            5
+        });
+        // Register the panicking waker as the joiner's.
+        let waker = futures::task::waker(Arc::new(PanicWaker));
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(std::future::Future::poll(std::pin::Pin::new(&mut handle), &mut cx).is_pending());
+        tx.send(()).unwrap();
+        // The task completes on the worker, which wakes the panicking waker.
+        // Poll again only after that, so the panicking waker is the one woken.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !handle.is_finished() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the task never completed"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let v = gort::block_on(handle).unwrap();
+        assert_eq!(v, 5);
+        // The single worker still runs tasks.
+        let sum = rt.block_on(async {
+            let hs: Vec<_> = (0..100u64).map(|i| gort::spawn(async move { i })).collect();
+            let mut s = 0;
+            for h in hs {
+                s += h.await.unwrap();
+            }
+            s
+        });
+        assert_eq!(sum, 4950);
+        drop(rt);
+    });
+}

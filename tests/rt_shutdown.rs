@@ -620,3 +620,122 @@ fn build_and_drop_many_runtimes() {
         }
     });
 }
+
+/// Go's daisy chain, idle when the runtime drops: task i waits on a oneshot
+/// and holds the sender of task i+1, so cancelling one wakes the next. The
+/// wakes must not cancel the next task inside the wake (which recursed
+/// once per task and overflowed the stack); the final drain cancels them
+/// all, one after the other.
+#[test]
+fn dropping_a_long_idle_daisy_chain_does_not_recurse() {
+    watchdog("daisy_chain_drop", || {
+        const N: usize = 100_000;
+        let rt = runtime(2, "daisy");
+        let drops = counter();
+        let (first_tx, mut rx) = oneshot::channel::<()>();
+        let mut handles = Vec::with_capacity(N);
+        for _ in 0..N {
+            let (tx, next_rx) = oneshot::channel::<()>();
+            let guard = DropGuard(drops.clone());
+            let my_rx = std::mem::replace(&mut rx, next_rx);
+            handles.push(rt.spawn(async move {
+                let _guard = guard;
+                let _next = tx; // dropped with the future: wakes the next task
+                let _ = my_rx.await;
+                std::future::pending::<()>().await;
+            }));
+        }
+        // Let every task reach its first await (registered and idle).
+        rt.block_on(async {
+            while gort::runtime::num_goroutines() < N {
+                gort::yield_now().await;
+            }
+            for _ in 0..100 {
+                gort::yield_now().await;
+            }
+        });
+        drop(rt);
+        assert_eq!(
+            drops.load(SeqCst),
+            N,
+            "every future in the chain is dropped"
+        );
+        assert_eq!(count_cancelled(handles), N);
+        drop((first_tx, rx));
+    });
+}
+
+/// A wake from a plain thread after `close` (while a stuck worker delays
+/// the final drain) must not run the woken task's destructor inside
+/// `wake`: here the waker is called under a lock that the destructor
+/// takes, which deadlocked. The destructor runs later, in the drain.
+#[test]
+fn wake_after_close_does_not_run_the_destructor_inside_wake() {
+    watchdog("wake_after_close", || {
+        let rt = runtime(1, "wakeclose");
+        let shared: Arc<Mutex<Option<std::task::Waker>>> = Arc::new(Mutex::new(None));
+        let dropped = counter();
+
+        struct RelockOnDrop(Arc<Mutex<Option<std::task::Waker>>>, Arc<AtomicUsize>);
+        impl Drop for RelockOnDrop {
+            fn drop(&mut self) {
+                *self.0.lock().unwrap() = None;
+                self.1.fetch_add(1, SeqCst);
+            }
+        }
+        let guard = RelockOnDrop(shared.clone(), dropped.clone());
+        let waiter = rt.spawn(async move {
+            let guard = guard;
+            std::future::poll_fn(move |cx| {
+                *guard.0.lock().unwrap() = Some(cx.waker().clone());
+                std::task::Poll::<()>::Pending
+            })
+            .await
+        });
+        // Wait until the waiter parked with its waker stored.
+        eventually("the waiter stores its waker", || {
+            shared.lock().unwrap().is_some()
+        });
+        // A task that keeps the only worker busy until released.
+        let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let r2 = release.clone();
+        let (started_tx, started_rx) = mpsc::channel();
+        let _stuck = rt.spawn(async move {
+            started_tx.send(()).unwrap();
+            while !r2.load(SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        started_rx.recv().unwrap();
+        // Close; the stuck worker keeps the final drain from running.
+        let closer = std::thread::spawn(move || rt.shutdown_timeout(Duration::from_millis(10)));
+        closer.join().unwrap();
+        {
+            let mut slot = shared.lock().unwrap();
+            if let Some(w) = slot.take() {
+                w.wake(); // must not drop the waiter's future here
+            }
+        }
+        assert_eq!(dropped.load(SeqCst), 0, "the destructor ran inside wake");
+        release.store(true, SeqCst);
+        eventually("the drain drops the waiter", || dropped.load(SeqCst) == 1);
+        assert!(gort::block_on(waiter).unwrap_err().is_cancelled());
+    });
+}
+
+/// Dropping a runtime from one of its own blocking tasks returns instead
+/// of waiting for the thread it runs on.
+#[test]
+fn dropping_a_runtime_inside_its_own_blocking_task() {
+    watchdog("drop_in_blocking", || {
+        let rt = runtime(2, "dropblk");
+        let handle = rt.handle().clone();
+        let (tx, rx) = mpsc::channel();
+        drop(handle.spawn_blocking(move || {
+            drop(rt);
+            tx.send(()).unwrap();
+        }));
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("drop(rt) on its own blocking thread never returned");
+    });
+}

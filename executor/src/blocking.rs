@@ -48,6 +48,11 @@ struct PoolState {
     handles: Vec<std::thread::JoinHandle<()>>,
 }
 
+thread_local! {
+    /// The pool this thread belongs to (its address), 0 elsewhere.
+    static POOL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn lock(m: &Mutex<PoolState>) -> std::sync::MutexGuard<'_, PoolState> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -154,8 +159,11 @@ impl BlockingPool {
 
     /// Waits for the threads to exit, until `deadline`. `true` if all did.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
+        // A runtime dropped from inside one of its own blocking tasks must
+        // not wait for the thread it runs on.
+        let me = POOL.with(|p| p.get()) == Arc::as_ptr(&self.inner) as usize;
         let mut st = lock(&self.inner.state);
-        while st.threads > 0 {
+        while st.threads > me as usize {
             st = match deadline {
                 None => self
                     .inner
@@ -189,6 +197,7 @@ impl BlockingPool {
 
 impl PoolInner {
     fn run(self: Arc<Self>, handle: Handle) {
+        POOL.with(|p| p.set(Arc::as_ptr(&self) as usize));
         let _enter = context::enter(handle);
         let mut st = lock(&self.state);
         loop {

@@ -15,9 +15,11 @@
 //! 3. A searcher that finds work stops searching; if it was the last
 //!    searcher it wakes another worker, who continues the search (the
 //!    "spinning M" hand-off in Go's `resetspinning`).
-//! 4. A worker about to park leaves the counts under the sleepers lock; if
-//!    it was the last searcher, it re-checks every queue afterwards and
-//!    wakes a worker if it finds work.
+//! 4. A worker about to park leaves the counts under the sleepers lock,
+//!    then re-checks every queue and wakes a worker if it finds work. (Go
+//!    and tokio re-check only in the last searcher; every parker does here,
+//!    because without preemption a task left in a ring behind a long poll
+//!    would wait for that poll.)
 //!
 //! Why no wakeup is lost: the producer does `push; fence(SeqCst); load
 //! state`, the last searcher does `RMW state (SeqCst); fence; load queues`.
@@ -109,7 +111,8 @@ impl Idle {
     }
 
     /// Rule 4. Records `worker` as parked. Returns `true` if it was the
-    /// last searcher: the caller must re-check all queues before sleeping.
+    /// last searcher. The caller re-checks all queues before sleeping
+    /// (every parking worker does, see `Worker::park`).
     pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
         let mut sleepers = lock(&self.sleepers);
         let dec = UNPARKED_ONE + is_searching as usize;

@@ -80,19 +80,42 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
     CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
     crate::task::alloc::enable_thread_cache();
     let _enter = context::enter(Handle::from_scheduler(scheduler.clone()));
-    let shared = scheduler.shared();
-    {
-        let owner = shared.processors[index]
-            .registry
-            .claim()
-            .expect("a processor's registry is claimed twice");
-        worker.run(&owner);
-        worker.drain_local();
+    // Declared before the registry owner so that it drops after it: the
+    // last worker out claims every registry.
+    let _exit = ExitGuard {
+        worker: Some(worker.clone()),
+        scheduler: scheduler.clone(),
+    };
+    let owner = scheduler.shared().processors[index]
+        .registry
+        .claim()
+        .expect("a processor's registry is claimed twice");
+    worker.run(&owner);
+}
+
+/// Leaves the worker loop, normally or (should a bug panic out of the
+/// loop) by unwinding: the processor's queued tasks are cancelled at
+/// shutdown, or handed to the injector if the runtime lives on, and the
+/// worker always counts itself out so that the final drain still happens.
+struct ExitGuard {
+    worker: Option<Rc<Worker>>,
+    scheduler: Scheduler,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let shared = self.scheduler.shared();
+        if let Some(worker) = self.worker.take() {
+            if std::thread::panicking() && !shared.is_closed() {
+                worker.requeue_local();
+            } else {
+                worker.drain_local();
+            }
+            CURRENT.with(|c| c.borrow_mut().take());
+        }
+        // Drops of cancelled tasks from here on take the remote path.
+        shared.worker_exited();
     }
-    CURRENT.with(|c| c.borrow_mut().take());
-    drop(worker);
-    // Drops of cancelled tasks from here on take the remote path.
-    shared.worker_exited();
 }
 
 impl Worker {
@@ -314,16 +337,18 @@ impl Worker {
         let shared = self.shared();
         let index = self.processor.index;
         let was_searching = self.processor.is_searching.replace(false);
-        if shared
+        shared
             .idle
-            .transition_worker_to_parked(index, was_searching)
-        {
-            // We were the last searcher: nobody else will notice work that
-            // was pushed while we were leaving. Look once more.
-            fence(SeqCst);
-            if shared.has_work_anywhere() {
-                shared.notify_parked();
-            }
+            .transition_worker_to_parked(index, was_searching);
+        // Look once more after leaving the counts. The last searcher must
+        // (nobody else would notice work pushed while it was leaving); any
+        // other worker does too, because a searcher may have moved work into
+        // its ring and stopped searching without waking anyone while we were
+        // on our way here, and that work would wait behind a long poll. One
+        // fence and one scan, on the park path only.
+        fence(SeqCst);
+        if shared.has_work_anywhere() {
+            shared.notify_parked();
         }
         tracing::trace!(target: "gort::scheduler", worker = index, "park");
         loop {
@@ -338,6 +363,17 @@ impl Worker {
                 return;
             }
         }
+    }
+
+    /// Moves every task queued on this processor to the injector (a dying
+    /// worker of a live runtime).
+    fn requeue_local(&self) {
+        let shared = self.shared();
+        let lifo = &shared.processors[self.processor.index].lifo;
+        while let Some(task) = lifo.take().or_else(|| self.processor.local.pop()) {
+            shared.injector.push(task);
+        }
+        shared.notify_parked();
     }
 
     /// Cancels every task queued on this processor (shutdown).

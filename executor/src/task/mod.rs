@@ -89,8 +89,11 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
 }
 
 /// The run permission for one task: a counted reference with `NOTIFIED`
-/// set. Run queues hold these. Dropping one without running it shuts the
-/// task down (cancels it if nobody else is polling it).
+/// set. Run queues hold these. Dropping one without running it (only
+/// shutdown paths do) cancels a task that was never polled; a task that was
+/// polled is in a registry, and the registry drain cancels it: a
+/// cancellation never runs a destructor inside a wake, and a chain of tasks
+/// that wake each other as they are dropped does not recurse.
 pub(crate) struct Notified(TaskRef);
 
 impl Notified {
@@ -133,8 +136,8 @@ impl Notified {
 
 impl Drop for Notified {
     fn drop(&mut self) {
-        // SAFETY: we own one reference and give it to `shutdown`.
-        unsafe { (self.0.header().vtable.shutdown)(self.0) };
+        // SAFETY: we own one reference and give it to `drop_notified`.
+        unsafe { (self.0.header().vtable.drop_notified)(self.0) };
     }
 }
 

@@ -132,9 +132,10 @@ impl State {
         self.update(|s| {
             debug_assert!(s.has(NOTIFIED), "running a task that is not notified");
             if !s.is_idle() {
-                // A shutdown completed the task while it sat in a queue (it
-                // cannot be RUNNING: only one Notified exists). Drop our ref.
-                debug_assert!(s.has(COMPLETE));
+                // A shutdown claimed (and completes, or completed) the task
+                // while it sat in a queue; only a shutdown can hold RUNNING
+                // while a Notified exists. Drop our reference.
+                debug_assert!(s.has(COMPLETE) || s.has(CANCELLED));
                 let next = s.0 - REF_ONE;
                 let ret = if Snapshot(next).ref_count() == 0 {
                     ToRunning::Dealloc

@@ -30,6 +30,8 @@ pub(crate) struct Vtable {
     pub(crate) schedule: unsafe fn(TaskRef),
     /// Cancels the task if nobody is polling it. Consumes one reference.
     pub(crate) shutdown: unsafe fn(TaskRef),
+    /// A `Notified` dropped without running. Consumes its reference.
+    pub(crate) drop_notified: unsafe fn(TaskRef),
     /// Frees the allocation. The caller gave back the last reference.
     pub(crate) dealloc: unsafe fn(TaskRef),
     /// `JoinHandle::poll`: writes `Poll<Result<F::Output, JoinError>>` to
@@ -66,6 +68,7 @@ where
         poll: poll::<F, S>,
         schedule: schedule::<F, S>,
         shutdown: shutdown::<F, S>,
+        drop_notified: drop_notified::<F, S>,
         dealloc: dealloc::<F, S>,
         try_read_output: try_read_output::<F, S>,
         drop_join_handle: drop_join_handle::<F, S>,
@@ -255,7 +258,11 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
             // SAFETY: JOIN_WAKER was set when we completed, so the
             // JoinHandle only reads the slot.
             if let Some(w) = unsafe { &*w } {
-                w.wake_by_ref();
+                // The joiner's waker is foreign code (any executor's); a
+                // panic in it must not unwind through the worker.
+                if catch_unwind(AssertUnwindSafe(|| w.wake_by_ref())).is_err() {
+                    tracing::error!(target: "gort::task", task_id = header.id.0, "the joiner's waker panicked");
+                }
             }
         });
         // Hand the slot back. The joiner's waker must not live as long as
@@ -271,7 +278,7 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
                 // SAFETY: JOIN_WAKER is clear and there is no JoinHandle.
                 unsafe { (*w).take() }
             });
-            drop(waker);
+            drop_catching(waker);
         }
     }
     let slot = header.registry_slot.with(|s| {
@@ -323,6 +330,31 @@ unsafe fn shutdown<F: Future, S: Schedule>(task: TaskRef) {
     } else if cell.header.state.ref_dec(1) {
         // SAFETY: last reference.
         unsafe { dealloc::<F, S>(task) };
+    }
+}
+
+unsafe fn drop_notified<F: Future, S: Schedule>(task: TaskRef) {
+    // SAFETY: the caller holds a (Notified) reference.
+    let cell = unsafe { cell::<F, S>(task) };
+    // Reading the slot pointer without RUNNING is sound here: it is written
+    // once, by the first poll, which happened before this Notified was
+    // created (the wake that made it acquired the state the poll released),
+    // and nobody polls while a Notified exists.
+    let registered = cell.header.registry_slot.with(|s| {
+        // SAFETY: see above.
+        !unsafe { *s }.is_null()
+    });
+    if registered {
+        // The registry drain cancels it, on the draining thread.
+        if cell.header.state.ref_dec(1) {
+            // SAFETY: last reference (the drain already completed the task).
+            unsafe { dealloc::<F, S>(task) };
+        }
+    } else {
+        // Never polled: no registry will find it; cancel it now. Its
+        // destructor never ran user code yet beyond construction.
+        // SAFETY: we hand over our reference.
+        unsafe { shutdown::<F, S>(task) };
     }
 }
 
