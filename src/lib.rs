@@ -47,6 +47,31 @@ pub mod runtime {
     pub use gort_executor::EnterGuard;
 }
 
+/// Go's channels: [`bounded`](chan::bounded) (0 = unbuffered),
+/// [`unbounded`](chan::unbounded), MPMC, close that drains. They work on
+/// any executor and on plain threads.
+///
+/// ```
+/// #[gort::main(worker_threads = 2)]
+/// async fn main() {
+///     let (tx, rx) = gort::chan::bounded::<u64>(0);
+///     let producer = gort::spawn(async move {
+///         for i in 0..10 {
+///             tx.send(i).await.unwrap();
+///         }
+///     });
+///     let mut sum = 0;
+///     while let Ok(v) = rx.recv().await {
+///         sum += v;
+///     }
+///     producer.await.unwrap();
+///     assert_eq!(sum, 45);
+/// }
+/// ```
+pub mod chan {
+    pub use gort_channel::*;
+}
+
 /// Task handles and ids.
 pub mod task {
     pub use gort_executor::task::*;

@@ -1,0 +1,505 @@
+//! The channel (Go's `hchan`): a lock around a buffer and two queues of
+//! parked operations.
+//!
+//! # Invariants (under `state`'s lock)
+//!
+//! - Receivers park only when the buffer is empty and no sender is parked;
+//!   so while `recvq` is non-empty the buffer is empty.
+//! - Senders park only when the buffer is full (`len >= cap`) and no receiver
+//!   is parked.
+//! - A send that finds a parked receiver hands the value to it directly
+//!   (Go's `sendDirect`), bypassing the buffer.
+//! - A receive that takes from a full buffer moves the first parked
+//!   sender's value into the freed place (Go's `recv` on a full buffer), so
+//!   FIFO order holds across the buffer and the parked senders.
+//! - The buffer may briefly hold more than `cap` values: a receive that was
+//!   handed a value and then cancelled before seeing it puts the value back
+//!   at the front (never lost). For `cap == 0` such values wait there for the
+//!   next receiver.
+//!
+//! No user code (wakers, destructors of values) runs under the lock: wake
+//! handles are collected and fired after it is released, and values to drop
+//! are moved out first.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::waiter::{WaitQueue, Waiter, Wake, CLOSED, DONE, IDLE, WAITING};
+
+/// Buffers of an unbounded channel shrink back to at least this many slots.
+const MIN_UNBOUNDED_CAPACITY: usize = 32;
+
+pub(crate) struct State<T> {
+    buf: VecDeque<T>,
+    closed: bool,
+    recvq: WaitQueue<T>,
+    sendq: WaitQueue<T>,
+}
+
+pub(crate) struct Chan<T> {
+    state: Mutex<State<T>>,
+    /// `None`: unbounded.
+    cap: Option<usize>,
+    /// Mirror of `state.closed` for lock-free `is_closed`.
+    closed: AtomicBool,
+    pub(crate) senders: AtomicUsize,
+    pub(crate) receivers: AtomicUsize,
+}
+
+/// Wake handles to fire once the lock is released.
+struct Wakes(Vec<Wake>);
+
+impl Wakes {
+    fn new() -> Self {
+        Wakes(Vec::new())
+    }
+    fn push(&mut self, w: Wake) {
+        if !matches!(w, Wake::None) {
+            self.0.push(w);
+        }
+    }
+    fn fire(self) {
+        for w in self.0 {
+            w.fire();
+        }
+    }
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: Option<usize>) -> Self {
+        let buf = match cap {
+            Some(c) => VecDeque::with_capacity(c.min(1 << 16)),
+            None => VecDeque::new(),
+        };
+        Chan {
+            state: Mutex::new(State {
+                buf,
+                closed: false,
+                recvq: WaitQueue::new(),
+                sendq: WaitQueue::new(),
+            }),
+            cap,
+            closed: AtomicBool::new(false),
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // No code that can panic runs under the lock with the state half
+        // updated, so a poisoned lock still guards a consistent state.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn capacity(&self) -> Option<usize> {
+        self.cap
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().buf.len()
+    }
+
+    fn has_room(&self, st: &State<T>) -> bool {
+        self.cap.map_or(true, |c| st.buf.len() < c)
+    }
+
+    /// After a pop from an unbounded buffer: give memory back after a burst.
+    fn maybe_shrink(&self, st: &mut State<T>) {
+        if self.cap.is_none() {
+            let cap = st.buf.capacity();
+            if cap > MIN_UNBOUNDED_CAPACITY && st.buf.len() * 4 <= cap {
+                st.buf
+                    .shrink_to((st.buf.len() * 2).max(MIN_UNBOUNDED_CAPACITY));
+            }
+        }
+    }
+
+    /// Closes the channel: parked receivers get `RecvError` (the buffer is
+    /// empty while any is parked), parked senders get their values back.
+    /// Buffered values stay for receivers to drain. `false` if already closed.
+    pub(crate) fn close(&self) -> bool {
+        let mut wakes = Wakes::new();
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return false;
+            }
+            st.closed = true;
+            self.closed.store(true, Ordering::Release);
+            // SAFETY: under the lock; each popped waiter is linked and live.
+            unsafe {
+                while let Some(w) = st.recvq.pop_front() {
+                    wakes.push((*w).complete(None, CLOSED).1);
+                }
+                while let Some(w) = st.sendq.pop_front() {
+                    wakes.push((*w).complete(None, CLOSED).1);
+                }
+            }
+        }
+        wakes.fire();
+        true
+    }
+
+    // ----- sending -----
+
+    /// The non-blocking part of every send, under the lock: deliver to a
+    /// parked receiver, or buffer. `Err` gives the value back with the
+    /// reason (`Full` or `Closed`).
+    fn try_send_locked(
+        &self,
+        st: &mut State<T>,
+        value: T,
+        wakes: &mut Wakes,
+    ) -> Result<(), TrySendError<T>> {
+        if st.closed {
+            return Err(TrySendError::Closed(value));
+        }
+        // SAFETY: under the lock; the popped waiter is linked and live.
+        if let Some(r) = unsafe { st.recvq.pop_front() } {
+            debug_assert!(st.buf.is_empty());
+            // SAFETY: as above; we just unlinked it.
+            wakes.push(unsafe { (*r).complete(Some(value), DONE) }.1);
+            return Ok(());
+        }
+        if self.has_room(st) {
+            st.buf.push_back(value);
+            return Ok(());
+        }
+        Err(TrySendError::Full(value))
+    }
+
+    pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let mut wakes = Wakes::new();
+        let res = {
+            let mut st = self.lock();
+            self.try_send_locked(&mut st, value, &mut wakes)
+        };
+        wakes.fire();
+        res
+    }
+
+    /// Polls a send whose value is in `value` (first poll) or parked in `w`.
+    /// `Ready(Err(v))`: closed, the value is back.
+    pub(crate) fn poll_send(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Result<(), T>> {
+        match w.state() {
+            DONE => {
+                w.reset();
+                return Poll::Ready(Ok(()));
+            }
+            CLOSED => {
+                // SAFETY: final state observed: the completer is done with it.
+                let v = unsafe { w.take_value() }.expect("a closed send keeps its value");
+                w.reset();
+                return Poll::Ready(Err(v));
+            }
+            _ => {}
+        }
+        let mut wakes = Wakes::new();
+        let res = {
+            let mut st = self.lock();
+            match w.state() {
+                WAITING => {
+                    // SAFETY: under the lock.
+                    unsafe { w.set_wake(wake()) };
+                    Poll::Pending
+                }
+                IDLE => {
+                    let v = value.take().expect("send polled after completion");
+                    match self.try_send_locked(&mut st, v, &mut wakes) {
+                        Ok(()) => Poll::Ready(Ok(())),
+                        Err(TrySendError::Closed(v)) => Poll::Ready(Err(v)),
+                        Err(TrySendError::Full(v)) => {
+                            let wp: *const Waiter<T> = &*w;
+                            // SAFETY: under the lock; `w` is pinned (stays put
+                            // until unlinked) and idle (not linked).
+                            unsafe {
+                                w.arm(Some(v), wake());
+                                st.sendq.push_back(wp);
+                            }
+                            Poll::Pending
+                        }
+                    }
+                }
+                // Completed between our first look and the lock.
+                _ => {
+                    drop(st);
+                    return self.poll_send(w, value, wake);
+                }
+            }
+        };
+        wakes.fire();
+        res
+    }
+
+    /// A send future dropped while parked: unlink it; the value is not
+    /// delivered and is dropped (after the lock).
+    pub(crate) fn cancel_send(&self, w: Pin<&Waiter<T>>) {
+        if w.state() == IDLE {
+            return;
+        }
+        let value = {
+            let mut st = self.lock();
+            match w.state() {
+                WAITING => {
+                    // SAFETY: under the lock; WAITING means linked in sendq.
+                    unsafe {
+                        st.sendq.remove(&*w);
+                        w.take_value()
+                    }
+                }
+                // SAFETY: final state: the completer is done with it.
+                CLOSED => unsafe { w.take_value() },
+                _ => None,
+            }
+        };
+        w.reset();
+        drop(value);
+    }
+
+    // ----- receiving -----
+
+    /// The non-blocking part of every receive, under the lock.
+    fn try_recv_locked(&self, st: &mut State<T>, wakes: &mut Wakes) -> Result<T, TryRecvError> {
+        if let Some(v) = st.buf.pop_front() {
+            // Room freed: admit parked senders (none for cap 0).
+            while self.has_room(st) {
+                // SAFETY: under the lock; the popped waiter is linked, live.
+                let Some(s) = (unsafe { st.sendq.pop_front() }) else {
+                    break;
+                };
+                // SAFETY: just unlinked.
+                let (taken, wake) = unsafe { (*s).complete(None, DONE) };
+                st.buf
+                    .push_back(taken.expect("a parked send holds its value"));
+                wakes.push(wake);
+            }
+            self.maybe_shrink(st);
+            return Ok(v);
+        }
+        // Unbuffered (or a buffer emptied by... nothing else): rendezvous
+        // with a parked sender.
+        // SAFETY: under the lock; the popped waiter is linked and live.
+        if let Some(s) = unsafe { st.sendq.pop_front() } {
+            // SAFETY: just unlinked.
+            let (taken, wake) = unsafe { (*s).complete(None, DONE) };
+            wakes.push(wake);
+            return Ok(taken.expect("a parked send holds its value"));
+        }
+        if st.closed {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        let mut wakes = Wakes::new();
+        let res = {
+            let mut st = self.lock();
+            self.try_recv_locked(&mut st, &mut wakes)
+        };
+        wakes.fire();
+        res
+    }
+
+    /// Polls a receive parked in `w` (or not yet). `Ready(None)`: closed and drained.
+    pub(crate) fn poll_recv(
+        &self,
+        w: Pin<&Waiter<T>>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Option<T>> {
+        match w.state() {
+            DONE => {
+                // SAFETY: final state observed: the completer is done with it.
+                let v = unsafe { w.take_value() }.expect("a completed receive holds a value");
+                w.reset();
+                return Poll::Ready(Some(v));
+            }
+            CLOSED => {
+                w.reset();
+                return Poll::Ready(None);
+            }
+            _ => {}
+        }
+        let mut wakes = Wakes::new();
+        let res = {
+            let mut st = self.lock();
+            match w.state() {
+                WAITING => {
+                    // SAFETY: under the lock.
+                    unsafe { w.set_wake(wake()) };
+                    Poll::Pending
+                }
+                IDLE => match self.try_recv_locked(&mut st, &mut wakes) {
+                    Ok(v) => Poll::Ready(Some(v)),
+                    Err(TryRecvError::Closed) => Poll::Ready(None),
+                    Err(TryRecvError::Empty) => {
+                        let wp: *const Waiter<T> = &*w;
+                        // SAFETY: under the lock; `w` is pinned and idle.
+                        unsafe {
+                            w.arm(None, wake());
+                            st.recvq.push_back(wp);
+                        }
+                        Poll::Pending
+                    }
+                },
+                _ => {
+                    drop(st);
+                    return self.poll_recv(w, wake);
+                }
+            }
+        };
+        wakes.fire();
+        res
+    }
+
+    /// A receive dropped while parked: unlink it. If a value was handed to
+    /// it and not yet seen, give the value back: to another parked receiver,
+    /// else to the front of the buffer. Never lost.
+    pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
+        if w.state() == IDLE {
+            return;
+        }
+        let mut wakes = Wakes::new();
+        {
+            let mut st = self.lock();
+            match w.state() {
+                WAITING => {
+                    // SAFETY: under the lock; WAITING means linked in recvq.
+                    unsafe { st.recvq.remove(&*w) };
+                }
+                DONE => {
+                    // SAFETY: final state: the completer is done with it.
+                    if let Some(v) = unsafe { w.take_value() } {
+                        // SAFETY: under the lock; popped waiter is live.
+                        match unsafe { st.recvq.pop_front() } {
+                            // SAFETY: just unlinked.
+                            Some(r) => wakes.push(unsafe { (*r).complete(Some(v), DONE) }.1),
+                            None => st.buf.push_front(v),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        w.reset();
+        wakes.fire();
+    }
+
+    // ----- blocking -----
+
+    /// Parks the calling thread until `w` leaves `WAITING` or `deadline`
+    /// passes. `true` if it completed.
+    fn park_until(w: &Waiter<T>, deadline: Option<Instant>) -> bool {
+        loop {
+            if w.state() != WAITING {
+                return true;
+            }
+            match deadline {
+                None => std::thread::park(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    std::thread::park_timeout(d - now);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn send_blocking(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        let w = std::pin::pin!(Waiter::new());
+        let mut value = Some(value);
+        match self.poll_send(w.as_ref(), &mut value, || {
+            Wake::Thread(std::thread::current())
+        }) {
+            Poll::Ready(Ok(())) => return Ok(()),
+            Poll::Ready(Err(v)) => return Err(SendTimeoutError::Closed(v)),
+            Poll::Pending => {}
+        }
+        if !Self::park_until(&w, deadline) {
+            // Timed out: take the value back unless it went meanwhile.
+            let back = {
+                let mut st = self.lock();
+                if w.state() == WAITING {
+                    // SAFETY: under the lock; WAITING means linked in sendq.
+                    unsafe {
+                        st.sendq.remove(&*w);
+                        w.take_value()
+                    }
+                } else {
+                    None
+                }
+            };
+            if let Some(v) = back {
+                w.reset();
+                return Err(SendTimeoutError::Timeout(v));
+            }
+        }
+        match self.poll_send(w.as_ref(), &mut value, || Wake::None) {
+            Poll::Ready(Ok(())) => Ok(()),
+            Poll::Ready(Err(v)) => Err(SendTimeoutError::Closed(v)),
+            Poll::Pending => unreachable!("a completed send is ready"),
+        }
+    }
+
+    pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let w = std::pin::pin!(Waiter::new());
+        match self.poll_recv(w.as_ref(), || Wake::Thread(std::thread::current())) {
+            Poll::Ready(Some(v)) => return Ok(v),
+            Poll::Ready(None) => return Err(RecvTimeoutError::Closed),
+            Poll::Pending => {}
+        }
+        if !Self::park_until(&w, deadline) {
+            let mut st = self.lock();
+            if w.state() == WAITING {
+                // SAFETY: under the lock; WAITING means linked in recvq.
+                unsafe { st.recvq.remove(&*w) };
+                drop(st);
+                w.reset();
+                return Err(RecvTimeoutError::Timeout);
+            }
+        }
+        match self.poll_recv(w.as_ref(), || Wake::None) {
+            Poll::Ready(Some(v)) => Ok(v),
+            Poll::Ready(None) => Err(RecvTimeoutError::Closed),
+            Poll::Pending => unreachable!("a completed receive is ready"),
+        }
+    }
+
+    /// Parked receivers (for tests).
+    #[cfg(test)]
+    pub(crate) fn parked(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.sendq.len(), st.recvq.len())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.lock().buf.capacity()
+    }
+
+    /// For `Context` users that only need a waker.
+    pub(crate) fn task_wake(cx: &Context<'_>) -> Wake {
+        Wake::Task(cx.waker().clone())
+    }
+}

@@ -1,0 +1,473 @@
+//! Go's channels for Rust, for any executor (gort, tokio, smol,
+//! `futures::executor`) and for plain threads, all on the same channel.
+//!
+//! ```
+//! # futures::executor::block_on(async {
+//! let (tx, rx) = gort_channel::bounded::<u32>(2);
+//! tx.send(1).await.unwrap();
+//! tx.try_send(2).unwrap();
+//! assert!(tx.try_send(3).unwrap_err().is_full());
+//! tx.close();
+//! // Receivers drain what is buffered, then see the close.
+//! assert_eq!(rx.recv().await, Ok(1));
+//! assert_eq!(rx.recv().await, Ok(2));
+//! assert!(rx.recv().await.is_err());
+//! # });
+//! ```
+//!
+//! # Go semantics kept
+//!
+//! - `bounded(0)` is unbuffered: a send completes only when a receiver has
+//!   taken the value (a rendezvous). `bounded(n)` buffers `n`; `unbounded()`
+//!   never blocks a sender.
+//! - FIFO per channel. Senders and receivers are `Clone` (MPMC).
+//! - Close (from either side, or when every sender or every receiver is
+//!   dropped): receivers drain what is buffered, then get `RecvError`; a
+//!   pending or later send gets its value back in `SendError(v)` (Go
+//!   panics; Rust returns).
+//! - Nothing is lost or duplicated: every value sent with `Ok` is received
+//!   exactly once, or is still in the channel when it is dropped.
+//! - A send that finds a parked receiver hands the value over directly
+//!   (Go's `sendDirect`). A parked operation's waiter lives inside its future
+//!   (or on a blocked thread's stack): parking allocates nothing.
+//!
+//! # Cancellation safety
+//!
+//! Dropping a pending [`RecvFuture`] never loses a value: if a value had
+//! already been handed to it, it goes back to the front of the channel.
+//! Dropping a pending [`SendFuture`] never delivers its value: it is
+//! dropped with the future. Both are safe to use in `select!`-style races.
+#![warn(missing_docs)]
+
+mod chan;
+mod error;
+mod waiter;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use chan::Chan;
+pub use error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+use waiter::Waiter;
+
+/// A channel with a buffer of `cap` values; `cap == 0` is unbuffered (a
+/// send waits for a receiver to take the value), as Go's `make(chan T, cap)`.
+///
+/// # Examples
+///
+/// ```
+/// // Unbuffered: the send completes only once the receiver took the value.
+/// let (tx, rx) = gort_channel::bounded::<&str>(0);
+/// let t = std::thread::spawn(move || rx.recv_blocking().unwrap());
+/// tx.send_blocking("ping").unwrap();
+/// assert_eq!(t.join().unwrap(), "ping");
+/// ```
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    new(Some(cap))
+}
+
+/// A channel whose buffer grows as needed (and shrinks back after a burst).
+///
+/// ```
+/// let (tx, rx) = gort_channel::unbounded::<u64>();
+/// for i in 0..1000 {
+///     tx.try_send(i).unwrap();
+/// }
+/// assert_eq!(rx.len(), 1000);
+/// assert_eq!(rx.capacity(), None);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    new(None)
+}
+
+fn new<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan::new(cap));
+    (
+        Sender { chan: chan.clone() },
+        Receiver { chan, stream: None },
+    )
+}
+
+/// The sending side. Clone it for more senders; the channel closes when
+/// the last sender is dropped.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The receiving side. Clone it for more receivers (each value goes to one
+/// of them); the channel closes when the last receiver is dropped. Also a
+/// [`futures_core::Stream`].
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+    /// The waiter `poll_next` parks with, allocated on first need.
+    stream: Option<Pin<Box<Waiter<T>>>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waiting while the buffer is full (for an unbuffered
+    /// channel: until a receiver takes it). `Err` only if the channel is
+    /// closed, with the value.
+    ///
+    /// Dropping the future before it completes never delivers the value.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let (tx, rx) = gort_channel::bounded(1);
+    /// tx.send(7).await.unwrap();
+    /// drop(rx); // the last receiver: closes the channel
+    /// assert_eq!(tx.send(8).await.unwrap_err().0, 8);
+    /// # });
+    /// ```
+    pub fn send(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture {
+            chan: &self.chan,
+            value: Some(value),
+            waiter: Waiter::new(),
+        }
+    }
+
+    /// Sends without waiting: `Full(v)` if there is no room (no waiting
+    /// receiver, for an unbuffered channel), `Closed(v)` if closed.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.chan.try_send(value)
+    }
+
+    /// Sends, blocking the calling thread while the channel is full. For
+    /// plain threads (it would stall an executor's worker).
+    pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
+        self.chan
+            .send_blocking(value, None)
+            .map_err(|e| SendError(e.into_inner()))
+    }
+
+    /// As [`send_blocking`](Self::send_blocking), giving up after `timeout`.
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.chan
+            .send_blocking(value, Some(Instant::now() + timeout))
+    }
+
+    /// Closes the channel (see the crate docs). `false` if it was closed.
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// `true` once the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Values buffered now.
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// `true` if nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer size (`Some(0)` unbuffered, `None` unbounded).
+    pub fn capacity(&self) -> Option<usize> {
+        self.chan.capacity()
+    }
+
+    /// A [`futures_sink::Sink`] over this sender. Closing the sink drops
+    /// the sender (closing the channel if it was the last one).
+    pub fn into_sink(self) -> SendSink<T> {
+        SendSink {
+            sender: Some(self),
+            pending: None,
+            waiter: Box::pin(Waiter::new()),
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, waiting while the channel is empty. `Err` only
+    /// when the channel is closed and drained.
+    ///
+    /// Dropping the future before it completes never loses a value.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let (tx, rx) = gort_channel::unbounded();
+    /// tx.send("hi").await.unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.recv().await, Ok("hi"));
+    /// assert_eq!(rx.recv().await, Err(gort_channel::RecvError));
+    /// # });
+    /// ```
+    pub fn recv(&self) -> RecvFuture<'_, T> {
+        RecvFuture {
+            chan: &self.chan,
+            waiter: Waiter::new(),
+        }
+    }
+
+    /// Receives without waiting.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.chan.try_recv()
+    }
+
+    /// Receives, blocking the calling thread while the channel is empty.
+    pub fn recv_blocking(&self) -> Result<T, RecvError> {
+        self.chan.recv_blocking(None).map_err(|_| RecvError)
+    }
+
+    /// As [`recv_blocking`](Self::recv_blocking), giving up after `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.chan.recv_blocking(Some(Instant::now() + timeout))
+    }
+
+    /// Closes the channel (see the crate docs). `false` if it was closed.
+    pub fn close(&self) -> bool {
+        self.chan.close()
+    }
+
+    /// `true` once the channel is closed (values may still be buffered).
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Values buffered now.
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// `true` if nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer size (`Some(0)` unbuffered, `None` unbounded).
+    pub fn capacity(&self) -> Option<usize> {
+        self.chan.capacity()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.chan.senders.fetch_add(1, Ordering::Relaxed);
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.receivers.fetch_add(1, Ordering::Relaxed);
+        Receiver {
+            chan: self.chan.clone(),
+            stream: None,
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.chan.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.close();
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if let Some(w) = &self.stream {
+            self.chan.cancel_recv(w.as_ref());
+        }
+        if self.chan.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.chan.close();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Sender::send`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct SendFuture<'a, T> {
+        chan: &'a Chan<T>,
+        value: Option<T>,
+        #[pin]
+        waiter: Waiter<T>,
+    }
+
+    impl<'a, T> PinnedDrop for SendFuture<'a, T> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            this.chan.cancel_send(this.waiter.as_ref());
+        }
+    }
+}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        this.chan
+            .poll_send(this.waiter.as_ref(), this.value, || {
+                Chan::<T>::task_wake(cx)
+            })
+            .map(|r| r.map_err(SendError))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Receiver::recv`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct RecvFuture<'a, T> {
+        chan: &'a Chan<T>,
+        #[pin]
+        waiter: Waiter<T>,
+    }
+
+    impl<'a, T> PinnedDrop for RecvFuture<'a, T> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            this.chan.cancel_recv(this.waiter.as_ref());
+        }
+    }
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        this.chan
+            .poll_recv(this.waiter.as_ref(), || Chan::<T>::task_wake(cx))
+            .map(|v| v.ok_or(RecvError))
+    }
+}
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = &mut *self;
+        let w = this.stream.get_or_insert_with(|| Box::pin(Waiter::new()));
+        this.chan.poll_recv(w.as_ref(), || Chan::<T>::task_wake(cx))
+    }
+}
+
+/// A [`futures_sink::Sink`] over a [`Sender`] (from [`Sender::into_sink`]).
+///
+/// ```
+/// use futures::{SinkExt, StreamExt};
+/// # futures::executor::block_on(async {
+/// let (tx, rx) = gort_channel::bounded::<u32>(1);
+/// let mut sink = tx.into_sink();
+/// let reader = async { rx.collect::<Vec<_>>().await };
+/// let writer = async {
+///     sink.send_all(&mut futures::stream::iter([1, 2, 3].map(Ok))).await.unwrap();
+///     sink.close().await.unwrap(); // drops the only sender: the channel closes
+/// };
+/// let (got, ()) = futures::join!(reader, writer);
+/// assert_eq!(got, vec![1, 2, 3]);
+/// # });
+/// ```
+pub struct SendSink<T> {
+    sender: Option<Sender<T>>,
+    /// A value accepted by `start_send` and not yet handed to the channel.
+    pending: Option<T>,
+    waiter: Pin<Box<Waiter<T>>>,
+}
+
+// The value in flight is never pinned (it moves into the boxed waiter).
+impl<T> Unpin for SendSink<T> {}
+
+impl<T> SendSink<T> {
+    /// Drives the value in flight, if any.
+    fn poll_flight(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let Some(sender) = &self.sender else {
+            return match self.pending.take() {
+                Some(v) => Poll::Ready(Err(SendError(v))),
+                None => Poll::Ready(Ok(())),
+            };
+        };
+        if self.pending.is_none() && self.waiter.state() == waiter::IDLE {
+            return Poll::Ready(Ok(()));
+        }
+        sender
+            .chan
+            .poll_send(self.waiter.as_ref(), &mut self.pending, || {
+                Chan::<T>::task_wake(cx)
+            })
+            .map(|r| r.map_err(SendError))
+    }
+}
+
+impl<T> futures_sink::Sink<T> for SendSink<T> {
+    type Error = SendError<T>;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.get_mut().poll_flight(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
+        let this = self.get_mut();
+        if this.sender.is_none() {
+            return Err(SendError(item));
+        }
+        assert!(
+            this.pending.is_none() && this.waiter.state() == waiter::IDLE,
+            "start_send called without poll_ready returning Ready"
+        );
+        this.pending = Some(item);
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.get_mut().poll_flight(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        let res = std::task::ready!(this.poll_flight(cx));
+        this.sender = None;
+        Poll::Ready(res)
+    }
+}
+
+impl<T> Drop for SendSink<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = &self.sender {
+            sender.chan.cancel_send(self.waiter.as_ref());
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendSink<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendSink")
+            .field("closed", &self.sender.is_none())
+            .finish()
+    }
+}
