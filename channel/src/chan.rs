@@ -503,3 +503,54 @@ impl<T> Chan<T> {
         Wake::Task(cx.waker().clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll};
+
+    use crate::{bounded, unbounded};
+
+    fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+        let waker = futures::task::noop_waker();
+        f.poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn unbounded_buffer_gives_memory_back_after_a_burst() {
+        let (tx, rx) = unbounded::<u64>();
+        for i in 0..100_000 {
+            tx.try_send(i).unwrap();
+        }
+        let peak = rx.chan.buffer_capacity();
+        assert!(peak >= 100_000);
+        for i in 0..100_000 {
+            assert_eq!(rx.try_recv(), Ok(i));
+        }
+        let after = rx.chan.buffer_capacity();
+        assert!(
+            after <= super::MIN_UNBOUNDED_CAPACITY * 2,
+            "capacity stayed at {after} after the burst (peak {peak})"
+        );
+    }
+
+    #[test]
+    fn dropped_pending_operations_unlink_their_waiters() {
+        let (tx, rx) = bounded::<u8>(0);
+        {
+            let mut r = pin!(rx.recv());
+            assert!(poll_once(r.as_mut()).is_pending());
+            assert_eq!(rx.chan.parked(), (0, 1));
+        }
+        assert_eq!(rx.chan.parked(), (0, 0));
+        {
+            let mut s = pin!(tx.send(1));
+            assert!(poll_once(s.as_mut()).is_pending());
+            assert_eq!(tx.chan.parked(), (1, 0));
+        }
+        assert_eq!(tx.chan.parked(), (0, 0));
+        // The dropped send delivered nothing.
+        assert_eq!(rx.try_recv(), Err(crate::TryRecvError::Empty));
+    }
+}
