@@ -21,10 +21,10 @@
 //! handles are collected and fired after it is released, and values to drop
 //! are moved out first.
 
+use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -487,13 +487,13 @@ impl<T> Chan<T> {
     }
 
     /// Parked receivers (for tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn parked(&self) -> (usize, usize) {
         let st = self.lock();
         (st.sendq.len(), st.recvq.len())
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn buffer_capacity(&self) -> usize {
         self.lock().buf.capacity()
     }
@@ -504,7 +504,7 @@ impl<T> Chan<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::future::Future;
     use std::pin::pin;

@@ -41,12 +41,16 @@
 
 mod chan;
 mod error;
+mod loom;
 mod waiter;
 
+#[cfg(all(test, loom))]
+mod tests;
+
+use crate::loom::atomic::Ordering;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};

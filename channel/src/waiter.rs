@@ -20,10 +20,11 @@
 //!   while it is linked (futures are `!Unpin`), and unlinks it under the lock
 //!   before freeing it if it is still `WAITING`.
 
-use std::cell::UnsafeCell;
 use std::marker::PhantomPinned;
 use std::ptr;
-use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::loom::atomic::{AtomicU8, Ordering};
+use crate::loom::UnsafeCell;
 use std::task::Waker;
 use std::thread::Thread;
 
@@ -97,10 +98,9 @@ impl<T> Waiter<T> {
     /// Under the channel's lock, and the waiter is not linked.
     pub(crate) unsafe fn arm(&self, value: Option<T>, wake: Wake) {
         // SAFETY: per the caller, nobody else touches these fields now.
-        unsafe {
-            *self.slot.get() = value;
-            *self.wake.get() = wake;
-        }
+        self.slot.with_mut(|s| unsafe { *s = value });
+        // SAFETY: as above.
+        self.wake.with_mut(|w| unsafe { *w = wake });
         self.state.store(WAITING, Ordering::Relaxed);
     }
 
@@ -110,7 +110,7 @@ impl<T> Waiter<T> {
     /// Under the channel's lock.
     pub(crate) unsafe fn set_wake(&self, wake: Wake) {
         // SAFETY: per the caller.
-        unsafe { *self.wake.get() = wake };
+        self.wake.with_mut(|w| unsafe { *w = wake });
     }
 
     /// Takes the value out of the slot (the owner, after `DONE`/`CLOSED`,
@@ -121,7 +121,7 @@ impl<T> Waiter<T> {
     /// longer touches the waiter).
     pub(crate) unsafe fn take_value(&self) -> Option<T> {
         // SAFETY: per the caller.
-        unsafe { (*self.slot.get()).take() }
+        self.slot.with_mut(|s| unsafe { (*s).take() })
     }
 
     /// Marks the waiter idle again after its owner took its result.
@@ -139,18 +139,20 @@ impl<T> Waiter<T> {
     /// unlinked by the caller.
     pub(crate) unsafe fn complete(&self, value: Option<T>, state: u8) -> (Option<T>, Wake) {
         // SAFETY: per the caller, we own the waiter's fields until the store.
-        let (taken, wake) = unsafe {
-            let taken = if value.is_some() {
-                *self.slot.get() = value;
+        let taken = self.slot.with_mut(|s| unsafe {
+            if value.is_some() {
+                *s = value;
                 None
             } else if state == DONE {
-                (*self.slot.get()).take()
+                (*s).take()
             } else {
                 None
-            };
-            let wake = std::mem::replace(&mut *self.wake.get(), Wake::None);
-            (taken, wake)
-        };
+            }
+        });
+        // SAFETY: as above.
+        let wake = self
+            .wake
+            .with_mut(|w| unsafe { std::mem::replace(&mut *w, Wake::None) });
         // From here on the owner may free the waiter.
         self.state.store(state, Ordering::Release);
         (taken, wake)
@@ -177,7 +179,7 @@ impl<T> WaitQueue<T> {
         }
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -190,12 +192,13 @@ impl<T> WaitQueue<T> {
     pub(crate) unsafe fn push_back(&mut self, w: *const Waiter<T>) {
         // SAFETY: per the caller; `tail`, if any, is a linked live waiter.
         unsafe {
-            *(*w).prev.get() = self.tail;
-            *(*w).next.get() = ptr::null();
-            if self.tail.is_null() {
+            let tail = self.tail;
+            (*w).prev.with_mut(|p| *p = tail);
+            (*w).next.with_mut(|n| *n = ptr::null());
+            if tail.is_null() {
                 self.head = w;
             } else {
-                *(*self.tail).next.get() = w;
+                (*tail).next.with_mut(|n| *n = w);
             }
         }
         self.tail = w;
@@ -223,20 +226,20 @@ impl<T> WaitQueue<T> {
     pub(crate) unsafe fn remove(&mut self, w: *const Waiter<T>) {
         // SAFETY: per the caller, `w` and its neighbours are live and linked.
         unsafe {
-            let prev = *(*w).prev.get();
-            let next = *(*w).next.get();
+            let prev = (*w).prev.with(|p| *p);
+            let next = (*w).next.with(|n| *n);
             if prev.is_null() {
                 self.head = next;
             } else {
-                *(*prev).next.get() = next;
+                (*prev).next.with_mut(|n| *n = next);
             }
             if next.is_null() {
                 self.tail = prev;
             } else {
-                *(*next).prev.get() = prev;
+                (*next).prev.with_mut(|p| *p = prev);
             }
-            *(*w).prev.get() = ptr::null();
-            *(*w).next.get() = ptr::null();
+            (*w).prev.with_mut(|p| *p = ptr::null());
+            (*w).next.with_mut(|n| *n = ptr::null());
         }
         self.len -= 1;
     }
