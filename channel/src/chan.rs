@@ -51,20 +51,36 @@ pub(crate) struct Chan<T> {
     pub(crate) receivers: AtomicUsize,
 }
 
-/// Wake handles to fire once the lock is released.
-struct Wakes(Vec<Wake>);
+/// Wake handles to fire once the lock is released. The first one is kept
+/// inline: a send or receive completes at most two waiters, and the common
+/// hand-off must not allocate; only `close` (all waiters) fills the `Vec`.
+struct Wakes {
+    first: Option<Wake>,
+    rest: Vec<Wake>,
+}
 
 impl Wakes {
     fn new() -> Self {
-        Wakes(Vec::new())
+        Wakes {
+            first: None,
+            rest: Vec::new(),
+        }
     }
     fn push(&mut self, w: Wake) {
-        if !matches!(w, Wake::None) {
-            self.0.push(w);
+        if matches!(w, Wake::None) {
+            return;
+        }
+        if self.first.is_none() {
+            self.first = Some(w);
+        } else {
+            self.rest.push(w);
         }
     }
     fn fire(self) {
-        for w in self.0 {
+        if let Some(w) = self.first {
+            w.fire();
+        }
+        for w in self.rest {
             w.fire();
         }
     }
