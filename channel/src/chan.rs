@@ -34,6 +34,11 @@ use crate::waiter::{WaitQueue, Waiter, Wake, CLOSED, DONE, IDLE, WAITING};
 /// Buffers of an unbounded channel shrink back to at least this many slots.
 const MIN_UNBOUNDED_CAPACITY: usize = 32;
 
+/// Spin rounds (1, 2, 4 ... 64 pause instructions) a blocked thread waits
+/// before yielding, and yields before parking.
+const SPIN_ROUNDS: u32 = 7;
+const YIELD_ROUNDS: u32 = 10;
+
 pub(crate) struct State<T> {
     buf: VecDeque<T>,
     closed: bool,
@@ -49,6 +54,12 @@ pub(crate) struct Chan<T> {
     closed: AtomicBool,
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
+    /// Values handed to parked receives and not yet seen by them. Such a
+    /// value may still come back (its receive is dropped unseen), so a
+    /// closed channel reports "closed and drained" only when this is 0.
+    /// Raised under the lock by the hand-off; lowered by the receive that
+    /// sees its value (without the lock) or gives it back (under it).
+    handed: AtomicUsize,
 }
 
 /// Wake handles to fire once the lock is released. The first one is kept
@@ -103,6 +114,7 @@ impl<T> Chan<T> {
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
+            handed: AtomicUsize::new(0),
         }
     }
 
@@ -151,10 +163,16 @@ impl<T> Chan<T> {
             }
             st.closed = true;
             self.closed.store(true, Ordering::Release);
+            // Parked receives learn the channel is drained, unless a value
+            // handed to another receive may still come back to them (then
+            // `seen_handed` or `cancel_recv` settles them).
+            let drained = self.handed.load(Ordering::Acquire) == 0;
             // SAFETY: under the lock; each popped waiter is linked and live.
             unsafe {
-                while let Some(w) = st.recvq.pop_front() {
-                    wakes.push((*w).complete(None, CLOSED).1);
+                if drained {
+                    while let Some(w) = st.recvq.pop_front() {
+                        wakes.push((*w).complete(None, CLOSED).1);
+                    }
                 }
                 while let Some(w) = st.sendq.pop_front() {
                     wakes.push((*w).complete(None, CLOSED).1);
@@ -182,6 +200,7 @@ impl<T> Chan<T> {
         // SAFETY: under the lock; the popped waiter is linked and live.
         if let Some(r) = unsafe { st.recvq.pop_front() } {
             debug_assert!(st.buf.is_empty());
+            self.handed.fetch_add(1, Ordering::Relaxed);
             // SAFETY: as above; we just unlinked it.
             wakes.push(unsafe { (*r).complete(Some(value), DONE) }.1);
             return Ok(());
@@ -315,7 +334,8 @@ impl<T> Chan<T> {
             wakes.push(wake);
             return Ok(taken.expect("a parked send holds its value"));
         }
-        if st.closed {
+        // Closed and drained only once no handed-off value can come back.
+        if st.closed && self.handed.load(Ordering::Acquire) == 0 {
             Err(TryRecvError::Closed)
         } else {
             Err(TryRecvError::Empty)
@@ -343,6 +363,7 @@ impl<T> Chan<T> {
                 // SAFETY: final state observed: the completer is done with it.
                 let v = unsafe { w.take_value() }.expect("a completed receive holds a value");
                 w.reset();
+                self.seen_handed();
                 return Poll::Ready(Some(v));
             }
             CLOSED => {
@@ -383,6 +404,25 @@ impl<T> Chan<T> {
         res
     }
 
+    /// A receive saw its handed-off value. If that was the last one a
+    /// closed channel was waiting on, parked receives learn it is drained.
+    fn seen_handed(&self) {
+        if self.handed.fetch_sub(1, Ordering::AcqRel) == 1 && self.is_closed() {
+            let mut wakes = Wakes::new();
+            {
+                let mut st = self.lock();
+                if self.handed.load(Ordering::Acquire) == 0 && st.buf.is_empty() {
+                    // SAFETY: under the lock; each popped waiter is linked.
+                    while let Some(r) = unsafe { st.recvq.pop_front() } {
+                        // SAFETY: just unlinked.
+                        wakes.push(unsafe { (*r).complete(None, CLOSED) }.1);
+                    }
+                }
+            }
+            wakes.fire();
+        }
+    }
+
     /// A receive dropped while parked: unlink it. If a value was handed to
     /// it and not yet seen, give the value back: to another parked receiver,
     /// else to the front of the buffer. Never lost.
@@ -401,11 +441,16 @@ impl<T> Chan<T> {
                 DONE => {
                     // SAFETY: final state: the completer is done with it.
                     if let Some(v) = unsafe { w.take_value() } {
+                        // The value leaves this receive; it is handed again
+                        // (count unchanged) or buffered (count lowered).
                         // SAFETY: under the lock; popped waiter is live.
                         match unsafe { st.recvq.pop_front() } {
                             // SAFETY: just unlinked.
                             Some(r) => wakes.push(unsafe { (*r).complete(Some(v), DONE) }.1),
-                            None => st.buf.push_front(v),
+                            None => {
+                                st.buf.push_front(v);
+                                self.handed.fetch_sub(1, Ordering::AcqRel);
+                            }
                         }
                     }
                 }
@@ -421,6 +466,22 @@ impl<T> Chan<T> {
     /// Parks the calling thread until `w` leaves `WAITING` or `deadline`
     /// passes. `true` if it completed.
     fn park_until(w: &Waiter<T>, deadline: Option<Instant>) -> bool {
+        // A counterpart on another core usually comes within microseconds;
+        // waiting a little before sleeping saves the futex round trip that
+        // would otherwise dominate a rendezvous between threads (as
+        // crossbeam's `Backoff`): spin briefly, then yield a few times.
+        for i in 0..SPIN_ROUNDS + YIELD_ROUNDS {
+            if w.state() != WAITING {
+                return true;
+            }
+            if i < SPIN_ROUNDS {
+                for _ in 0..(1 << i.min(6)) {
+                    std::hint::spin_loop();
+                }
+            } else {
+                std::thread::yield_now();
+            }
+        }
         loop {
             if w.state() != WAITING {
                 return true;

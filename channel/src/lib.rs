@@ -34,9 +34,14 @@
 //! # Cancellation safety
 //!
 //! Dropping a pending [`RecvFuture`] never loses a value: if a value had
-//! already been handed to it, it goes back to the front of the channel.
-//! Dropping a pending [`SendFuture`] never delivers its value: it is
-//! dropped with the future. Both are safe to use in `select!`-style races.
+//! already been handed to it, it goes back to the front of the channel (and
+//! until it is seen or back, a closed channel does not report itself
+//! drained). Dropping a [`SendFuture`] whose value is still waiting never
+//! delivers it: the value is dropped with the future. A parked send's value
+//! can be taken by a receiver between the future's last poll and its drop;
+//! then the send happened, exactly once, and the future simply never
+//! reported it (a receiver cannot give a value back to a sender that is
+//! not running). `gort::select!` commits exactly one case on top of this.
 #![warn(missing_docs)]
 
 mod chan;
@@ -151,10 +156,11 @@ impl<T> Sender<T> {
             .map_err(|e| SendError(e.into_inner()))
     }
 
-    /// As [`send_blocking`](Self::send_blocking), giving up after `timeout`.
+    /// As [`send_blocking`](Self::send_blocking), giving up after `timeout`
+    /// (a timeout too large for an `Instant` means no deadline).
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         self.chan
-            .send_blocking(value, Some(Instant::now() + timeout))
+            .send_blocking(value, Instant::now().checked_add(timeout))
     }
 
     /// Closes the channel (see the crate docs). `false` if it was closed.
@@ -225,9 +231,10 @@ impl<T> Receiver<T> {
         self.chan.recv_blocking(None).map_err(|_| RecvError)
     }
 
-    /// As [`recv_blocking`](Self::recv_blocking), giving up after `timeout`.
+    /// As [`recv_blocking`](Self::recv_blocking), giving up after `timeout`
+    /// (a timeout too large for an `Instant` means no deadline).
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.chan.recv_blocking(Some(Instant::now() + timeout))
+        self.chan.recv_blocking(Instant::now().checked_add(timeout))
     }
 
     /// Closes the channel (see the crate docs). `false` if it was closed.

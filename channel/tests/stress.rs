@@ -1,0 +1,576 @@
+//! Stress: 4 producers and 4 consumers move `TOTAL` distinct `u64`s through
+//! one channel of each kind (unbuffered, `bounded(1)`, `bounded(128)`,
+//! `unbounded()`), on a tokio multi-thread runtime (2 workers), on plain
+//! threads with the blocking API, and mixed (async tasks on tokio, blocking
+//! threads, `futures::executor::block_on` threads, timeout-and-retry
+//! threads, a `Stream` consumer, all on the same channel). A last variant
+//! cancels send and receive futures mid-flight and retries.
+//!
+//! Checks: the received multiset equals the sent one, exactly (a bitmap of
+//! the values `0..TOTAL`: a value seen twice fails at once, a value never
+//! seen fails at the end); and every consumer sees each producer's values
+//! in the order that producer sent them (FIFO per channel).
+//!
+//! Scale: `TOTAL` is 10^7 in release builds (`cargo test --release`) and
+//! 10^5 in debug builds (`cfg(debug_assertions)`), where 10^7 would take
+//! too long.
+//!
+//! Each test body runs under a hang watchdog (300 s): a lost wake-up leaves
+//! a task waiting forever, and the watchdog turns that into a failure
+//! ("hang"). That limit is not a speed assertion; nothing here asserts
+//! timing. The tests take turns (a lock) so that one test's watchdog does
+//! not count another test's time on the shared cores.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use gort_channel::{
+    bounded, unbounded, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender,
+};
+
+/// Values sent in one test, in total over all producers.
+#[cfg(not(debug_assertions))]
+const TOTAL: u64 = 10_000_000;
+/// Values sent in one test (debug build: 10^5; release: 10^7).
+#[cfg(debug_assertions)]
+const TOTAL: u64 = 100_000;
+
+/// The cancellation variant retries a lot more per value: fewer values.
+#[cfg(not(debug_assertions))]
+const CANCEL_TOTAL: u64 = 1_000_000;
+#[cfg(debug_assertions)]
+const CANCEL_TOTAL: u64 = 100_000;
+
+const PRODUCERS: u64 = 4;
+const CONSUMERS: u64 = 4;
+const WATCHDOG: Duration = Duration::from_secs(300);
+
+// ---------------------------------------------------------------------------
+// Harness.
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Unbuffered,
+    Cap1,
+    Cap128,
+    Unbounded,
+}
+
+impl Kind {
+    fn make(self) -> (Sender<u64>, Receiver<u64>) {
+        match self {
+            Kind::Unbuffered => bounded(0),
+            Kind::Cap1 => bounded(1),
+            Kind::Cap128 => bounded(128),
+            Kind::Unbounded => unbounded(),
+        }
+    }
+}
+
+macro_rules! per_kind {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn unbuffered() {
+                super::run(stringify!($name), super::Kind::Unbuffered, super::$name)
+            }
+            #[test]
+            fn cap1() {
+                super::run(stringify!($name), super::Kind::Cap1, super::$name)
+            }
+            #[test]
+            fn cap128() {
+                super::run(stringify!($name), super::Kind::Cap128, super::$name)
+            }
+            #[test]
+            fn unbounded() {
+                super::run(stringify!($name), super::Kind::Unbounded, super::$name)
+            }
+        }
+    )*};
+}
+
+static TURN: Mutex<()> = Mutex::new(());
+
+/// Runs `body(kind)` on its own thread; panics with "hang" if it does not
+/// finish within [`WATCHDOG`] (a hang detector, not a speed assertion). A
+/// panic in `body` is re-raised here.
+fn run(name: &str, kind: Kind, body: fn(Kind)) {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let (done_tx, done_rx) = mpsc::channel();
+    let start = Instant::now();
+    let t = thread::Builder::new()
+        .name(format!("{name}-{kind:?}"))
+        .spawn(move || {
+            body(kind);
+            let _ = done_tx.send(());
+        })
+        .unwrap();
+    match done_rx.recv_timeout(WATCHDOG) {
+        Ok(()) => {
+            t.join().unwrap();
+            // For the record (not asserted).
+            eprintln!("{name} {kind:?}: {:?}", start.elapsed());
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{name} {kind:?}: hang (not finished within {WATCHDOG:?})")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!(),
+        },
+    }
+}
+
+/// Which values of `0..n` were received: a bitmap.
+struct Seen {
+    n: u64,
+    bits: Vec<AtomicU64>,
+}
+
+impl Seen {
+    fn new(n: u64) -> Arc<Self> {
+        Arc::new(Seen {
+            n,
+            bits: (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+        })
+    }
+
+    fn mark(&self, v: u64) {
+        assert!(v < self.n, "received {v}, which was never sent");
+        let bit = 1u64 << (v % 64);
+        let old = self.bits[(v / 64) as usize].fetch_or(bit, Relaxed);
+        assert!(old & bit == 0, "{v} received twice");
+    }
+
+    /// Every value was received (and none twice, checked by `mark`).
+    fn assert_all(&self) {
+        for (i, w) in self.bits.iter().enumerate() {
+            let w = w.load(Relaxed);
+            let first = i as u64 * 64;
+            let expected = if self.n - first >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << (self.n - first)) - 1
+            };
+            if w != expected {
+                let missing = (0..64).find(|b| expected & !w & (1 << b) != 0).unwrap();
+                panic!("{} was sent and never received", first + missing);
+            }
+        }
+    }
+}
+
+/// Producer `p` sends `p * per .. (p + 1) * per`, in order.
+fn values(p: u64, n: u64) -> std::ops::Range<u64> {
+    let per = n / PRODUCERS;
+    let end = if p == PRODUCERS - 1 { n } else { (p + 1) * per };
+    p * per..end
+}
+
+/// One consumer's view: marks each value and checks that each producer's
+/// values arrive in the order it sent them.
+struct Consumer {
+    seen: Arc<Seen>,
+    per: u64,
+    last: [Option<u64>; PRODUCERS as usize],
+    count: u64,
+    check_order: bool,
+}
+
+impl Consumer {
+    fn new(seen: &Arc<Seen>) -> Self {
+        Consumer {
+            per: seen.n / PRODUCERS,
+            seen: seen.clone(),
+            last: [None; PRODUCERS as usize],
+            count: 0,
+            check_order: true,
+        }
+    }
+
+    fn take(&mut self, v: u64) {
+        self.seen.mark(v);
+        self.count += 1;
+        if self.check_order {
+            let p = (v / self.per).min(PRODUCERS - 1) as usize;
+            if let Some(prev) = self.last[p] {
+                assert!(
+                    prev < v,
+                    "producer {p}: {v} received after {prev} (FIFO per channel)"
+                );
+            }
+            self.last[p] = Some(v);
+        }
+    }
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// The variants.
+// ---------------------------------------------------------------------------
+
+// Async tasks on a 2-worker tokio runtime.
+per_kind!(tokio_4x4);
+fn tokio_4x4(kind: Kind) {
+    let seen = Seen::new(TOTAL);
+    let (tx, rx) = kind.make();
+    let rt = tokio_rt();
+    let counts = rt.block_on(async {
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    for v in values(p, TOTAL) {
+                        tx.send(v).await.expect("receivers alive");
+                    }
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..CONSUMERS)
+            .map(|_| {
+                let rx = rx.clone();
+                let mut c = Consumer::new(&seen);
+                tokio::spawn(async move {
+                    while let Ok(v) = rx.recv().await {
+                        c.take(v);
+                    }
+                    c.count
+                })
+            })
+            .collect();
+        drop((tx, rx));
+        for p in producers {
+            p.await.unwrap();
+        }
+        let mut counts = Vec::new();
+        for c in consumers {
+            counts.push(c.await.unwrap());
+        }
+        counts
+    });
+    assert_eq!(counts.iter().sum::<u64>(), TOTAL);
+    seen.assert_all();
+}
+
+// Plain threads, blocking API.
+per_kind!(threads_blocking_4x4);
+fn threads_blocking_4x4(kind: Kind) {
+    let seen = Seen::new(TOTAL);
+    let (tx, rx) = kind.make();
+    let counts: Vec<u64> = thread::scope(|s| {
+        for p in 0..PRODUCERS {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for v in values(p, TOTAL) {
+                    tx.send_blocking(v).expect("receivers alive");
+                }
+            });
+        }
+        let consumers: Vec<_> = (0..CONSUMERS)
+            .map(|_| {
+                let rx = rx.clone();
+                let mut c = Consumer::new(&seen);
+                s.spawn(move || {
+                    while let Ok(v) = rx.recv_blocking() {
+                        c.take(v);
+                    }
+                    c.count
+                })
+            })
+            .collect();
+        drop((tx, rx));
+        consumers.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(counts.iter().sum::<u64>(), TOTAL);
+    seen.assert_all();
+}
+
+/// Sends with `send_timeout`, taking the value back and retrying on timeout.
+fn send_with_retries(tx: &Sender<u64>, mut v: u64) {
+    loop {
+        match tx.send_timeout(v, Duration::from_micros(200)) {
+            Ok(()) => return,
+            Err(SendTimeoutError::Timeout(back)) => {
+                assert_eq!(back, v, "the same value comes back");
+                v = back;
+            }
+            Err(SendTimeoutError::Closed(_)) => panic!("receivers alive"),
+        }
+    }
+}
+
+// Every style at once on one channel: producer 0 is a tokio task, 1 a
+// thread in send_blocking, 2 a thread in futures::executor::block_on, 3 a
+// thread in send_timeout-and-retry; consumer 0 is a tokio task, 1 a thread
+// in recv_blocking, 2 a Stream on futures::executor::block_on, 3 a thread
+// in recv_timeout-and-retry.
+per_kind!(mixed_sync_async_4x4);
+fn mixed_sync_async_4x4(kind: Kind) {
+    let seen = Seen::new(TOTAL);
+    let (tx, rx) = kind.make();
+    let rt = tokio_rt();
+    let counts: Vec<u64> = thread::scope(|s| {
+        let t = tx.clone();
+        let p0 = rt.spawn(async move {
+            for v in values(0, TOTAL) {
+                t.send(v).await.expect("receivers alive");
+            }
+        });
+        let t = tx.clone();
+        s.spawn(move || {
+            for v in values(1, TOTAL) {
+                t.send_blocking(v).expect("receivers alive");
+            }
+        });
+        let t = tx.clone();
+        s.spawn(move || {
+            futures::executor::block_on(async {
+                for v in values(2, TOTAL) {
+                    t.send(v).await.expect("receivers alive");
+                }
+            })
+        });
+        let t = tx.clone();
+        s.spawn(move || {
+            for v in values(3, TOTAL) {
+                send_with_retries(&t, v);
+            }
+        });
+        drop(tx);
+
+        let r = rx.clone();
+        let mut c = Consumer::new(&seen);
+        let c0 = rt.spawn(async move {
+            while let Ok(v) = r.recv().await {
+                c.take(v);
+            }
+            c.count
+        });
+        let r = rx.clone();
+        let mut c = Consumer::new(&seen);
+        let c1 = s.spawn(move || {
+            while let Ok(v) = r.recv_blocking() {
+                c.take(v);
+            }
+            c.count
+        });
+        let mut r = rx.clone();
+        let mut c = Consumer::new(&seen);
+        let c2 = s.spawn(move || {
+            futures::executor::block_on(async {
+                while let Some(v) = r.next().await {
+                    c.take(v);
+                }
+            });
+            c.count
+        });
+        let r = rx.clone();
+        let mut c = Consumer::new(&seen);
+        let c3 = s.spawn(move || {
+            loop {
+                match r.recv_timeout(Duration::from_micros(200)) {
+                    Ok(v) => c.take(v),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Closed) => break,
+                }
+            }
+            c.count
+        });
+        drop(rx);
+        rt.block_on(p0).unwrap();
+        vec![
+            rt.block_on(c0).unwrap(),
+            c1.join().unwrap(),
+            c2.join().unwrap(),
+            c3.join().unwrap(),
+        ]
+    });
+    assert_eq!(counts.iter().sum::<u64>(), TOTAL);
+    seen.assert_all();
+}
+
+/// A small deterministic generator (xorshift64*), one per task.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// Polls `fut` at most `polls` times (yielding in between, so that other
+/// tasks run), then gives up: `None`, and the caller drops `fut` while it
+/// is still waiting -- a cancellation, as a lost `select!` race does.
+struct Attempt<F> {
+    fut: Pin<Box<F>>,
+    polls: u32,
+}
+
+impl<F: Future> Future for Attempt<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(v) = self.fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if self.polls <= 1 {
+            return Poll::Ready(None);
+        }
+        self.polls -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+fn attempt<F: Future>(fut: F, polls: u32) -> Attempt<F> {
+    Attempt {
+        fut: Box::pin(fut),
+        polls,
+    }
+}
+
+// Cancellation under load (semantic 5): producers and consumers give up on
+// most send/recv futures after a few polls and drop them, then try again.
+// One attempt in 8 awaits to the end, so that every value eventually goes
+// through.
+//
+// A dropped receive must lose nothing: every value whose send completed
+// with Ok is received. A dropped send may still have been delivered: a
+// receiver can take a waiting send's value between that future's last
+// (Pending) poll and its drop, and the drop cannot undo that (see
+// `send_taken_then_dropped_was_delivered_exactly_once` in semantics.rs).
+// So every attempt sends a fresh value, and a cancelled attempt's value
+// may be received at most once. Nothing is received twice.
+//
+// FIFO is not checked here: a cancelled receive puts its value back at the
+// front, after other receivers may have taken later values.
+per_kind!(cancel_mid_flight_4x4);
+fn cancel_mid_flight_4x4(kind: Kind) {
+    let n = CANCEL_TOTAL;
+    let (tx, rx) = kind.make();
+    let rt = tokio_rt();
+    let (mut ok, mut cancelled, mut received) = rt.block_on(async {
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut rng = Rng::new(p + 1);
+                    let (mut ok, mut cancelled) = (Vec::new(), Vec::new());
+                    let mut attempts = 0u64;
+                    while (ok.len() as u64) < values(p, n).end - values(p, n).start {
+                        // A fresh value per attempt, unique over all producers.
+                        let v = p + PRODUCERS * attempts;
+                        attempts += 1;
+                        let r = rng.next();
+                        let res = if r % 8 == 0 {
+                            Some(tx.send(v).await)
+                        } else {
+                            attempt(tx.send(v), (r % 4) as u32 + 1).await
+                        };
+                        match res {
+                            Some(Ok(())) => ok.push(v),
+                            Some(Err(SendError(_))) => panic!("receivers alive"),
+                            None => cancelled.push(v),
+                        }
+                    }
+                    (ok, cancelled)
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..CONSUMERS)
+            .map(|i| {
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    let mut rng = Rng::new(100 + i);
+                    let mut got = Vec::new();
+                    loop {
+                        let r = rng.next();
+                        let res = if r % 8 == 0 {
+                            Some(rx.recv().await)
+                        } else {
+                            attempt(rx.recv(), (r % 4) as u32 + 1).await
+                        };
+                        match res {
+                            Some(Ok(v)) => got.push(v),
+                            Some(Err(RecvError)) => break,
+                            None => {} // cancelled: try again
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        drop((tx, rx));
+        let (mut ok, mut cancelled, mut received) = (Vec::new(), Vec::new(), Vec::new());
+        for p in producers {
+            let (o, c) = p.await.unwrap();
+            ok.extend(o);
+            cancelled.extend(c);
+        }
+        for c in consumers {
+            received.extend(c.await.unwrap());
+        }
+        (ok, cancelled, received)
+    });
+    assert_eq!(ok.len() as u64, n);
+    ok.sort_unstable();
+    cancelled.sort_unstable();
+    received.sort_unstable();
+    if let Some(w) = received.windows(2).find(|w| w[0] == w[1]) {
+        panic!("{} received twice", w[0]);
+    }
+    // Every Ok send was received (merge walk over the sorted lists).
+    let mut r = received.iter().peekable();
+    let mut delivered_cancelled = 0usize;
+    for &v in &ok {
+        while let Some(&&x) = r.peek() {
+            if x >= v {
+                break;
+            }
+            assert!(
+                cancelled.binary_search(&x).is_ok(),
+                "{x} received but never sent"
+            );
+            delivered_cancelled += 1;
+            r.next();
+        }
+        assert_eq!(
+            r.next(),
+            Some(&v),
+            "{v} was sent with Ok and never received"
+        );
+    }
+    for &x in r {
+        assert!(
+            cancelled.binary_search(&x).is_ok(),
+            "{x} received but never sent"
+        );
+        delivered_cancelled += 1;
+    }
+    // For the record (not asserted): cancelled sends that a receiver had
+    // taken before their future was dropped.
+    eprintln!(
+        "cancel_mid_flight {kind:?}: {} sends cancelled, {delivered_cancelled} of them delivered",
+        cancelled.len()
+    );
+}
