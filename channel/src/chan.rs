@@ -166,6 +166,8 @@ impl<T> Chan<T> {
             // Parked receives learn the channel is drained, unless a value
             // handed to another receive may still come back to them (then
             // `seen_handed` or `cancel_recv` settles them).
+            // Read under the lock: `seen_handed` takes the lock after its
+            // decrement, so either we see the decrement or it sees `closed`.
             let drained = self.handed.load(Ordering::Acquire) == 0;
             // SAFETY: under the lock; each popped waiter is linked and live.
             unsafe {
@@ -404,23 +406,29 @@ impl<T> Chan<T> {
         res
     }
 
-    /// A receive saw its handed-off value. If that was the last one a
-    /// closed channel was waiting on, parked receives learn it is drained.
+    /// A receive saw its handed-off value. When that was the last value
+    /// outstanding, a closed channel is now drained: parked receives must be
+    /// told. The check is made under the lock, never from a lock-free read
+    /// of `closed`: `close` reads `handed` under the lock, so one of the two
+    /// critical sections comes second and sees the other's write (a
+    /// lock-free "closed?" check here would race `close` in a
+    /// store-buffering pattern and lose the wake, which the stress tests hit).
     fn seen_handed(&self) {
-        if self.handed.fetch_sub(1, Ordering::AcqRel) == 1 && self.is_closed() {
-            let mut wakes = Wakes::new();
-            {
-                let mut st = self.lock();
-                if self.handed.load(Ordering::Acquire) == 0 && st.buf.is_empty() {
-                    // SAFETY: under the lock; each popped waiter is linked.
-                    while let Some(r) = unsafe { st.recvq.pop_front() } {
-                        // SAFETY: just unlinked.
-                        wakes.push(unsafe { (*r).complete(None, CLOSED) }.1);
-                    }
+        if self.handed.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let mut wakes = Wakes::new();
+        {
+            let mut st = self.lock();
+            if st.closed && self.handed.load(Ordering::Acquire) == 0 && st.buf.is_empty() {
+                // SAFETY: under the lock; each popped waiter is linked.
+                while let Some(r) = unsafe { st.recvq.pop_front() } {
+                    // SAFETY: just unlinked.
+                    wakes.push(unsafe { (*r).complete(None, CLOSED) }.1);
                 }
             }
-            wakes.fire();
         }
+        wakes.fire();
     }
 
     /// A receive dropped while parked: unlink it. If a value was handed to

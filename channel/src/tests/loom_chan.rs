@@ -89,3 +89,31 @@ fn cancelled_recv_races_hand_off() {
         assert_eq!(rx.try_recv(), Err(crate::TryRecvError::Empty));
     });
 }
+
+/// A close racing the receive that sees the last handed-off value: a second
+/// receive parked on the channel must learn it is closed and drained (a
+/// store-buffering race between `close` and `seen_handed` lost that wake).
+#[test]
+fn close_races_last_handed_value_seen() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let rx2 = rx.clone();
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut first = Box::pin(rx.recv());
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        tx.try_send(1).unwrap(); // handed to `first`
+        let mut second = Box::pin(rx2.recv());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        let closer = thread::spawn(move || {
+            tx.close();
+        });
+        assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready(Ok(1)));
+        closer.join().unwrap();
+        assert_eq!(
+            second.as_mut().poll(&mut cx),
+            Poll::Ready(Err(RecvError)),
+            "a receive parked on a closed, drained channel was never told"
+        );
+    });
+}
