@@ -99,6 +99,22 @@ impl AnyContender {
             AnyContender::Tokio(_) => Tokio::NAME,
         }
     }
+
+    /// The gort runtime, if this is it.
+    pub fn as_gort(&self) -> Option<&Gort> {
+        match self {
+            AnyContender::Gort(rt) => Some(rt),
+            _ => None,
+        }
+    }
+
+    /// The tokio runtime, if this is it.
+    pub fn as_tokio(&self) -> Option<&Tokio> {
+        match self {
+            AnyContender::Tokio(rt) => Some(rt),
+            _ => None,
+        }
+    }
 }
 
 /// Turns a function generic over [`Contender`] into a

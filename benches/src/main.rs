@@ -1,8 +1,9 @@
-//! `versus`: gort against tokio on tokio's scheduler benchmarks.
+//! `versus`: gort against tokio on tokio's scheduler benchmarks, and gort's
+//! channels against Go's and the Rust channel crates (`--filter chan`).
 //!
 //! `cargo bench -p gort-bench --bench versus [-- --quick] [--filter NAME] [--runs N]`
 //!
-//! The table goes to stdout, progress to stderr. Exit codes: 0 done,
+//! The tables go to stdout, progress to stderr. Exit codes: 0 done,
 //! 1 a wrong result or a runtime that failed to build, 2 bad flags,
 //! 3 a run that hung (watchdog).
 
@@ -12,9 +13,11 @@ use std::time::{Duration, Instant};
 use gort_bench::cli::{self, USAGE};
 use gort_bench::contender::AnyContender;
 use gort_bench::counting_alloc::CountingAlloc;
+use gort_bench::gobench::{self, GoBench, GoSetup};
 use gort_bench::report::Table;
 use gort_bench::runner::{self, Config, Watchdog};
-use gort_bench::workload::{self, Params};
+use gort_bench::suite::{self, Env, Suite};
+use gort_bench::workload::{self, go_chan, Params};
 
 /// Counts allocations per thread for `alloc_per_empty_task`; otherwise `System`.
 #[global_allocator]
@@ -46,18 +49,30 @@ fn main() -> ExitCode {
             opts.runs
         );
     }
-    let workloads = workload::select(workload::registry(), opts.filter.as_deref());
-    if opts.list || workloads.is_empty() {
-        if workloads.is_empty() {
+    let filter = opts.filter.as_deref();
+    let workloads = workload::select(workload::registry(), filter);
+    let suites: Vec<Suite> = suite::suites()
+        .into_iter()
+        .map(|s| s.select(filter))
+        .filter(|s| !s.rows.is_empty())
+        .collect();
+    let nothing = workloads.is_empty() && suites.is_empty();
+    if opts.list || nothing {
+        if nothing {
             eprintln!(
                 "error: no workload name contains {:?}; the workloads are:",
-                opts.filter.as_deref().unwrap_or_default()
+                filter.unwrap_or_default()
             );
         }
         for w in workload::registry() {
-            println!("{:<24} {}", w.name, w.description);
+            println!("{:<28} {}", w.name, w.description);
         }
-        return if workloads.is_empty() {
+        for s in suite::suites() {
+            for row in &s.rows {
+                println!("{:<28} {}", row.name, row.description);
+            }
+        }
+        return if nothing {
             ExitCode::from(2)
         } else {
             ExitCode::SUCCESS
@@ -117,33 +132,109 @@ fn main() -> ExitCode {
     for w in &workloads {
         match runner::run_workload(w, &contenders, &cfg, &watchdog) {
             Ok(row) => rows.push(row),
-            Err(e) => {
-                eprintln!("error: {e}");
-                eprintln!("aborted: a wrong result is not a measurement; no table printed");
-                return ExitCode::FAILURE;
+            Err(e) => return wrong_result(&e),
+        }
+    }
+
+    if !rows.is_empty() {
+        let position = |n: &str| names.iter().position(|c| *c == n).expect("named contender");
+        let table = Table {
+            contenders: names.iter().map(|s| s.to_string()).collect(),
+            subject: position(AnyContender::SUBJECT),
+            baseline: position(AnyContender::BASELINE),
+            rows,
+        };
+        print!("{}", table.render());
+        println!();
+        println!(
+            "ratio = {} median / {} median (lower is better); goal = the issues' floor, {} <= {:.2}x {} \
+             (TARGETS.md aims lower per row). alloc_* rows are in bytes per task, not time.",
+            AnyContender::SUBJECT,
+            AnyContender::BASELINE,
+            AnyContender::SUBJECT,
+            workload::FLOOR,
+            AnyContender::BASELINE,
+        );
+    }
+
+    let go = setup_go(&suites);
+    let env = match Env::new(&contenders, go.as_ref()) {
+        Ok(env) => env,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for mut s in suites {
+        if go.is_none() {
+            if let Some(i) = s.column(go_chan::GO) {
+                s.remove_column(i);
             }
+        }
+        let table = match s.run(&env, &cfg, &watchdog) {
+            Ok(table) => table,
+            Err(e) => return wrong_result(&e),
+        };
+        println!();
+        println!("## {}", s.title);
+        println!();
+        for line in &s.about {
+            println!("{line}");
+        }
+        if let Some(go) = &go {
+            if s.column(go_chan::GO).is_some() {
+                println!("Go: {}.", go.version());
+            }
+        }
+        println!();
+        print!("{}", table.render());
+        println!();
+        for line in s.legend() {
+            println!("{line}");
         }
     }
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
 
-    let position = |n: &str| names.iter().position(|c| *c == n).expect("named contender");
-    let table = Table {
-        contenders: names.iter().map(|s| s.to_string()).collect(),
-        subject: position(AnyContender::SUBJECT),
-        baseline: position(AnyContender::BASELINE),
-        rows,
-    };
-    print!("{}", table.render());
-    println!();
-    println!(
-        "ratio = {} median / {} median (lower is better); goal = the issues' floor, {} <= {:.2}x {} \
-         (TARGETS.md aims lower per row). alloc_* rows are in bytes per task, not time.",
-        AnyContender::SUBJECT,
-        AnyContender::BASELINE,
-        AnyContender::SUBJECT,
-        workload::FLOOR,
-        AnyContender::BASELINE,
-    );
     drop(contenders);
     ExitCode::SUCCESS
+}
+
+/// Ends the run on a wrong result: no table is printed for it.
+fn wrong_result(e: &str) -> ExitCode {
+    eprintln!("error: {e}");
+    eprintln!("aborted: a wrong result is not a measurement; no table printed");
+    ExitCode::FAILURE
+}
+
+/// Builds Go's benchmarks when a selected suite has Go's column. Without
+/// `go` (or when it fails to build the package), prints one line and
+/// returns `None`: the column is left out, the run goes on.
+fn setup_go(suites: &[Suite]) -> Option<GoBench> {
+    if !suites.iter().any(|s| s.column(go_chan::GO).is_some()) {
+        return None;
+    }
+    match GoBench::setup() {
+        GoSetup::Ready(go) => {
+            eprintln!(
+                "Go: built {} with {}",
+                gobench::source_dir().display(),
+                go.version()
+            );
+            Some(go)
+        }
+        GoSetup::NotFound => {
+            println!();
+            println!("{}", gobench::NOT_FOUND);
+            None
+        }
+        GoSetup::Failed(e) => {
+            eprintln!("{e}");
+            println!();
+            println!(
+                "go is installed but building benches/go failed (message on stderr): \
+                 Go's column is left out"
+            );
+            None
+        }
+    }
 }

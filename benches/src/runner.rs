@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::contender::AnyContender;
 use crate::report::{format_value, Row};
 use crate::stats::Summary;
-use crate::workload::{Params, Unit, Workload};
+use crate::workload::{Measurement, Params, Unit, Workload};
 
 /// How a run is performed.
 #[derive(Debug, Clone, Copy)]
@@ -80,92 +80,127 @@ impl Watchdog {
     }
 }
 
-/// One run of `workload` on `rt`: `iterations` back-to-back iterations, each
-/// checked for its unit (and by the workload for its result). Returns the
-/// mean per iteration in the workload's unit (nanoseconds or bytes).
+/// One column of an interleaved comparison: a name (for progress lines and
+/// the watchdog) and a function performing one measured run.
+pub struct Subject<'a> {
+    /// Name shown in progress lines, e.g. `gort` or `kanal`.
+    pub name: &'a str,
+    /// Performs one run; an error is a wrong result (or a failed run).
+    pub run: Box<dyn Fn() -> Result<Measurement, String> + 'a>,
+}
+
+/// One run of `subject`: `iterations` back-to-back iterations, each checked
+/// for `unit` (and by the subject for its result). Returns the mean value
+/// per iteration in the unit (nanoseconds, bytes or ns/op) and the mean
+/// elapsed nanoseconds of an iteration (`None` for bytes).
 fn run_once(
-    workload: &Workload,
-    rt: &AnyContender,
+    workload: &str,
+    subject: &Subject<'_>,
+    unit: Unit,
     cfg: &Config,
     watchdog: &Watchdog,
     label: &str,
     iterations: u32,
-) -> Result<f64, String> {
-    let total = watchdog.guard(
-        format!("{} on {} ({label})", workload.name, rt.name()),
-        || {
-            let mut total = 0.0;
+) -> Result<(f64, Option<f64>), String> {
+    let (value, elapsed) =
+        watchdog.guard(format!("{workload} on {} ({label})", subject.name), || {
+            let mut value = 0.0;
+            let mut elapsed: Option<f64> = None;
             for _ in 0..iterations {
-                let m = (workload.run)(rt, &cfg.params)?;
-                if m.unit() != workload.unit {
+                let m = (subject.run)()?;
+                if m.unit() != unit {
                     return Err(format!(
-                        "{}: returned {:?}, registered as {:?}",
-                        workload.name,
+                        "{workload}: returned {:?}, registered as {unit:?}",
                         m.unit(),
-                        workload.unit
                     ));
                 }
-                total += m.value();
+                value += m.value();
+                if let Some(ns) = m.elapsed_ns() {
+                    *elapsed.get_or_insert(0.0) += ns;
+                }
             }
-            Ok(total)
-        },
-    )?;
+            Ok((value, elapsed))
+        })?;
     std::thread::sleep(cfg.settle);
-    Ok(total / f64::from(iterations))
+    let n = f64::from(iterations);
+    Ok((value / n, elapsed.map(|e| e / n)))
 }
 
-/// Runs `workload` on every contender: one warm-up run each, then
-/// `cfg.runs` measured runs each, interleaved. Progress goes to stderr.
-/// The first wrong result ends it with that message (no time is kept).
+/// Runs one workload on every subject: one warm-up run each, then
+/// `cfg.runs` measured runs each, interleaved (A B C A B C ...). Progress
+/// goes to stderr. The first wrong result ends it with that message (no
+/// time is kept). Returns one summary per subject, in order.
+///
+/// A timed run repeats the workload `k` times back to back and keeps the
+/// mean, `k` chosen from the slowest warm-up so a run lasts about
+/// `cfg.run_target` (see [`iterations_for`]); the same `k` for every subject.
+pub fn run_interleaved(
+    workload: &str,
+    description: &str,
+    unit: Unit,
+    subjects: &[Subject<'_>],
+    cfg: &Config,
+    watchdog: &Watchdog,
+) -> Result<Vec<Summary>, String> {
+    eprintln!("[{workload}] {description}");
+    let mut slowest: Option<f64> = None;
+    for subject in subjects {
+        let (v, elapsed) = run_once(workload, subject, unit, cfg, watchdog, "warm-up", 1)?;
+        if let Some(e) = elapsed {
+            slowest = Some(slowest.map_or(e, |s: f64| s.max(e)));
+        }
+        eprintln!(
+            "[{workload}] warm-up {:<6} {}",
+            subject.name,
+            format_value(v, unit)
+        );
+    }
+    let iterations = slowest.map_or(1, |ns| iterations_for(cfg.run_target, ns));
+    if iterations > 1 {
+        eprintln!("[{workload}] {iterations} iterations per run (mean kept)");
+    }
+
+    let mut samples = vec![Vec::with_capacity(cfg.runs); subjects.len()];
+    for i in 0..cfg.runs {
+        let mut line = format!("[{workload}] run {}/{}", i + 1, cfg.runs);
+        for (subject, samples) in subjects.iter().zip(&mut samples) {
+            let label = format!("run {}", i + 1);
+            let (v, _) = run_once(workload, subject, unit, cfg, watchdog, &label, iterations)?;
+            samples.push(v);
+            line.push_str(&format!("  {} {}", subject.name, format_value(v, unit)));
+        }
+        eprintln!("{line}");
+    }
+
+    samples
+        .iter()
+        .map(|s| Summary::of(s).ok_or_else(|| format!("{workload}: no valid samples")))
+        .collect()
+}
+
+/// Runs `workload` on every contender (see [`run_interleaved`]).
 pub fn run_workload(
     workload: &Workload,
     contenders: &[AnyContender],
     cfg: &Config,
     watchdog: &Watchdog,
 ) -> Result<Row, String> {
-    eprintln!("[{}] {}", workload.name, workload.description);
-    let mut slowest: f64 = 0.0;
-    for rt in contenders {
-        let v = run_once(workload, rt, cfg, watchdog, "warm-up", 1)?;
-        slowest = slowest.max(v);
-        eprintln!(
-            "[{}] warm-up {:<6} {}",
-            workload.name,
-            rt.name(),
-            format_value(v, workload.unit)
-        );
-    }
-    let iterations = match workload.unit {
-        Unit::Time => iterations_for(cfg.run_target, slowest),
-        Unit::Bytes => 1,
-    };
-    if iterations > 1 {
-        eprintln!(
-            "[{}] {iterations} iterations per run (mean kept)",
-            workload.name
-        );
-    }
-
-    let mut samples = vec![Vec::with_capacity(cfg.runs); contenders.len()];
-    for i in 0..cfg.runs {
-        let mut line = format!("[{}] run {}/{}", workload.name, i + 1, cfg.runs);
-        for (rt, samples) in contenders.iter().zip(&mut samples) {
-            let label = format!("run {}", i + 1);
-            let v = run_once(workload, rt, cfg, watchdog, &label, iterations)?;
-            samples.push(v);
-            line.push_str(&format!(
-                "  {} {}",
-                rt.name(),
-                format_value(v, workload.unit)
-            ));
-        }
-        eprintln!("{line}");
-    }
-
-    let summaries = samples
+    let params = cfg.params;
+    let subjects: Vec<Subject<'_>> = contenders
         .iter()
-        .map(|s| Summary::of(s).ok_or_else(|| format!("{}: no valid samples", workload.name)))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|rt| Subject {
+            name: rt.name(),
+            run: Box::new(move || (workload.run)(rt, &params)),
+        })
+        .collect();
+    let summaries = run_interleaved(
+        workload.name,
+        workload.description,
+        workload.unit,
+        &subjects,
+        cfg,
+        watchdog,
+    )?;
     Ok(Row {
         workload: workload.name.to_string(),
         unit: workload.unit,
@@ -177,7 +212,6 @@ pub fn run_workload(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::Measurement;
 
     fn workload(unit: Unit, run: crate::workload::RunFn) -> Workload {
         Workload {
@@ -245,5 +279,47 @@ mod tests {
         assert_eq!(iterations_for(Duration::ZERO, 5.0 * ms), 1);
         assert_eq!(iterations_for(Duration::from_millis(20), 0.0), 1);
         assert_eq!(iterations_for(Duration::from_millis(20), f64::NAN), 1);
+    }
+
+    #[test]
+    fn subjects_run_interleaved_and_per_op_runs_are_sized_by_elapsed_time() {
+        use std::cell::RefCell;
+        let order = RefCell::new(Vec::new());
+        let subject = |name: &'static str, ns_per_op: u64| Subject {
+            name,
+            run: Box::new({
+                let order = &order;
+                move || {
+                    order.borrow_mut().push(name);
+                    Ok(Measurement::PerOp {
+                        elapsed: Duration::from_millis(ns_per_op),
+                        ops: 1_000_000,
+                    })
+                }
+            }),
+        };
+        let subjects = [subject("a", 5), subject("b", 10)];
+        let mut cfg = config();
+        cfg.run_target = Duration::from_millis(20);
+        let summaries = run_interleaved(
+            "w",
+            "test",
+            Unit::PerOp,
+            &subjects,
+            &cfg,
+            &Watchdog::start(RUN_LIMIT),
+        )
+        .unwrap();
+        drop(subjects);
+        // A run of the slower subject takes 10 ms: 2 iterations fill 20 ms.
+        let order = order.into_inner();
+        assert_eq!(order[..2], ["a", "b"], "warm-ups");
+        assert_eq!(
+            order[2..],
+            ["a", "a", "b", "b", "a", "a", "b", "b", "a", "a", "b", "b"]
+        );
+        assert_eq!(summaries[0].median, 5.0);
+        assert_eq!(summaries[1].median, 10.0);
+        assert_eq!(summaries[1].count, 3);
     }
 }

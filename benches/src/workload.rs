@@ -12,6 +12,8 @@
 //! [`AnyContender`] to call per-runtime versions.
 
 pub mod alloc;
+pub mod channel;
+pub mod go_chan;
 pub mod scheduler;
 
 use std::time::Duration;
@@ -26,6 +28,8 @@ pub enum Unit {
     Time,
     /// Bytes allocated (per unit of work); lower is better.
     Bytes,
+    /// Nanoseconds per operation (per message, Go's ns/op); lower is better.
+    PerOp,
 }
 
 /// The result of one run.
@@ -35,6 +39,13 @@ pub enum Measurement {
     Time(Duration),
     /// Bytes (may be fractional, e.g. an average per task).
     Bytes(f64),
+    /// `ops` operations (messages) that took `elapsed` in all.
+    PerOp {
+        /// Wall-clock time of the whole run.
+        elapsed: Duration,
+        /// Operations done in that time (> 0).
+        ops: u64,
+    },
 }
 
 impl Measurement {
@@ -43,14 +54,34 @@ impl Measurement {
         match self {
             Measurement::Time(_) => Unit::Time,
             Measurement::Bytes(_) => Unit::Bytes,
+            Measurement::PerOp { .. } => Unit::PerOp,
         }
     }
 
-    /// The value as a number: nanoseconds for time, bytes for bytes.
+    /// The value as a number: nanoseconds for time, bytes for bytes,
+    /// nanoseconds per operation for per-op (NaN when `ops` is 0).
     pub fn value(&self) -> f64 {
         match *self {
             Measurement::Time(d) => d.as_secs_f64() * 1e9,
             Measurement::Bytes(b) => b,
+            Measurement::PerOp { elapsed, ops } => {
+                if ops == 0 {
+                    f64::NAN
+                } else {
+                    elapsed.as_secs_f64() * 1e9 / ops as f64
+                }
+            }
+        }
+    }
+
+    /// How long the run took, in nanoseconds, when it is a timed run
+    /// (`None` for bytes). Sizes the number of iterations per run.
+    pub fn elapsed_ns(&self) -> Option<f64> {
+        match *self {
+            Measurement::Time(d) | Measurement::PerOp { elapsed: d, .. } => {
+                Some(d.as_secs_f64() * 1e9)
+            }
+            Measurement::Bytes(_) => None,
         }
     }
 }
@@ -171,12 +202,38 @@ pub fn registry() -> Vec<Workload> {
     ]
 }
 
+/// Whether a workload called `name` is selected by `filter`: all are when
+/// `None`; otherwise those whose name contains any comma-separated part.
+pub fn matches(name: &str, filter: Option<&str>) -> bool {
+    filter.map_or(true, |f| f.split(',').any(|part| name.contains(part)))
+}
+
 /// The workloads whose name contains `filter` (all when `None`), in registry order.
 /// A comma-separated filter selects the workloads matching any part.
 pub fn select(all: Vec<Workload>, filter: Option<&str>) -> Vec<Workload> {
     all.into_iter()
-        .filter(|w| filter.map_or(true, |f| f.split(',').any(|part| w.name.contains(part))))
+        .filter(|w| matches(w.name, filter))
         .collect()
+}
+
+/// Test helper: runs `f` on its own thread and fails the test if it takes
+/// longer than 60 s, so a lost wake-up fails the test instead of hanging
+/// the suite (the hung thread is left behind).
+#[cfg(test)]
+pub(crate) fn with_deadline(what: &str, f: impl FnOnce() + Send + 'static) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = done_tx.send(());
+    });
+    match done_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(()) => {}
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("{what}: still running after 60 s: hung (lost wake-up?)")
+        }
+        Err(RecvTimeoutError::Disconnected) => panic!("{what}: failed (see the panic above)"),
+    }
 }
 
 #[cfg(test)]
@@ -238,11 +295,32 @@ mod tests {
     }
 
     #[test]
+    fn a_hang_fails_by_the_deadline_helper_only_when_it_hangs() {
+        with_deadline("quick", || {});
+        let panicked = std::panic::catch_unwind(|| with_deadline("panics", || panic!("boom")));
+        assert!(panicked.is_err());
+    }
+
+    #[test]
     fn measurement_values() {
         let t = Measurement::Time(Duration::from_micros(3));
         assert_eq!(t.unit(), Unit::Time);
         assert_eq!(t.value(), 3000.0);
         assert_eq!(Measurement::Bytes(64.5).value(), 64.5);
+        assert_eq!(t.elapsed_ns(), Some(3000.0));
+        assert_eq!(Measurement::Bytes(64.5).elapsed_ns(), None);
+        let per = Measurement::PerOp {
+            elapsed: Duration::from_millis(21),
+            ops: 2_000_000,
+        };
+        assert_eq!(per.unit(), Unit::PerOp);
+        assert_eq!(per.value(), 10.5);
+        assert_eq!(per.elapsed_ns(), Some(21e6));
+        let none = Measurement::PerOp {
+            elapsed: Duration::from_millis(1),
+            ops: 0,
+        };
+        assert!(none.value().is_nan());
         let p = Params {
             workers: 2,
             quick: true,
