@@ -21,7 +21,7 @@
 //! handles are collected and fired after it is released, and values to drop
 //! are moved out first.
 
-use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -30,6 +30,11 @@ use std::time::Instant;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::waiter::{WaitQueue, Waiter, Wake, CLOSED, DONE, IDLE, WAITING};
+
+/// `status` bit: the channel is closed.
+const CLOSED_BIT: usize = 1;
+/// `status` unit: one handed-off value not yet seen.
+const HANDED_ONE: usize = 2;
 
 /// Buffers of an unbounded channel shrink back to at least this many slots.
 const MIN_UNBOUNDED_CAPACITY: usize = 32;
@@ -41,7 +46,6 @@ const YIELD_ROUNDS: u32 = 10;
 
 pub(crate) struct State<T> {
     buf: VecDeque<T>,
-    closed: bool,
     recvq: WaitQueue<T>,
     sendq: WaitQueue<T>,
 }
@@ -50,16 +54,18 @@ pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
     /// `None`: unbounded.
     cap: Option<usize>,
-    /// Mirror of `state.closed` for lock-free `is_closed`.
-    closed: AtomicBool,
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
-    /// Values handed to parked receives and not yet seen by them. Such a
-    /// value may still come back (its receive is dropped unseen), so a
-    /// closed channel reports "closed and drained" only when this is 0.
-    /// Raised under the lock by the hand-off; lowered by the receive that
-    /// sees its value (without the lock) or gives it back (under it).
-    handed: AtomicUsize,
+    /// `CLOSED` bit, plus (in units of `HANDED_ONE`) the values handed to
+    /// parked receives and not yet seen by them. Such a value may still come
+    /// back (its receive is dropped unseen), so a closed channel is "closed
+    /// and drained" only when the count is 0. One word for both, so that
+    /// `close` (setting the bit) and the receive that sees the last handed
+    /// value (lowering the count) are read-modify-writes of one location:
+    /// whichever comes second sees the other and tells parked receives. The
+    /// bit is set only under the lock; the count rises under the lock and
+    /// falls with or without it.
+    status: AtomicUsize,
 }
 
 /// Wake handles to fire once the lock is released. The first one is kept
@@ -106,15 +112,13 @@ impl<T> Chan<T> {
         Chan {
             state: Mutex::new(State {
                 buf,
-                closed: false,
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
             }),
             cap,
-            closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
-            handed: AtomicUsize::new(0),
+            status: AtomicUsize::new(0),
         }
     }
 
@@ -129,7 +133,13 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.status.load(Ordering::Acquire) & CLOSED_BIT != 0
+    }
+
+    /// Closed, and no handed-off value can come back: receivers get
+    /// `RecvError`. Read under the lock (the bit only changes under it).
+    fn drained_and_closed(&self) -> bool {
+        self.status.load(Ordering::Acquire) == CLOSED_BIT
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -158,17 +168,14 @@ impl<T> Chan<T> {
         let mut wakes = Wakes::new();
         {
             let mut st = self.lock();
-            if st.closed {
+            let prev = self.status.fetch_or(CLOSED_BIT, Ordering::AcqRel);
+            if prev & CLOSED_BIT != 0 {
                 return false;
             }
-            st.closed = true;
-            self.closed.store(true, Ordering::Release);
             // Parked receives learn the channel is drained, unless a value
             // handed to another receive may still come back to them (then
             // `seen_handed` or `cancel_recv` settles them).
-            // Read under the lock: `seen_handed` takes the lock after its
-            // decrement, so either we see the decrement or it sees `closed`.
-            let drained = self.handed.load(Ordering::Acquire) == 0;
+            let drained = prev == 0;
             // SAFETY: under the lock; each popped waiter is linked and live.
             unsafe {
                 if drained {
@@ -196,13 +203,13 @@ impl<T> Chan<T> {
         value: T,
         wakes: &mut Wakes,
     ) -> Result<(), TrySendError<T>> {
-        if st.closed {
+        if self.is_closed() {
             return Err(TrySendError::Closed(value));
         }
         // SAFETY: under the lock; the popped waiter is linked and live.
         if let Some(r) = unsafe { st.recvq.pop_front() } {
             debug_assert!(st.buf.is_empty());
-            self.handed.fetch_add(1, Ordering::Relaxed);
+            self.status.fetch_add(HANDED_ONE, Ordering::Relaxed);
             // SAFETY: as above; we just unlinked it.
             wakes.push(unsafe { (*r).complete(Some(value), DONE) }.1);
             return Ok(());
@@ -337,7 +344,7 @@ impl<T> Chan<T> {
             return Ok(taken.expect("a parked send holds its value"));
         }
         // Closed and drained only once no handed-off value can come back.
-        if st.closed && self.handed.load(Ordering::Acquire) == 0 {
+        if self.drained_and_closed() {
             Err(TryRecvError::Closed)
         } else {
             Err(TryRecvError::Empty)
@@ -406,21 +413,21 @@ impl<T> Chan<T> {
         res
     }
 
-    /// A receive saw its handed-off value. When that was the last value
-    /// outstanding, a closed channel is now drained: parked receives must be
-    /// told. The check is made under the lock, never from a lock-free read
-    /// of `closed`: `close` reads `handed` under the lock, so one of the two
-    /// critical sections comes second and sees the other's write (a
-    /// lock-free "closed?" check here would race `close` in a
-    /// store-buffering pattern and lose the wake, which the stress tests hit).
+    /// A receive saw its handed-off value. If the channel is closed and that
+    /// was the last value outstanding, parked receives must now be told it
+    /// is drained. The decrement and `close`'s setting of the bit are RMWs
+    /// of one word, so one of them sees the other; only the closed case
+    /// takes the lock. (A separate `closed` flag and count raced here in a
+    /// store-buffering pattern and lost the wake.)
     fn seen_handed(&self) {
-        if self.handed.fetch_sub(1, Ordering::AcqRel) != 1 {
+        let prev = self.status.fetch_sub(HANDED_ONE, Ordering::AcqRel);
+        if prev != CLOSED_BIT | HANDED_ONE {
             return;
         }
         let mut wakes = Wakes::new();
         {
             let mut st = self.lock();
-            if st.closed && self.handed.load(Ordering::Acquire) == 0 && st.buf.is_empty() {
+            if self.drained_and_closed() && st.buf.is_empty() {
                 // SAFETY: under the lock; each popped waiter is linked.
                 while let Some(r) = unsafe { st.recvq.pop_front() } {
                     // SAFETY: just unlinked.
@@ -457,7 +464,7 @@ impl<T> Chan<T> {
                             Some(r) => wakes.push(unsafe { (*r).complete(Some(v), DONE) }.1),
                             None => {
                                 st.buf.push_front(v);
-                                self.handed.fetch_sub(1, Ordering::AcqRel);
+                                self.status.fetch_sub(HANDED_ONE, Ordering::AcqRel);
                             }
                         }
                     }
