@@ -27,7 +27,7 @@
 //! either the producer sees the searcher gone (and wakes someone) or the
 //! searcher's re-check sees the work.
 
-use crate::loom::atomic::{fence, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::{lock, Mutex};
 
 const UNPARKED_SHIFT: usize = 16;
@@ -65,14 +65,8 @@ impl Idle {
 
     /// Rule 1. Returns the index of a worker to unpark; the counts already
     /// include it as unparked and searching.
-    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
-        // Pairs with the fence in `transition_worker_to_parked`'s caller.
-        fence(SeqCst);
-        self.worker_to_notify_after_fence()
-    }
-
-    /// `worker_to_notify` for a caller that already issued the SeqCst
-    /// fence after publishing its work.
+    /// The caller published its work and then issued a SeqCst fence
+    /// (pairs with the fence a parking worker issues before its re-check).
     pub(crate) fn worker_to_notify_after_fence(&self) -> Option<usize> {
         if !self.notify_should_wake(self.state.load(SeqCst)) {
             return None;

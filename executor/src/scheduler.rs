@@ -161,10 +161,7 @@ impl Scheduler {
             return;
         }
         // The fence above also serves the idle protocol.
-        if let Some(index) = shared.idle.worker_to_notify_after_fence() {
-            tracing::trace!(target: "gort::scheduler", worker = index, "unpark");
-            shared.processors[index].parker.unpark();
-        }
+        shared.notify_parked_after_fence();
     }
 
     /// Live tasks (spawned, not yet completed) of this runtime.
@@ -220,7 +217,14 @@ impl Shared {
 
     /// Wakes one parked worker if the idle rules say so.
     pub(crate) fn notify_parked(&self) {
-        if let Some(index) = self.idle.worker_to_notify() {
+        // Pairs with the fence a parking worker issues before its re-check.
+        fence(SeqCst);
+        self.notify_parked_after_fence();
+    }
+
+    /// `notify_parked` for a caller that already fenced after publishing.
+    pub(crate) fn notify_parked_after_fence(&self) {
+        if let Some(index) = self.idle.worker_to_notify_after_fence() {
             tracing::trace!(target: "gort::scheduler", worker = index, "unpark");
             self.processors[index].parker.unpark();
         }

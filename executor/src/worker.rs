@@ -204,25 +204,34 @@ impl Worker {
         if shared.injector.is_empty() {
             return None;
         }
+        let first = shared.injector.pop()?;
+        // The ring had room for the whole batch; `first` runs now.
+        self.move_injector_batch(self.processor.local.remaining(), 1);
+        Some(first)
+    }
+
+    /// Moves up to `min(128, len / P + 1, room) - already` tasks from the
+    /// injector to the ring tail (Go's `globrunqget`), waking a worker if
+    /// any moved: the ring now holds stealable work.
+    fn move_injector_batch(&self, room: usize, already: usize) {
+        let shared = self.shared();
         let n = (shared.injector.len() / shared.processors.len() + 1)
             .min(INJECTOR_BATCH_MAX)
-            .min(self.processor.local.remaining());
-        let first = shared.injector.pop()?;
-        let mut moved = 0;
-        for _ in 1..n {
+            .min(room)
+            .saturating_sub(already);
+        let mut moved = false;
+        for _ in 0..n {
             let Some(task) = shared.injector.pop() else {
                 break;
             };
             self.processor
                 .local
                 .push_back_or_overflow(task, &shared.injector);
-            moved += 1;
+            moved = true;
         }
-        if moved > 0 {
-            // Our ring now holds stealable work.
+        if moved {
             shared.notify_parked();
         }
-        Some(first)
     }
 
     fn steal_work(&self) -> Option<Notified> {
@@ -302,23 +311,9 @@ impl Worker {
     pub(crate) fn yield_local(&self, task: Notified) {
         let shared = self.shared();
         if !shared.injector.is_empty() {
+            // Keep one slot for the yielding task itself.
             let room = self.processor.local.remaining().saturating_sub(1);
-            let n = (shared.injector.len() / shared.processors.len() + 1)
-                .min(INJECTOR_BATCH_MAX)
-                .min(room);
-            let mut moved = false;
-            for _ in 0..n {
-                let Some(t) = shared.injector.pop() else {
-                    break;
-                };
-                self.processor
-                    .local
-                    .push_back_or_overflow(t, &shared.injector);
-                moved = true;
-            }
-            if moved {
-                shared.notify_parked();
-            }
+            self.move_injector_batch(room, 0);
         }
         self.processor
             .local

@@ -19,7 +19,8 @@ fn no_lost_wakeup_when_last_searcher_parks() {
         let (i2, w2) = (idle.clone(), work.clone());
         let producer = thread::spawn(move || {
             w2.store(1, SeqCst);
-            i2.worker_to_notify().is_some()
+            fence(SeqCst);
+            i2.worker_to_notify_after_fence().is_some()
         });
 
         // Worker 0: nothing found (it may or may not see the work here;
