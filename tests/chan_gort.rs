@@ -15,11 +15,6 @@
 //! waiting forever). That limit is not a speed assertion. The stress tests
 //! take turns (a lock), so that a watchdog counts only its own test.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
-
 use gort::chan::{self, Receiver, Sender};
 
 #[cfg(not(debug_assertions))]
@@ -27,95 +22,15 @@ const TOTAL: u64 = 10_000_000;
 #[cfg(debug_assertions)]
 const TOTAL: u64 = 100_000;
 
-const PRODUCERS: u64 = 4;
-const CONSUMERS: u64 = 4;
-const WATCHDOG: Duration = Duration::from_secs(300);
-
-static TURN: Mutex<()> = Mutex::new(());
-
-/// Runs `body` on its own thread; panics with "hang" if it does not finish
-/// within [`WATCHDOG`]. A panic in `body` is re-raised here.
-fn watchdog(name: &str, body: impl FnOnce() + Send + 'static) {
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let (done_tx, done_rx) = mpsc::channel();
-    let start = Instant::now();
-    let t = thread::Builder::new()
-        .name(name.to_string())
-        .spawn(move || {
-            body();
-            let _ = done_tx.send(());
-        })
-        .unwrap();
-    match done_rx.recv_timeout(WATCHDOG) {
-        Ok(()) => {
-            t.join().unwrap();
-            // For the record (not asserted).
-            eprintln!("{name}: {:?}", start.elapsed());
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: hang (not finished within {WATCHDOG:?})")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match t.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => unreachable!(),
-        },
-    }
-}
+#[path = "../channel/tests/support/mod.rs"]
+mod support;
+use support::{values, watchdog, Consumer, Seen, CONSUMERS, PRODUCERS};
 
 fn runtime() -> gort::runtime::Runtime {
     gort::runtime::Builder::new()
         .worker_threads(2)
         .build()
         .expect("cannot build the runtime")
-}
-
-/// Which values of `0..n` were received: a bitmap.
-struct Seen {
-    n: u64,
-    bits: Vec<AtomicU64>,
-}
-
-impl Seen {
-    fn new(n: u64) -> Arc<Self> {
-        Arc::new(Seen {
-            n,
-            bits: (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
-        })
-    }
-
-    fn mark(&self, v: u64) {
-        assert!(v < self.n, "received {v}, which was never sent");
-        let bit = 1u64 << (v % 64);
-        let old = self.bits[(v / 64) as usize].fetch_or(bit, Relaxed);
-        assert!(old & bit == 0, "{v} received twice");
-    }
-
-    fn assert_all(&self) {
-        for (i, w) in self.bits.iter().enumerate() {
-            let w = w.load(Relaxed);
-            let first = i as u64 * 64;
-            let expected = if self.n - first >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << (self.n - first)) - 1
-            };
-            if w != expected {
-                let missing = (0..64).find(|b| expected & !w & (1 << b) != 0).unwrap();
-                panic!("{} was sent and never received", first + missing);
-            }
-        }
-    }
-}
-
-/// Producer `p` sends `p * per .. (p + 1) * per`, in order.
-fn values(p: u64) -> std::ops::Range<u64> {
-    let per = TOTAL / PRODUCERS;
-    let end = if p == PRODUCERS - 1 {
-        TOTAL
-    } else {
-        (p + 1) * per
-    };
-    p * per..end
 }
 
 fn stress_4x4(name: &str, make: fn() -> (Sender<u64>, Receiver<u64>)) {
@@ -128,7 +43,7 @@ fn stress_4x4(name: &str, make: fn() -> (Sender<u64>, Receiver<u64>)) {
                 .map(|p| {
                     let tx = tx.clone();
                     gort::spawn(async move {
-                        for v in values(p) {
+                        for v in values(p, TOTAL) {
                             tx.send(v).await.expect("receivers alive");
                         }
                     })
@@ -139,19 +54,11 @@ fn stress_4x4(name: &str, make: fn() -> (Sender<u64>, Receiver<u64>)) {
                     let rx = rx.clone();
                     let seen = seen.clone();
                     gort::spawn(async move {
-                        let per = TOTAL / PRODUCERS;
-                        let mut last = [None::<u64>; PRODUCERS as usize];
-                        let mut count = 0u64;
+                        let mut consumer = Consumer::new(&seen);
                         while let Ok(v) = rx.recv().await {
-                            seen.mark(v);
-                            count += 1;
-                            let p = (v / per).min(PRODUCERS - 1) as usize;
-                            if let Some(prev) = last[p] {
-                                assert!(prev < v, "producer {p}: {v} received after {prev}");
-                            }
-                            last[p] = Some(v);
+                            consumer.take(v);
                         }
-                        count
+                        consumer.count
                     })
                 })
                 .collect();
