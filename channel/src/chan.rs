@@ -29,7 +29,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
-use crate::waiter::{WaitQueue, Waiter, Wake, CLOSED, DONE, IDLE, WAITING};
+use crate::waiter::{Claim, WaitQueue, Waiter, Wake, CLOSED, DONE, IDLE, SKIPPED, WAITING};
 
 /// `status` bit: the channel is closed.
 const CLOSED_BIT: usize = 1;
@@ -239,18 +239,8 @@ impl<T> Chan<T> {
         value: &mut Option<T>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Result<(), T>> {
-        match w.state() {
-            DONE => {
-                w.reset();
-                return Poll::Ready(Ok(()));
-            }
-            CLOSED => {
-                // SAFETY: final state observed: the completer is done with it.
-                let v = unsafe { w.take_value() }.expect("a closed send keeps its value");
-                w.reset();
-                return Poll::Ready(Err(v));
-            }
-            _ => {}
+        if let Some(res) = Self::finished_send(w) {
+            return Poll::Ready(res);
         }
         let mut wakes = Wakes::new();
         let res = {
@@ -292,26 +282,53 @@ impl<T> Chan<T> {
     /// A send future dropped while parked: unlink it; the value is not
     /// delivered and is dropped (after the lock).
     pub(crate) fn cancel_send(&self, w: Pin<&Waiter<T>>) {
-        if w.state() == IDLE {
-            return;
+        drop(self.withdraw_send(w));
+    }
+
+    /// The result of a send whose waiter reached a final state (`None`
+    /// while idle or parked); resets the waiter.
+    fn finished_send(w: Pin<&Waiter<T>>) -> Option<Result<(), T>> {
+        match w.state() {
+            DONE => {
+                w.reset();
+                Some(Ok(()))
+            }
+            CLOSED => {
+                // SAFETY: final state observed: the completer is done with it.
+                let v = unsafe { w.take_value() }.expect("a closed send keeps its value");
+                w.reset();
+                Some(Err(v))
+            }
+            _ => None,
         }
-        let value = {
-            let mut st = self.lock();
-            match w.state() {
-                WAITING => {
-                    // SAFETY: under the lock; WAITING means linked in sendq.
-                    unsafe {
-                        st.sendq.remove(&*w);
-                        w.take_value()
+    }
+
+    /// Takes a send's waiter back, unlinking it if parked, and returns its
+    /// value unless a receiver took it (`DONE`). Leaves the waiter idle.
+    fn withdraw_send(&self, w: Pin<&Waiter<T>>) -> Option<T> {
+        let value = match w.state() {
+            IDLE | DONE => None,
+            // SAFETY: final states: the completer is done with the waiter.
+            SKIPPED | CLOSED => unsafe { w.take_value() },
+            _ => {
+                let mut st = self.lock();
+                match w.state() {
+                    WAITING => {
+                        // SAFETY: under the lock; WAITING means linked in
+                        // sendq.
+                        unsafe {
+                            st.sendq.remove(&*w);
+                            w.take_value()
+                        }
                     }
+                    DONE => None,
+                    // SAFETY: final state: the completer is done with it.
+                    _ => unsafe { w.take_value() },
                 }
-                // SAFETY: final state: the completer is done with it.
-                CLOSED => unsafe { w.take_value() },
-                _ => None,
             }
         };
         w.reset();
-        drop(value);
+        value
     }
 
     // ----- receiving -----
@@ -367,19 +384,8 @@ impl<T> Chan<T> {
         w: Pin<&Waiter<T>>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Option<T>> {
-        match w.state() {
-            DONE => {
-                // SAFETY: final state observed: the completer is done with it.
-                let v = unsafe { w.take_value() }.expect("a completed receive holds a value");
-                w.reset();
-                self.seen_handed();
-                return Poll::Ready(Some(v));
-            }
-            CLOSED => {
-                w.reset();
-                return Poll::Ready(None);
-            }
-            _ => {}
+        if let Some(res) = self.finished_recv(w) {
+            return Poll::Ready(res);
         }
         let mut wakes = Wakes::new();
         let res = {
@@ -413,6 +419,26 @@ impl<T> Chan<T> {
         res
     }
 
+    /// The result of a receive whose waiter reached a final state (`None`
+    /// while idle or parked; `Some(None)`: closed and drained); resets the
+    /// waiter.
+    fn finished_recv(&self, w: Pin<&Waiter<T>>) -> Option<Option<T>> {
+        match w.state() {
+            DONE => {
+                // SAFETY: final state observed: the completer is done with it.
+                let v = unsafe { w.take_value() }.expect("a completed receive holds a value");
+                w.reset();
+                self.seen_handed();
+                Some(Some(v))
+            }
+            CLOSED => {
+                w.reset();
+                Some(None)
+            }
+            _ => None,
+        }
+    }
+
     /// A receive saw its handed-off value. If the channel is closed and that
     /// was the last value outstanding, parked receives must now be told it
     /// is drained. The decrement and `close`'s setting of the bit are RMWs
@@ -442,8 +468,11 @@ impl<T> Chan<T> {
     /// it and not yet seen, give the value back: to another parked receiver,
     /// else to the front of the buffer. Never lost.
     pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
-        if w.state() == IDLE {
-            return;
+        match w.state() {
+            IDLE => return,
+            // A select case that lost: unlinked, holds nothing.
+            SKIPPED => return w.reset(),
+            _ => {}
         }
         let mut wakes = Wakes::new();
         {
@@ -474,6 +503,90 @@ impl<T> Chan<T> {
         }
         w.reset();
         wakes.fire();
+    }
+
+    // ----- select! cases -----
+
+    /// Links a select's receive case (case `case` of the select whose claim
+    /// word is `claim`), unless a receive could complete now: then `false`,
+    /// and the select goes back to its first pass. The check and the link
+    /// happen under one lock, so a counterpart that comes later finds the
+    /// waiter. The select's own cases do not count as counterparts.
+    pub(crate) fn register_recv_case(
+        &self,
+        w: Pin<&Waiter<T>>,
+        claim: &Claim,
+        case: usize,
+        wake: impl FnOnce() -> Wake,
+    ) -> bool {
+        let mut st = self.lock();
+        // SAFETY: under the lock.
+        let ready = !st.buf.is_empty()
+            || unsafe { st.sendq.has_available(claim) }
+            || self.drained_and_closed();
+        if ready {
+            return false;
+        }
+        // SAFETY: under the lock; `w` is pinned and idle; the select keeps
+        // `claim` alive until it has taken back all its cases.
+        unsafe {
+            w.arm_case(None, wake(), claim, case);
+            st.recvq.push_back(&*w);
+        }
+        true
+    }
+
+    /// As [`register_recv_case`](Self::register_recv_case) for a send case;
+    /// the value moves into the waiter only if it is linked.
+    pub(crate) fn register_send_case(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+        claim: &Claim,
+        case: usize,
+        wake: impl FnOnce() -> Wake,
+    ) -> bool {
+        let mut st = self.lock();
+        // SAFETY: under the lock.
+        let ready =
+            self.is_closed() || unsafe { st.recvq.has_available(claim) } || self.has_room(&st);
+        if ready {
+            return false;
+        }
+        let v = value.take().expect("a send case registers with its value");
+        // SAFETY: as in `register_recv_case`.
+        unsafe {
+            w.arm_case(Some(v), wake(), claim, case);
+            st.sendq.push_back(&*w);
+        }
+        true
+    }
+
+    /// A registered case's select was polled with another waker.
+    pub(crate) fn rewake_case(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) {
+        let _st = self.lock();
+        if w.state() == WAITING {
+            // SAFETY: under the lock.
+            unsafe { w.set_wake(wake()) };
+        }
+    }
+
+    /// The winning receive case's result, once its completer is done.
+    pub(crate) fn recv_case_result(&self, w: Pin<&Waiter<T>>) -> Option<Option<T>> {
+        self.finished_recv(w)
+    }
+
+    /// The winning send case's result, once its completer is done.
+    pub(crate) fn send_case_result(w: Pin<&Waiter<T>>) -> Option<Result<(), T>> {
+        Self::finished_send(w)
+    }
+
+    /// Takes a send case back (it lost, or its select retries or is
+    /// dropped); its value returns to `value` unless it was delivered.
+    pub(crate) fn unregister_send_case(&self, w: Pin<&Waiter<T>>, value: &mut Option<T>) {
+        if let Some(v) = self.withdraw_send(w) {
+            *value = Some(v);
+        }
     }
 
     // ----- blocking -----

@@ -47,7 +47,17 @@
 mod chan;
 mod error;
 mod loom;
+mod select;
 mod waiter;
+
+/// Support for `gort::select!`; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::select::{
+        arm_must_be_a_future, ArmInput, Case, CaseSet, ChannelArm, FutureArm, FutureCase, RecvCase,
+        Select, SendCase, MAX_CASES,
+    };
+}
 
 #[cfg(all(test, loom))]
 mod tests;

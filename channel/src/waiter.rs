@@ -38,6 +38,17 @@ pub(crate) const DONE: u8 = 1;
 pub(crate) const CLOSED: u8 = 2;
 /// Not registered (initial, or after the owner took it back).
 pub(crate) const IDLE: u8 = 3;
+/// A `select!` case that lost: a completer found its select already
+/// claimed by another case and unlinked it without touching its slot (a
+/// send case keeps its value).
+pub(crate) const SKIPPED: u8 = 4;
+
+/// A select's claim word (in the select future): 0 while open, `case + 1`
+/// once that case won, [`CLAIM_ABORTED`] while the select takes its cases
+/// back to retry.
+pub(crate) type Claim = crate::loom::atomic::AtomicUsize;
+/// The claim word of a select that is unregistering to retry.
+pub(crate) const CLAIM_ABORTED: usize = usize::MAX;
 
 /// How to wake the owner.
 pub(crate) enum Wake {
@@ -65,6 +76,11 @@ pub(crate) struct Waiter<T> {
     wake: UnsafeCell<Wake>,
     prev: UnsafeCell<*const Waiter<T>>,
     next: UnsafeCell<*const Waiter<T>>,
+    /// For a `select!` case: its select's claim word (null for a plain
+    /// operation) and its case index. A completer must win the claim
+    /// (`0 -> case + 1`) before it may complete the waiter.
+    claim: UnsafeCell<*const Claim>,
+    case: UnsafeCell<usize>,
     _pinned: PhantomPinned,
 }
 
@@ -82,6 +98,8 @@ impl<T> Waiter<T> {
             wake: UnsafeCell::new(Wake::None),
             prev: UnsafeCell::new(ptr::null()),
             next: UnsafeCell::new(ptr::null()),
+            claim: UnsafeCell::new(ptr::null()),
+            case: UnsafeCell::new(0),
             _pinned: PhantomPinned,
         }
     }
@@ -97,11 +115,71 @@ impl<T> Waiter<T> {
     /// # Safety
     /// Under the channel's lock, and the waiter is not linked.
     pub(crate) unsafe fn arm(&self, value: Option<T>, wake: Wake) {
+        // SAFETY: per the caller.
+        unsafe { self.arm_case(value, wake, ptr::null(), 0) }
+    }
+
+    /// As [`arm`](Self::arm), for case `case` of the select whose claim
+    /// word is `claim` (null: a plain operation).
+    ///
+    /// # Safety
+    /// As `arm`; a non-null `claim` outlives the waiter's time in a queue.
+    pub(crate) unsafe fn arm_case(
+        &self,
+        value: Option<T>,
+        wake: Wake,
+        claim: *const Claim,
+        case: usize,
+    ) {
         // SAFETY: per the caller, nobody else touches these fields now.
         self.slot.with_mut(|s| unsafe { *s = value });
         // SAFETY: as above.
         self.wake.with_mut(|w| unsafe { *w = wake });
+        // SAFETY: as above.
+        self.claim.with_mut(|c| unsafe { *c = claim });
+        // SAFETY: as above.
+        self.case.with_mut(|c| unsafe { *c = case });
         self.state.store(WAITING, Ordering::Relaxed);
+    }
+
+    /// The claim word this waiter answers to (null: a plain operation).
+    ///
+    /// # Safety
+    /// Under the lock, while the waiter is linked.
+    unsafe fn claim(&self) -> *const Claim {
+        // SAFETY: per the caller.
+        self.claim.with(|c| unsafe { *c })
+    }
+
+    /// Whether a completer may take this waiter now: a plain operation, or
+    /// a select case whose select is still open and is not `own`.
+    ///
+    /// # Safety
+    /// Under the lock, while the waiter is linked.
+    unsafe fn is_available(&self, own: *const Claim) -> bool {
+        // SAFETY: per the caller.
+        let claim = unsafe { self.claim() };
+        // SAFETY: a linked waiter's claim word is alive (`arm_case`).
+        claim.is_null() || (claim != own && unsafe { (*claim).load(Ordering::Acquire) } == 0)
+    }
+
+    /// Wins this waiter for a completer: a plain operation always; a select
+    /// case only if its claim word goes from open to this case.
+    ///
+    /// # Safety
+    /// Under the lock, while the waiter is linked.
+    unsafe fn try_claim(&self) -> bool {
+        // SAFETY: per the caller.
+        let claim = unsafe { self.claim() };
+        if claim.is_null() {
+            return true;
+        }
+        // SAFETY: per the caller.
+        let won = self.case.with(|c| unsafe { *c }) + 1;
+        // SAFETY: a linked waiter's claim word is alive (`arm_case`).
+        unsafe { &*claim }
+            .compare_exchange(0, won, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// Replaces the wake handle of a waiter that is still `WAITING`.
@@ -205,18 +283,47 @@ impl<T> WaitQueue<T> {
         self.len += 1;
     }
 
-    /// Unlinks and returns the head.
+    /// Unlinks and returns the first waiter a completer may complete.
+    /// Select cases must have their select's claim won for them (Go's
+    /// `dequeue` with `selectDone`); a case whose select another case
+    /// already won is unlinked and marked `SKIPPED` on the way.
     ///
     /// # Safety
     /// Under the lock.
     pub(crate) unsafe fn pop_front(&mut self) -> Option<*const Waiter<T>> {
-        if self.head.is_null() {
-            return None;
+        while !self.head.is_null() {
+            let w = self.head;
+            // SAFETY: `w` is linked, hence live (module invariants).
+            unsafe {
+                self.remove(w);
+                if (*w).try_claim() {
+                    return Some(w);
+                }
+                // Its select is decided elsewhere; from this store on the
+                // owner may free it.
+                (*w).state.store(SKIPPED, Ordering::Release);
+            }
         }
-        let w = self.head;
-        // SAFETY: `w` is linked, hence live (module invariants).
-        unsafe { self.remove(w) };
-        Some(w)
+        None
+    }
+
+    /// Whether some linked waiter is available to a completer other than
+    /// the select whose claim word is `own` (`is_available`).
+    ///
+    /// # Safety
+    /// Under the lock.
+    pub(crate) unsafe fn has_available(&self, own: *const Claim) -> bool {
+        let mut w = self.head;
+        while !w.is_null() {
+            // SAFETY: linked waiters are live (module invariants).
+            unsafe {
+                if (*w).is_available(own) {
+                    return true;
+                }
+                w = (*w).next.with(|n| *n);
+            }
+        }
+        false
     }
 
     /// Unlinks `w`.

@@ -60,6 +60,7 @@ use proc_macro::TokenStream;
 
 mod args;
 mod entry;
+mod select;
 
 /// Runs an `async fn main` on a gort runtime.
 ///
@@ -165,4 +166,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(args::Kind::Test, args.into(), item.into()).into()
+}
+
+/// Waits on several channel operations and futures; exactly one arm takes
+/// effect (Go's `select`). Documented with examples on `gort::select!`.
+///
+/// ```ignore
+/// gort::select! {
+///     v = rx.recv() => println!("got {v:?}"),
+///     r = tx.send(1) => r.unwrap(),
+///     _ = some_future => println!("the future completed first"),
+///     default => println!("nothing was ready"),
+/// }
+/// ```
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::expand(input.into()).into()
 }
