@@ -97,7 +97,9 @@ impl<'a, T> RecvCase<'a, T> {
 
     /// The arm's result, once the select chose it.
     pub fn take_output(self: Pin<&mut Self>) -> Result<T, RecvError> {
-        self.out().take().expect("select! took a case's output twice")
+        self.out()
+            .take()
+            .expect("select! took a case's output twice")
     }
 }
 
@@ -168,7 +170,9 @@ impl<'a, T> SendCase<'a, T> {
     /// The arm's result, once the select chose it: `Err` gives the value
     /// back if the channel was closed.
     pub fn take_output(self: Pin<&mut Self>) -> Result<(), SendError<T>> {
-        self.out().take().expect("select! took a case's output twice")
+        self.out()
+            .take()
+            .expect("select! took a case's output twice")
     }
 }
 
@@ -289,7 +293,9 @@ impl<F> ArmInput<F> {
     }
 
     fn take(&self) -> F {
-        self.0.take().expect("a select! arm is turned into a case once")
+        self.0
+            .take()
+            .expect("a select! arm is turned into a case once")
     }
 }
 
@@ -517,7 +523,10 @@ impl<S: CaseSet> Future for Select<S> {
                 Poll::Ready(None) => *this.waker = Some(cx.waker().clone()),
             }
         }
-        assert!(*this.phase != Phase::Done, "select! polled after it completed");
+        assert!(
+            *this.phase != Phase::Done,
+            "select! polled after it completed"
+        );
         let res = poll_registered(this.cases, this.claim, this.waker, cx);
         if res.is_ready() {
             *this.phase = Phase::Done;

@@ -117,3 +117,132 @@ fn close_races_last_handed_value_seen() {
         );
     });
 }
+
+// ----- select claim -----
+
+use crate::select::{ArmInput, Case, CaseSet, ChannelArm, RecvCase, Select, SendCase};
+
+/// Two pinned cases, as `gort::select!` builds them.
+struct Two<'p, A, B>(Pin<&'p mut A>, Pin<&'p mut B>);
+
+impl<A: Case, B: Case> CaseSet for Two<'_, A, B> {
+    const LEN: usize = 2;
+    fn case(&mut self, i: usize) -> Pin<&mut (dyn Case + '_)> {
+        match i {
+            0 => self.0.as_mut(),
+            _ => self.1.as_mut(),
+        }
+    }
+}
+
+fn recv_case<T>(rx: &crate::Receiver<T>) -> RecvCase<'_, T> {
+    ArmInput::new(rx.recv()).__gort_case()
+}
+
+fn send_case<T>(tx: &crate::Sender<T>, v: T) -> SendCase<'_, T> {
+    ArmInput::new(tx.send(v)).__gort_case()
+}
+
+/// A parked select on two receives; two threads (another and the select's
+/// own, before it looks again) each send once without blocking. The select takes exactly one value; the other send finds no
+/// receiver (`Full`) and keeps its value.
+#[test]
+fn select_claim_two_senders() {
+    loom::model(|| {
+        let (tx0, rx0) = bounded::<u32>(0);
+        let (tx1, rx1) = bounded::<u32>(0);
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut c0 = pin!(recv_case(&rx0));
+        let mut c1 = pin!(recv_case(&rx1));
+        let mut sel = Box::pin(Select::new(Two(c0.as_mut(), c1.as_mut()), false));
+        assert!(sel.as_mut().poll(&mut cx).is_pending());
+        let t0 = thread::spawn(move || tx0.try_send(10).is_ok());
+        let ok1 = tx1.try_send(11).is_ok();
+        let won = spin(sel.as_mut());
+        drop(sel);
+        let ok0 = t0.join().unwrap();
+        assert!(ok0 != ok1, "{} sends succeeded", ok0 as u8 + ok1 as u8);
+        match won {
+            0 => assert_eq!((ok0, c0.as_mut().take_output()), (true, Ok(10))),
+            _ => assert_eq!((ok1, c1.as_mut().take_output()), (true, Ok(11))),
+        }
+    });
+}
+
+/// A parked select on two unbuffered sends; two threads (as above) each
+/// try to receive. Exactly one receives, the value of the arm the select reports.
+#[test]
+fn select_claim_two_receivers() {
+    loom::model(|| {
+        let (tx0, rx0) = bounded::<u32>(0);
+        let (tx1, rx1) = bounded::<u32>(0);
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut c0 = pin!(send_case(&tx0, 10));
+        let mut c1 = pin!(send_case(&tx1, 11));
+        let mut sel = Box::pin(Select::new(Two(c0.as_mut(), c1.as_mut()), false));
+        assert!(sel.as_mut().poll(&mut cx).is_pending());
+        let t0 = thread::spawn(move || rx0.try_recv().ok());
+        let got1 = rx1.try_recv().ok();
+        let won = spin(sel.as_mut());
+        drop(sel);
+        let got = (t0.join().unwrap(), got1);
+        match won {
+            0 => {
+                assert_eq!(c0.as_mut().take_output(), Ok(()));
+                assert_eq!(got, (Some(10), None));
+            }
+            _ => {
+                assert_eq!(c1.as_mut().take_output(), Ok(()));
+                assert_eq!(got, (None, Some(11)));
+            }
+        }
+    });
+}
+
+/// A select starting while a plain send parks on one of its channels (the
+/// first pass, the registration and the abort-and-retry path): the select
+/// gets the value exactly once.
+#[test]
+fn select_registration_races_parking_send() {
+    loom::model(|| {
+        let (tx0, rx0) = bounded::<u32>(0);
+        let (_tx1, rx1) = bounded::<u32>(0);
+        let sender = thread::spawn(move || spin(pin!(tx0.send(5))));
+        let mut c0 = pin!(recv_case(&rx0));
+        let mut c1 = pin!(recv_case(&rx1));
+        let won = spin(pin!(Select::new(Two(c0.as_mut(), c1.as_mut()), false)));
+        assert_eq!(won, 0);
+        assert_eq!(c0.as_mut().take_output(), Ok(5));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+/// A close racing a parked select's hand-off: the select ends once, with
+/// the value or with the close; a value sent with `Ok` is never lost.
+#[test]
+fn select_claim_races_close() {
+    loom::model(|| {
+        let (tx0, rx0) = bounded::<u32>(0);
+        let (tx1, rx1) = bounded::<u32>(0);
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut c0 = pin!(recv_case(&rx0));
+        let mut c1 = pin!(recv_case(&rx1));
+        let mut sel = Box::pin(Select::new(Two(c0.as_mut(), c1.as_mut()), false));
+        assert!(sel.as_mut().poll(&mut cx).is_pending());
+        let sender = thread::spawn(move || tx0.try_send(1).is_ok());
+        tx1.close();
+        let won = spin(sel.as_mut());
+        drop(sel);
+        let sent = sender.join().unwrap();
+        match won {
+            0 => assert_eq!((sent, c0.as_mut().take_output()), (true, Ok(1))),
+            _ => {
+                assert_eq!(c1.as_mut().take_output(), Err(RecvError));
+                assert!(!sent, "a value sent with Ok was lost");
+            }
+        }
+    });
+}

@@ -66,6 +66,11 @@ impl Seen {
         assert!(old & bit == 0, "{v} received twice");
     }
 
+    /// Whether `v` was marked.
+    pub fn contains(&self, v: u64) -> bool {
+        self.bits[(v / 64) as usize].load(Relaxed) & (1 << (v % 64)) != 0
+    }
+
     /// Every value was received (and none twice, checked by `mark`).
     pub fn assert_all(&self) {
         for (i, w) in self.bits.iter().enumerate() {
