@@ -1,0 +1,7 @@
+async fn run() {
+    gort::select! {}
+}
+
+fn main() {
+    let _ = run();
+}

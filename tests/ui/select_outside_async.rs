@@ -1,0 +1,10 @@
+fn run() {
+    let (_tx, rx) = gort::chan::bounded::<u32>(0);
+    gort::select! {
+        v = rx.recv() => drop(v),
+    }
+}
+
+fn main() {
+    run();
+}

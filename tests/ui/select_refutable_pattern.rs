@@ -1,0 +1,10 @@
+async fn run() {
+    let (_tx, rx) = gort::chan::bounded::<u32>(0);
+    gort::select! {
+        Ok(v) = rx.recv() => drop(v),
+    }
+}
+
+fn main() {
+    let _ = run();
+}
