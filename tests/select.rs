@@ -269,7 +269,7 @@ fn select_wakes_the_latest_waker() {
         .poll(&mut Context::from_waker(&noop))
         .is_pending());
     let mut sel = task::spawn(());
-    let _ = sel.enter(|cx, _| {
+    sel.enter(|cx, _| {
         assert!(fut.as_mut().poll(cx).is_pending());
     });
     tx.try_send(3).unwrap();

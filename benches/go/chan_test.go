@@ -1,6 +1,7 @@
 // Package gortbench holds the Go side of gort-bench's channel comparison:
 // the channel benchmarks of Go's own src/runtime/chan_test.go (ChanSync,
-// ChanProdCons0/10/100, ChanUncontended, ChanContended), with the same
+// ChanProdCons0/10/100, ChanUncontended, ChanContended, SelectUncontended,
+// SelectProdCons), with the same
 // structure as there, plus a check of what was received (Go's originals
 // check nothing). benches/src/workload/go_chan.rs mirrors each of them on
 // gort's channels; keep the two files in step.
@@ -18,6 +19,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // callsPerSched is the batch size that ChanSync and ChanProdCons* take from
@@ -155,5 +157,106 @@ func BenchmarkChanContended(b *testing.B) {
 	})
 	if want := int64(b.N) * chanBurst; total != want {
 		b.Fatalf("ChanContended: received %d values, want %d", total, want)
+	}
+}
+
+// BenchmarkSelectUncontended: b.RunParallel; each goroutine has two channels
+// of 1 with one value between them, and per op one select moves it from
+// whichever holds it to the other.
+func BenchmarkSelectUncontended(b *testing.B) {
+	var total int64
+	b.RunParallel(func(pb *testing.PB) {
+		myc1 := make(chan int, 1)
+		myc2 := make(chan int, 1)
+		myc1 <- 0
+		done := 0
+		for pb.Next() {
+			select {
+			case <-myc1:
+				myc2 <- 0
+			case <-myc2:
+				myc1 <- 0
+			}
+			done++
+		}
+		full, empty := myc1, myc2
+		if done%2 == 1 {
+			full, empty = myc2, myc1
+		}
+		if len(full) != 1 || len(empty) != 0 {
+			panic("SelectUncontended: the value is in the wrong channel")
+		}
+		atomic.AddInt64(&total, int64(done))
+	})
+	if total != int64(b.N) {
+		b.Fatalf("SelectUncontended: %d selects, want %d", total, b.N)
+	}
+}
+
+// BenchmarkSelectProdCons: GOMAXPROCS producers and GOMAXPROCS consumers
+// share one channel of 128; every send and receive is a select with a timer
+// and a close channel that never fire, and each side models some local work
+// per operation. Producers take batches of callsPerSched from a shared
+// countdown and finish with one 0 each; a consumer stops at the first 0.
+func BenchmarkSelectProdCons(b *testing.B) {
+	procs := runtime.GOMAXPROCS(-1)
+	batches := int32(b.N / callsPerSched)
+	want := int(batches) * callsPerSched
+	done := make(chan int, 2*procs)
+	myc := make(chan int, 128)
+	myclose := make(chan bool)
+	for p := 0; p < procs; p++ {
+		go func() {
+			foo := 0
+			mytimer := time.After(time.Hour) // never fires during the run
+			for atomic.AddInt32(&batches, -1) >= 0 {
+				for g := 0; g < callsPerSched; g++ {
+					for i := 0; i < 100; i++ {
+						foo *= 2
+						foo /= 2
+					}
+					select {
+					case myc <- 1:
+					case <-mytimer:
+						panic("timer fired")
+					case <-myclose:
+						panic("closed")
+					}
+				}
+			}
+			myc <- 0
+			done <- foo
+		}()
+		go func() {
+			foo := 0
+			sum := 0
+			mytimer := time.After(time.Hour)
+		loop:
+			for {
+				select {
+				case v := <-myc:
+					if v == 0 {
+						break loop
+					}
+					sum += v
+				case <-mytimer:
+					panic("timer fired")
+				case <-myclose:
+					panic("closed")
+				}
+				for i := 0; i < 100; i++ {
+					foo *= 2
+					foo /= 2
+				}
+			}
+			done <- sum + foo
+		}()
+	}
+	total := 0
+	for p := 0; p < 2*procs; p++ {
+		total += <-done
+	}
+	if total != want {
+		b.Fatalf("SelectProdCons: received a sum of %d, want %d", total, want)
 	}
 }
