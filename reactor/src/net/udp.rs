@@ -1,0 +1,116 @@
+//! UDP.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::task::{Context, Poll};
+
+use mio::Interest;
+
+use crate::io::{Direction, Registration};
+
+/// A UDP socket (Go's `net.UDPConn`). Several tasks may share one (through
+/// an `Arc`).
+///
+/// ```
+/// use gort_reactor::net::UdpSocket;
+/// # futures::executor::block_on(async {
+/// let a = UdpSocket::bind("127.0.0.1:0").await?;
+/// let b = UdpSocket::bind("127.0.0.1:0").await?;
+/// a.send_to(b"hello", b.local_addr()?).await?;
+/// let mut buf = [0u8; 16];
+/// let (n, from) = b.recv_from(&mut buf).await?;
+/// assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr()?));
+/// # Ok::<_, std::io::Error>(()) }).unwrap();
+/// ```
+pub struct UdpSocket {
+    reg: Registration<mio::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds to `addr` (port 0: the OS picks one).
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        let socket = super::each_addr(addr, mio::net::UdpSocket::bind)?;
+        Self::new(socket)
+    }
+
+    fn new(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            reg: Registration::new(socket, Interest::READABLE | Interest::WRITABLE)?,
+        })
+    }
+
+    /// Wraps a std socket (made non-blocking here).
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        Self::new(mio::net::UdpSocket::from_std(socket))
+    }
+
+    /// Sends one datagram to `target` (its first resolved address).
+    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
+        let target = target.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+        })?;
+        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+    }
+
+    /// Polls sending one datagram to `target`.
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.reg
+            .poll_io(cx, Direction::Write, |s| s.send_to(buf, target))
+    }
+
+    /// Receives one datagram: its length and sender.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+    }
+
+    /// Polls receiving one datagram.
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.reg.poll_io(cx, Direction::Read, |s| s.recv_from(buf))
+    }
+
+    /// Sets the default peer: `send` goes there and `recv` takes only its
+    /// datagrams.
+    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        super::each_addr(addr, |a| self.reg.source().connect(a))
+    }
+
+    /// Sends one datagram to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.reg.poll_io(cx, Direction::Write, |s| s.send(buf))).await
+    }
+
+    /// Receives one datagram from the connected peer.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.reg.poll_io(cx, Direction::Read, |s| s.recv(buf))).await
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.reg.source().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.reg.source().peer_addr()
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}

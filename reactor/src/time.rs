@@ -1,0 +1,315 @@
+//! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`interval`] (Go's
+//! `time.Sleep`, `time.After` in a select, `context.WithTimeout`,
+//! `time.Ticker`).
+//!
+//! They work on any executor: the reactor's timer wheel fires them (1 ms
+//! resolution), driven by an idle gort worker or the `gort-netpoll` thread.
+//! A timer never fires before its deadline; cancelling one (dropping the
+//! future) is O(1) and leaves nothing behind.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::wheel::{TimerKey, TimerState};
+use crate::Reactor;
+
+/// Waits until `duration` has passed (Go's `time.Sleep`).
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let start = std::time::Instant::now();
+/// gort_reactor::time::sleep(std::time::Duration::from_millis(20)).await;
+/// assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+/// # });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    let now = Instant::now();
+    sleep_until(now.checked_add(duration).unwrap_or_else(far_future))
+}
+
+/// Waits until `deadline`.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        key: None,
+    }
+}
+
+/// About thirty years from now: "never" for a deadline that overflows.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+}
+
+/// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the
+/// timer.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Instant,
+    key: Option<TimerKey>,
+}
+
+impl Sleep {
+    /// When it completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline (a pending sleep keeps waiting, for the new one).
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel();
+        self.deadline = deadline;
+    }
+
+    fn cancel(&mut self) {
+        if let Some(key) = self.key.take() {
+            Reactor::get().remove_timer(key);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let reactor = Reactor::get();
+        if let Some(key) = self.key {
+            match reactor.poll_timer(key, cx.waker()) {
+                TimerState::Waiting => return Poll::Pending,
+                TimerState::Fired | TimerState::Gone => {
+                    self.key = None;
+                    reactor.remove_timer(key);
+                }
+            }
+        }
+        if Instant::now() >= self.deadline {
+            return Poll::Ready(());
+        }
+        self.key = Some(reactor.insert_timer(self.deadline, cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// The error of [`timeout`]: the deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, e)
+    }
+}
+
+/// Runs `future` for at most `duration`: its output, or [`Elapsed`] (the
+/// future is dropped then).
+///
+/// ```
+/// use std::time::Duration;
+/// use gort_reactor::time::{sleep, timeout};
+/// # futures::executor::block_on(async {
+/// assert_eq!(timeout(Duration::from_secs(5), async { 7 }).await, Ok(7));
+/// assert!(timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))).await.is_err());
+/// # });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep(duration),
+    }
+}
+
+/// [`timeout`] with a deadline.
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep_until(deadline),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`timeout`].
+    #[must_use = "futures do nothing unless awaited"]
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// Unwraps the future.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.future.poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        Pin::new(this.sleep).poll(cx).map(|()| Err(Elapsed(())))
+    }
+}
+
+/// What an [`Interval`] does with ticks it missed (the task was late).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// Go's `Ticker`: missed ticks are dropped; the next tick is the next
+    /// multiple of the period after now. The default.
+    #[default]
+    Skip,
+    /// Every missed tick fires, at once, until caught up.
+    Burst,
+    /// The schedule restarts from the late tick: the next is one period
+    /// after it.
+    Delay,
+}
+
+/// Ticks every `period`, the first one `period` from now (Go's
+/// `time.NewTicker`).
+///
+/// # Panics
+///
+/// If `period` is zero (as Go's `NewTicker`).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// # futures::executor::block_on(async {
+/// let start = Instant::now();
+/// let mut ticker = gort_reactor::time::interval(Duration::from_millis(10));
+/// for _ in 0..3 {
+///     ticker.tick().await;
+/// }
+/// assert!(start.elapsed() >= Duration::from_millis(30));
+/// # });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now() + period, period)
+}
+
+/// Ticks at `start`, then every `period`.
+///
+/// # Panics
+///
+/// If `period` is zero.
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "gort::time::interval: the period must be positive"
+    );
+    Interval {
+        sleep: sleep_until(start),
+        period,
+        missed: MissedTickBehavior::Skip,
+    }
+}
+
+/// The ticker of [`interval`]; also a `Stream` of tick instants.
+#[derive(Debug)]
+pub struct Interval {
+    sleep: Sleep,
+    period: Duration,
+    missed: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick; returns its scheduled instant.
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let scheduled = self.sleep.deadline();
+        let now = Instant::now();
+        let next = match self.missed {
+            MissedTickBehavior::Burst => scheduled + self.period,
+            MissedTickBehavior::Delay => {
+                if now > scheduled + self.period {
+                    now + self.period
+                } else {
+                    scheduled + self.period
+                }
+            }
+            MissedTickBehavior::Skip => {
+                let next = scheduled + self.period;
+                if next > now {
+                    next
+                } else {
+                    // Skip to the first multiple of the period after now.
+                    let behind = now.duration_since(scheduled).as_nanos();
+                    let periods = behind / self.period.as_nanos() + 1;
+                    scheduled + self.period * u32::try_from(periods).unwrap_or(u32::MAX)
+                }
+            }
+        };
+        self.sleep.reset(next);
+        Poll::Ready(scheduled)
+    }
+
+    /// Sets what happens to missed ticks.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Restarts: the next tick is one period from now (Go's `Ticker.Reset`).
+    pub fn reset(&mut self) {
+        self.sleep.reset(Instant::now() + self.period);
+    }
+}
+
+impl futures_core::Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.poll_tick(cx).map(Some)
+    }
+}
