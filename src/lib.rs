@@ -72,6 +72,64 @@ pub mod chan {
     pub use gort_channel::*;
 }
 
+/// Timers (Go's `time.Sleep`, `time.After`, `time.Ticker`): [`sleep`](time::sleep),
+/// [`sleep_until`](time::sleep_until), [`timeout`](time::timeout),
+/// [`interval`](time::interval). 1 ms resolution; a timer never fires
+/// early; dropping one cancels it in O(1). They work on any executor.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[gort::main(worker_threads = 2)]
+/// async fn main() {
+///     let (_tx, rx) = gort::chan::bounded::<u32>(0);
+///     // Go's `select { case v := <-rx: ... case <-time.After(d): ... }`
+///     let got = gort::select! {
+///         v = rx.recv() => Some(v),
+///         _ = gort::time::sleep(Duration::from_millis(10)) => None,
+///     };
+///     assert!(got.is_none(), "nobody sent");
+///     let slow = gort::time::timeout(Duration::from_millis(10), std::future::pending::<()>());
+///     assert!(slow.await.is_err());
+/// }
+/// ```
+pub mod time {
+    pub use gort_reactor::time::*;
+}
+
+/// TCP and UDP (Go's `net`), on the reactor that idle workers drive:
+/// [`TcpListener`](net::TcpListener), [`TcpStream`](net::TcpStream)
+/// (`futures::io::AsyncRead`/`AsyncWrite`), [`UdpSocket`](net::UdpSocket).
+///
+/// ```
+/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use gort::net::{TcpListener, TcpStream};
+///
+/// #[gort::main(worker_threads = 2)]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     // An echo server: one goroutine per connection.
+///     gort::spawn(async move {
+///         while let Ok((stream, _)) = listener.accept().await {
+///             gort::spawn(async move {
+///                 let (mut rd, mut wr) = stream.into_split();
+///                 futures::io::copy(&mut rd, &mut wr).await
+///             });
+///         }
+///     });
+///     let mut s = TcpStream::connect(addr).await?;
+///     s.write_all(b"hello").await?;
+///     let mut buf = [0u8; 5];
+///     s.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     Ok(())
+/// }
+/// ```
+pub mod net {
+    pub use gort_reactor::net::*;
+}
+
 /// Task handles and ids.
 pub mod task {
     pub use gort_executor::task::*;

@@ -15,6 +15,9 @@ use crate::loom::{lock, Condvar, Mutex};
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
+/// Blocked in the reactor as its driver: `unpark` wakes the reactor.
+#[cfg(not(loom))]
+const IN_REACTOR: usize = 3;
 
 /// A one-token semaphore for one thread.
 pub(crate) struct Parker {
@@ -80,10 +83,40 @@ impl Parker {
         }
     }
 
+    /// As [`park`](Self::park), but if nobody is driving the reactor,
+    /// drives it while waiting (Go's `findrunnable` ending in a blocking
+    /// `netpoll`): I/O events and timers wake their tasks from this thread.
+    /// Returns after a token, an event, a timer or `timeout`.
+    #[cfg(not(loom))]
+    pub(crate) fn park_or_drive(&self, timeout: Option<Duration>) {
+        let Some(mut driver) = gort_reactor::Reactor::get().try_drive() else {
+            return self.park(timeout);
+        };
+        match self
+            .state
+            .compare_exchange(EMPTY, IN_REACTOR, SeqCst, SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.store(EMPTY, SeqCst);
+                return;
+            }
+            Err(s) => unreachable!("parker in state {s} while its owner parks"),
+        }
+        // An unpark from here on wakes the reactor, so the turn returns.
+        driver.turn(timeout);
+        drop(driver);
+        // Leave; a token that arrived meanwhile is taken (its wake-up
+        // already ended the turn).
+        self.state.swap(EMPTY, SeqCst);
+    }
+
     /// Leaves a token and wakes the owner if it is parked.
     pub(crate) fn unpark(&self) {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
+            #[cfg(not(loom))]
+            IN_REACTOR => gort_reactor::Reactor::get().wake(),
             PARKED => {
                 // Take the lock so the notify cannot fall between the
                 // owner's state check and its wait.

@@ -347,7 +347,7 @@ impl Worker {
         }
         tracing::trace!(target: "gort::scheduler", worker = index, "park");
         loop {
-            shared.processors[index].parker.park(None);
+            self.park_or_drive();
             if shared.is_closed() {
                 return;
             }
@@ -358,6 +358,23 @@ impl Worker {
                 return;
             }
         }
+    }
+
+    /// Parks; the first idle worker drives the reactor meanwhile. While it
+    /// does, the thread is not a worker for the wake-ups it runs: woken
+    /// tasks go to the injector and wake a worker through the idle
+    /// protocol (which may pick this one), never into this parked
+    /// processor's ring, where nobody would look for them.
+    fn park_or_drive(&self) {
+        let parker = &self.shared().processors[self.processor.index].parker;
+        #[cfg(not(loom))]
+        {
+            let me = CURRENT.with(|c| c.borrow_mut().take());
+            parker.park_or_drive(None);
+            CURRENT.with(|c| *c.borrow_mut() = me);
+        }
+        #[cfg(loom)]
+        parker.park(None);
     }
 
     /// Moves every task queued on this processor to the injector (a dying
