@@ -53,6 +53,15 @@ pub trait Contender: Sized + Send + Sync + 'static {
 
     /// Yields the current task back to the scheduler once.
     fn yield_now() -> impl Future<Output = ()> + Send;
+
+    /// Sleeps for `duration` on the runtime's own timer.
+    fn sleep(duration: std::time::Duration) -> impl Future<Output = ()> + Send;
+
+    /// Runs `fut` under the runtime's own timeout; `Err(())` if it elapsed.
+    fn timeout<F: Future + Send>(
+        duration: std::time::Duration,
+        fut: F,
+    ) -> impl Future<Output = Result<F::Output, ()>> + Send;
 }
 
 /// Awaits a join handle and turns a join error into a message.

@@ -14,7 +14,9 @@
 pub mod alloc;
 pub mod channel;
 pub mod go_chan;
+pub mod net;
 pub mod scheduler;
+pub mod timers;
 
 use std::time::Duration;
 
@@ -39,6 +41,9 @@ pub enum Measurement {
     Time(Duration),
     /// Bytes (may be fractional, e.g. an average per task).
     Bytes(f64),
+    /// A latency read off a run (a percentile), not the run's length: one
+    /// run is never repeated to fill the run target.
+    Latency(Duration),
     /// `ops` operations (messages) that took `elapsed` in all.
     PerOp {
         /// Wall-clock time of the whole run.
@@ -52,7 +57,7 @@ impl Measurement {
     /// The unit of this measurement.
     pub fn unit(&self) -> Unit {
         match self {
-            Measurement::Time(_) => Unit::Time,
+            Measurement::Time(_) | Measurement::Latency(_) => Unit::Time,
             Measurement::Bytes(_) => Unit::Bytes,
             Measurement::PerOp { .. } => Unit::PerOp,
         }
@@ -62,7 +67,7 @@ impl Measurement {
     /// nanoseconds per operation for per-op (NaN when `ops` is 0).
     pub fn value(&self) -> f64 {
         match *self {
-            Measurement::Time(d) => d.as_secs_f64() * 1e9,
+            Measurement::Time(d) | Measurement::Latency(d) => d.as_secs_f64() * 1e9,
             Measurement::Bytes(b) => b,
             Measurement::PerOp { elapsed, ops } => {
                 if ops == 0 {
@@ -81,7 +86,7 @@ impl Measurement {
             Measurement::Time(d) | Measurement::PerOp { elapsed: d, .. } => {
                 Some(d.as_secs_f64() * 1e9)
             }
-            Measurement::Bytes(_) => None,
+            Measurement::Bytes(_) | Measurement::Latency(_) => None,
         }
     }
 }
@@ -186,6 +191,41 @@ pub fn registry() -> Vec<Workload> {
             run: dispatch!(scheduler::chained_spawn),
         },
         Workload {
+            name: "timers_sleep_many",
+            description: "inside a task, spawn 1,000,000 tasks that each sleep 0-10 ms on the runtime's timer; the last one signals (none may wake early)",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(timers::sleep_many),
+        },
+        Workload {
+            name: "timers_timeout_cancel",
+            description: "1,000,000 timeouts of 1 s created, registered and cancelled (one task per worker, around a future ready on its second poll)",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(timers::timeout_cancel),
+        },
+        Workload {
+            name: "tcp_echo_throughput",
+            description: "TCP echo on loopback: a server process per runtime (same workers), 100 connections of a separate mio client, 64-byte messages back to back for 1 s; ns per message (msgs/s = 1e9 / it)",
+            unit: Unit::PerOp,
+            goal: 1.0,
+            run: net::throughput,
+        },
+        Workload {
+            name: "tcp_echo_p50_at_20k",
+            description: "as tcp_echo_throughput at a fixed 20,000 msgs/s in all: median latency from each message's due time",
+            unit: Unit::Time,
+            goal: 1.0,
+            run: net::latency_p50,
+        },
+        Workload {
+            name: "tcp_echo_p99_at_20k",
+            description: "as tcp_echo_p50_at_20k: 99th percentile latency",
+            unit: Unit::Time,
+            goal: 1.0,
+            run: net::latency_p99,
+        },
+        Workload {
             name: "alloc_per_empty_task",
             description: "bytes asked of the global allocator per spawn(async {}) from inside a task (100 spawns, below the local queue size; gort recycles task blocks, so a warm worker asks for none: its empty task is a 64-byte block)",
             unit: Unit::Bytes,
@@ -279,6 +319,10 @@ mod tests {
         };
         for w in registry() {
             let result = (w.run)(&rt, &params);
+            if w.name.starts_with("tcp_echo") && net::net_binary().is_err() {
+                // Needs the gort-bench-net binary (covered by net's own test).
+                continue;
+            }
             if w.unit == Unit::Bytes {
                 // The test binary does not install the counting allocator.
                 let err = result.unwrap_err();

@@ -115,6 +115,20 @@ impl Idle {
         is_searching && searching(prev) == 1
     }
 
+    /// A parked worker that found work itself (its reactor turn woke
+    /// tasks) leaves the sleepers, counted as unparked and not searching.
+    /// `false` if a notifier took it out first (then it is counted as
+    /// searching already).
+    pub(crate) fn unpark_self(&self, worker: usize) -> bool {
+        let mut sleepers = lock(&self.sleepers);
+        let Some(pos) = sleepers.iter().position(|&w| w == worker) else {
+            return false;
+        };
+        sleepers.swap_remove(pos);
+        self.state.fetch_add(UNPARKED_ONE, SeqCst);
+        true
+    }
+
     /// `true` while `worker` is in the sleepers list (not yet notified).
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
         lock(&self.sleepers).contains(&worker)

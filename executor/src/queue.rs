@@ -122,6 +122,16 @@ impl Inner {
 }
 
 impl Local {
+    /// Tasks in the ring.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// `true` if the ring holds no task.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Free slots, counting slots a thief is still copying out as taken.
     pub(crate) fn remaining(&self) -> usize {
         let (steal, _) = unpack(self.inner.head.load(Acquire));

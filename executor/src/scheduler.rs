@@ -184,6 +184,7 @@ impl Scheduler {
 impl Schedule for Scheduler {
     fn schedule(&self, task: Notified) {
         worker::with_current(|w| match w {
+            Some(w) if self.owns(w) && w.driving.get() => w.schedule_driving(task),
             Some(w) if self.owns(w) => w.schedule_local(task, true),
             _ => self.schedule_remote(task),
         })

@@ -18,7 +18,7 @@
 //! ring and LIFO slot, lets go of its registry and counts itself out; the
 //! last one out cancels what is left in the injector and every registry.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::context;
@@ -41,6 +41,11 @@ pub(crate) struct Worker {
     /// core that spawns and the core that frees. Clones are interchangeable,
     /// so a worker refills and trims this cache in batches instead.
     handles: RefCell<Vec<Scheduler>>,
+    /// Set while this (parked) worker drives the reactor: tasks that the
+    /// turn wakes go to the ring, and the worker takes itself out of the
+    /// sleepers afterwards to run them (tokio's driver-owning worker does
+    /// the same; going through the injector cost a self-notification).
+    pub(crate) driving: Cell<bool>,
 }
 
 /// Scheduler handles a worker clones at once when its cache is empty.
@@ -76,6 +81,7 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
         processor: Processor::new(index, local),
         scheduler: scheduler.clone(),
         handles: RefCell::new(Vec::with_capacity(HANDLE_CACHE_MAX)),
+        driving: Cell::new(false),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
     crate::task::alloc::enable_thread_cache();
@@ -171,6 +177,15 @@ impl Worker {
     fn next_local_task(&self, tick: u32) -> Option<Notified> {
         let shared = self.shared();
         if tick % INJECTOR_CHECK_INTERVAL == 0 {
+            // I/O and timers must not wait for this worker to go idle
+            // (tokio's maintenance tick): a non-blocking reactor turn if
+            // nobody is driving; what it wakes joins this ring.
+            #[cfg(not(loom))]
+            if let Some(mut driver) = gort_reactor::Reactor::get().try_drive() {
+                self.driving.set(true);
+                driver.turn(Some(std::time::Duration::ZERO));
+                self.driving.set(false);
+            }
             // A batch, not one task: tasks that yield go back to this ring,
             // so a ring that never empties would otherwise admit one remote
             // task per 61 polls.
@@ -347,8 +362,20 @@ impl Worker {
         }
         tracing::trace!(target: "gort::scheduler", worker = index, "park");
         loop {
-            self.park_or_drive();
+            let woke_tasks = self.park_or_drive();
             if shared.is_closed() {
+                return;
+            }
+            if woke_tasks {
+                // Run what the reactor turn woke. Leave the sleepers (unless
+                // a notifier already took us out, counting us as searching),
+                // and let another worker help if there is more than one.
+                let notified = !shared.idle.unpark_self(index);
+                self.processor.is_searching.set(notified);
+                if self.processor.local.len() > 1 || !shared.injector.is_empty() {
+                    shared.notify_parked();
+                }
+                tracing::trace!(target: "gort::scheduler", worker = index, "unparked by the reactor");
                 return;
             }
             if !shared.idle.is_parked(index) {
@@ -360,21 +387,31 @@ impl Worker {
         }
     }
 
-    /// Parks; the first idle worker drives the reactor meanwhile. While it
-    /// does, the thread is not a worker for the wake-ups it runs: woken
-    /// tasks go to the injector and wake a worker through the idle
-    /// protocol (which may pick this one), never into this parked
-    /// processor's ring, where nobody would look for them.
-    fn park_or_drive(&self) {
+    /// Parks; the first idle worker drives the reactor meanwhile. Tasks
+    /// the turn wakes land in this processor's ring (`schedule_driving`);
+    /// `true` if there are any, for the caller to run.
+    fn park_or_drive(&self) -> bool {
         let parker = &self.shared().processors[self.processor.index].parker;
         #[cfg(not(loom))]
         {
-            let me = CURRENT.with(|c| c.borrow_mut().take());
+            self.driving.set(true);
             parker.park_or_drive(None);
-            CURRENT.with(|c| *c.borrow_mut() = me);
+            self.driving.set(false);
+            !self.processor.local.is_empty()
         }
         #[cfg(loom)]
-        parker.park(None);
+        {
+            parker.park(None);
+            false
+        }
+    }
+
+    /// A task woken by this worker's reactor turn: to the ring tail, waking
+    /// nobody yet (see `park`).
+    pub(crate) fn schedule_driving(&self, task: Notified) {
+        self.processor
+            .local
+            .push_back_or_overflow(task, &self.shared().injector);
     }
 
     /// Moves every task queued on this processor to the injector (a dying

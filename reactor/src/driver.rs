@@ -11,18 +11,30 @@
 //!   `findrunnable` ending in a blocking `netpoll`). The executor wakes it
 //!   with [`Reactor::wake`] (a `mio::Waker`) when work arrives. A worker
 //!   that runs tasks never holds the lock.
+//! - A busy worker takes a non-blocking turn every 61st poll (with the
+//!   injector check), if nobody is driving: I/O and timers keep flowing
+//!   while every worker has work (tokio's maintenance tick).
 //! - The `gort-netpoll` thread covers the rest. With no gort runtime alive
 //!   (gort's reactor under tokio, `futures::executor`, a plain thread) it is
 //!   the driver and blocks in the reactor. With a runtime alive it is Go's
-//!   `sysmon`: it sleeps, and if nobody turned the reactor since it last
-//!   looked (every worker busy with tasks), it takes one non-blocking turn,
-//!   so I/O and timers never wait behind a long-running task for more than
-//!   [`SYSMON_MAX`].
+//!   `sysmon`: it sleeps (1 to 10 ms, backing off), and if nobody turned
+//!   the reactor during a whole sleep (every worker stuck inside one long
+//!   poll), it takes one non-blocking turn, so I/O and timers never wait
+//!   behind long-running tasks for more than about twice [`SYSMON_MAX`].
 //!
 //! # Timers and the blocked driver
 //!
-//! Before blocking, the driver records (under the wheel's lock) the tick
-//! it will wake at. A timer inserted for an earlier tick wakes it, so a new
+//! Timers live in [`TIMER_SHARDS`] wheels, each behind its own lock; a
+//! thread inserts into the shard it was given on first use (Go keeps a
+//! timer heap per P for the same reason: one shared wheel's lock was a
+//! fifth of the samples with two workers creating timeouts). Each shard
+//! publishes its earliest deadline in an atomic.
+//!
+//! Before blocking, the driver publishes the tick it will wake at
+//! (`driver_wakes_at`), then looks at the shards' earliest deadlines once
+//! more; an inserter publishes its shard's new earliest deadline, then
+//! reads `driver_wakes_at` and wakes the driver if its timer is earlier.
+//! Both sides use `SeqCst`, so at least one of them sees the other: a new
 //! short timer is never delayed by a long `epoll_wait`.
 
 use std::io;
@@ -45,8 +57,9 @@ const EVENTS_CAPACITY: usize = 1024;
 
 /// The longest the sysmon sleeps between looks while a runtime is alive.
 pub const SYSMON_MAX: Duration = Duration::from_millis(10);
-/// The shortest (after it had to turn the reactor itself).
-const SYSMON_MIN: Duration = Duration::from_micros(500);
+/// The shortest: while it keeps having to turn the reactor itself, it
+/// halves its sleep down to this.
+const SYSMON_MIN: Duration = Duration::from_millis(1);
 
 /// `driver_wakes_at` while nobody is blocked in the reactor.
 const NOT_BLOCKED: u64 = 0;
@@ -58,10 +71,47 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-struct Timers {
-    wheel: Wheel,
-    /// The tick at which the blocked driver wakes (see module docs).
-    driver_wakes_at: u64,
+/// Timer wheels (see the module docs). A power of two.
+pub const TIMER_SHARDS: usize = 8;
+
+/// One timer wheel and its earliest deadline, on its own cache lines.
+#[repr(align(128))]
+struct TimerShard {
+    wheel: Mutex<Wheel>,
+    /// The earliest tick a timer of this shard may fire at (`u64::MAX`:
+    /// none). Lowered on insert; recomputed when the driver advances.
+    next: AtomicU64,
+}
+
+impl TimerShard {
+    fn publish_next(&self, wheel: &Wheel) {
+        self.next
+            .store(wheel.next_deadline().unwrap_or(u64::MAX), Ordering::SeqCst);
+    }
+}
+
+/// The shard of timers inserted by this thread.
+fn my_shard() -> usize {
+    use std::cell::Cell;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    SHARD
+        .try_with(|s| {
+            if s.get() == usize::MAX {
+                s.set(NEXT.fetch_add(1, Ordering::Relaxed) % TIMER_SHARDS);
+            }
+            s.get()
+        })
+        .unwrap_or(0)
+}
+
+/// A timer: its shard and its key there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerRef {
+    shard: usize,
+    key: TimerKey,
 }
 
 /// The process's reactor. Obtained with [`Reactor::get`].
@@ -71,7 +121,9 @@ pub struct Reactor {
     registry: mio::Registry,
     waker: mio::Waker,
     pub(crate) ios: Mutex<IoSlab>,
-    timers: Mutex<Timers>,
+    timers: Box<[TimerShard]>,
+    /// The tick at which the blocked driver wakes (see module docs).
+    driver_wakes_at: AtomicU64,
     base: Instant,
     /// Turns taken so far.
     turns: AtomicU64,
@@ -108,10 +160,13 @@ impl Reactor {
             registry,
             waker,
             ios: Mutex::new(IoSlab::new()),
-            timers: Mutex::new(Timers {
-                wheel: Wheel::new(),
-                driver_wakes_at: NOT_BLOCKED,
-            }),
+            timers: (0..TIMER_SHARDS)
+                .map(|_| TimerShard {
+                    wheel: Mutex::new(Wheel::new()),
+                    next: AtomicU64::new(u64::MAX),
+                })
+                .collect(),
+            driver_wakes_at: AtomicU64::new(NOT_BLOCKED),
             base: Instant::now(),
             turns: AtomicU64::new(0),
             runtimes: AtomicUsize::new(0),
@@ -151,7 +206,8 @@ impl Reactor {
             let turns = self.turns.load(Ordering::Acquire);
             let mut turned = false;
             if turns == last_turns {
-                // Nobody turned it since the last look: every worker is busy.
+                // Nobody turned it for a whole sleep: every worker is stuck
+                // in a long poll (busy workers turn it every 61 polls).
                 if let Some(mut guard) = self.try_drive() {
                     guard.turn(Some(Duration::ZERO));
                     turned = true;
@@ -159,7 +215,7 @@ impl Reactor {
             }
             last_turns = self.turns.load(Ordering::Acquire);
             sleep = if turned {
-                SYSMON_MIN
+                (sleep / 2).max(SYSMON_MIN)
             } else {
                 (sleep * 2).min(SYSMON_MAX)
             };
@@ -240,37 +296,71 @@ impl Reactor {
         self.base + Duration::from_millis(tick)
     }
 
-    pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
+    pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> TimerRef {
         let tick = self.deadline_tick(deadline);
-        let wake_driver;
+        let shard = my_shard();
+        let t = &self.timers[shard];
         let key = {
-            let mut t = lock(&self.timers);
-            let key = t.wheel.insert(tick, waker);
-            wake_driver = tick < t.driver_wakes_at;
-            if wake_driver {
-                // Only one wake per earlier deadline.
-                t.driver_wakes_at = NOT_BLOCKED;
-            }
+            let mut wheel = lock(&t.wheel);
+            let key = wheel.insert(tick, waker);
+            t.next.fetch_min(tick, Ordering::SeqCst);
             key
         };
-        if wake_driver {
+        // Pairs with the driver's re-check (module docs).
+        let wakes_at = self.driver_wakes_at.load(Ordering::SeqCst);
+        if tick < wakes_at
+            && self
+                .driver_wakes_at
+                .compare_exchange(wakes_at, NOT_BLOCKED, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            // Only one wake per earlier deadline.
             self.wake();
         }
-        key
+        TimerRef { shard, key }
     }
 
-    pub(crate) fn poll_timer(&self, key: TimerKey, waker: &Waker) -> TimerState {
-        lock(&self.timers).wheel.poll(key, waker)
+    pub(crate) fn poll_timer(&self, timer: TimerRef, waker: &Waker) -> TimerState {
+        lock(&self.timers[timer.shard].wheel).poll(timer.key, waker)
     }
 
-    pub(crate) fn remove_timer(&self, key: TimerKey) {
-        let waker = lock(&self.timers).wheel.remove(key);
+    pub(crate) fn remove_timer(&self, timer: TimerRef) {
+        let waker = lock(&self.timers[timer.shard].wheel).remove(timer.key);
         drop(waker);
     }
 
     /// Timers waiting (for tests).
     pub fn timers_waiting(&self) -> usize {
-        lock(&self.timers).wheel.len()
+        self.timers.iter().map(|t| lock(&t.wheel).len()).sum()
+    }
+
+    /// Fires every timer due at `now` (onto `fired`); the earliest tick a
+    /// remaining timer may fire at.
+    fn advance_timers(&self, now: Instant, fired: &mut Vec<Waker>) -> Option<u64> {
+        let now_tick = self.now_tick(now);
+        let mut next = u64::MAX;
+        for t in self.timers.iter() {
+            if t.next.load(Ordering::SeqCst) > now_tick {
+                next = next.min(t.next.load(Ordering::SeqCst));
+                continue;
+            }
+            let mut wheel = lock(&t.wheel);
+            wheel.advance(now_tick, fired);
+            t.publish_next(&wheel);
+            next = next.min(t.next.load(Ordering::SeqCst));
+        }
+        (next != u64::MAX).then_some(next)
+    }
+
+    /// The earliest deadline published by any shard.
+    fn earliest_timer(&self) -> Option<u64> {
+        let next = self
+            .timers
+            .iter()
+            .map(|t| t.next.load(Ordering::SeqCst))
+            .min()
+            .unwrap_or(u64::MAX);
+        (next != u64::MAX).then_some(next)
     }
 
     // ----- I/O -----
@@ -310,28 +400,30 @@ impl Driver<'_> {
         let r = self.reactor;
         let mut wakers = Vec::new();
         let now = Instant::now();
-        let timeout = {
-            let mut t = lock(&r.timers);
-            t.wheel.advance(r.now_tick(now), &mut wakers);
-            let until_timer = t
-                .wheel
-                .next_deadline()
-                .map(|tick| r.tick_instant(tick).saturating_duration_since(now));
-            let mut timeout = match (timeout, until_timer) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            if !wakers.is_empty() {
-                // Tasks just became runnable: do not sleep on them.
-                timeout = Some(Duration::ZERO);
-            }
-            t.driver_wakes_at = match timeout {
-                Some(d) if d.is_zero() => NOT_BLOCKED,
+        let next = r.advance_timers(now, &mut wakers);
+        let to_deadline = |tick: u64| r.tick_instant(tick).saturating_duration_since(now);
+        let mut timeout = match (timeout, next.map(to_deadline)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if !wakers.is_empty() {
+            // Tasks just became runnable: do not sleep on them.
+            timeout = Some(Duration::ZERO);
+        }
+        if timeout != Some(Duration::ZERO) {
+            let wakes_at = match timeout {
                 Some(d) => r.now_tick(now + d).max(1),
                 None => BLOCKED_FOREVER,
             };
-            timeout
-        };
+            r.driver_wakes_at.store(wakes_at, Ordering::SeqCst);
+            // A timer inserted before the store above may have missed it:
+            // look again (module docs).
+            if let Some(earliest) = r.earliest_timer() {
+                if earliest < wakes_at {
+                    timeout = Some(to_deadline(earliest));
+                }
+            }
+        }
         wakers.drain(..).for_each(Waker::wake);
 
         let (poll, events) = &mut *self.poll;
@@ -341,7 +433,7 @@ impl Driver<'_> {
             }
             events.clear();
         }
-        lock(&r.timers).driver_wakes_at = NOT_BLOCKED;
+        r.driver_wakes_at.store(NOT_BLOCKED, Ordering::SeqCst);
         r.turns.fetch_add(1, Ordering::AcqRel);
 
         // Dispatch: look every token up once, under the slab lock; wake
@@ -361,10 +453,7 @@ impl Driver<'_> {
         for (state, readiness) in ready {
             state.set_ready(readiness, &mut wakers);
         }
-        {
-            let mut t = lock(&r.timers);
-            t.wheel.advance(r.now_tick(Instant::now()), &mut wakers);
-        }
+        r.advance_timers(Instant::now(), &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
     }
 }

@@ -25,4 +25,4 @@ pub mod net;
 pub mod time;
 mod wheel;
 
-pub use driver::{Driver, Reactor, SYSMON_MAX};
+pub use driver::{Driver, Reactor, SYSMON_MAX, TIMER_SHARDS};

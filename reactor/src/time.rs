@@ -13,7 +13,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::wheel::{TimerKey, TimerState};
+use crate::driver::TimerRef;
+use crate::wheel::TimerState;
 use crate::Reactor;
 
 /// Waits until `duration` has passed (Go's `time.Sleep`).
@@ -48,7 +49,7 @@ fn far_future() -> Instant {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
-    key: Option<TimerKey>,
+    key: Option<TimerRef>,
 }
 
 impl Sleep {

@@ -48,4 +48,17 @@ impl Contender for Gort {
     fn yield_now() -> impl Future<Output = ()> + Send {
         gort::yield_now()
     }
+
+    #[inline]
+    fn sleep(duration: std::time::Duration) -> impl Future<Output = ()> + Send {
+        gort::time::sleep(duration)
+    }
+
+    #[inline]
+    fn timeout<F: Future + Send>(
+        duration: std::time::Duration,
+        fut: F,
+    ) -> impl Future<Output = Result<F::Output, ()>> + Send {
+        async move { gort::time::timeout(duration, fut).await.map_err(|_| ()) }
+    }
 }

@@ -49,4 +49,17 @@ impl Contender for Tokio {
     fn yield_now() -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
     }
+
+    #[inline]
+    fn sleep(duration: std::time::Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
+    }
+
+    #[inline]
+    fn timeout<F: Future + Send>(
+        duration: std::time::Duration,
+        fut: F,
+    ) -> impl Future<Output = Result<F::Output, ()>> + Send {
+        async move { tokio::time::timeout(duration, fut).await.map_err(|_| ()) }
+    }
 }

@@ -1,0 +1,290 @@
+//! `gort-bench-net`: the processes of the TCP echo benchmark.
+//!
+//! ```text
+//! gort-bench-net server <gort|tokio> <workers>
+//!     binds 127.0.0.1:0, prints `port=<p>`, echoes every connection until
+//!     stdin closes (the harness holds it open)
+//! gort-bench-net client <addr> <conns> <millis> [<msgs per second>]
+//!     <conns> connections, 64-byte messages; without a rate each connection
+//!     sends its next message when the last one came back (throughput);
+//!     with a rate, messages are due at fixed times spread over the
+//!     connections (a connection still waiting for its last echo sends the
+//!     next one when it comes back); latency counts from the moment a
+//!     message is written (epoll's 1 ms timeout granularity makes the
+//!     client itself late by up to 1 ms, which must not count). Prints
+//!     `msgs=<n> secs=<s> p50_us=<x> p99_us=<y>`.
+//! ```
+//!
+//! The client is one thread on `mio`, outside both runtimes under test;
+//! both servers run the same read-then-write-all loop with a 4 KiB buffer.
+
+use std::io::{self, BufRead, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const MSG: usize = 64;
+/// Messages completed during the first part of a run are not counted.
+const WARM_UP: Duration = Duration::from_millis(100);
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let res = match args.first().map(String::as_str) {
+        Some("server") if args.len() == 3 => server(&args[1], parse(&args[2], "workers")),
+        Some("client") if args.len() == 4 || args.len() == 5 => client(
+            args[1].parse().unwrap_or_else(|e| die(&format!("bad address {:?}: {e}", args[1]))),
+            parse(&args[2], "conns"),
+            Duration::from_millis(parse(&args[3], "millis") as u64),
+            args.get(4).map(|r| parse(r, "rate") as f64),
+        ),
+        _ => die("usage: gort-bench-net server <gort|tokio> <workers> | client <addr> <conns> <millis> [<rate>]"),
+    };
+    if let Err(e) = res {
+        die(&e.to_string());
+    }
+}
+
+fn parse(s: &str, what: &str) -> usize {
+    s.parse()
+        .unwrap_or_else(|_| die(&format!("{what} must be a positive integer, got {s:?}")))
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("gort-bench-net: {msg}");
+    std::process::exit(2)
+}
+
+/// Exits when the harness closes our stdin (or dies).
+fn exit_on_stdin_eof() {
+    std::thread::spawn(|| {
+        let mut line = String::new();
+        while io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_or(false, |n| n > 0)
+        {
+            line.clear();
+        }
+        std::process::exit(0);
+    });
+}
+
+fn announce(port: u16) {
+    println!("port={port}");
+    io::stdout().flush().expect("stdout");
+}
+
+fn server(kind: &str, workers: usize) -> io::Result<()> {
+    exit_on_stdin_eof();
+    match kind {
+        "gort" => {
+            let rt = gort::runtime::Builder::new()
+                .worker_threads(workers)
+                .build()?;
+            rt.block_on(async {
+                let listener = gort::net::TcpListener::bind("127.0.0.1:0").await?;
+                announce(listener.local_addr()?.port());
+                loop {
+                    let (stream, _) = listener.accept().await?;
+                    gort::spawn(async move {
+                        use futures::{AsyncReadExt, AsyncWriteExt};
+                        stream.set_nodelay(true)?;
+                        let mut stream = stream;
+                        let mut buf = [0u8; 4096];
+                        loop {
+                            let n = stream.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<_, io::Error>(());
+                            }
+                            stream.write_all(&buf[..n]).await?;
+                        }
+                    });
+                }
+            })
+        }
+        "tokio" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                announce(listener.local_addr()?.port());
+                loop {
+                    let (stream, _) = listener.accept().await?;
+                    tokio::spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        stream.set_nodelay(true)?;
+                        let mut stream = stream;
+                        let mut buf = [0u8; 4096];
+                        loop {
+                            let n = stream.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<_, io::Error>(());
+                            }
+                            stream.write_all(&buf[..n]).await?;
+                        }
+                    });
+                }
+            })
+        }
+        other => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unknown server {other:?} (gort or tokio)"),
+        )),
+    }
+}
+
+struct Conn {
+    stream: mio::net::TcpStream,
+    /// Bytes of the current message written (MSG: all; 0 with none due).
+    written: usize,
+    /// Bytes of the echo read so far.
+    read: usize,
+    /// When the current message was written (latency counts from here).
+    due: Option<Instant>,
+    /// Rate mode: when the next message is due.
+    next_due: Instant,
+}
+
+fn client(addr: SocketAddr, conns: usize, run: Duration, rate: Option<f64>) -> io::Result<()> {
+    use mio::{Events, Interest, Poll, Token};
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(1024);
+    let start = Instant::now();
+    let interval = rate.map(|r| Duration::from_secs_f64(conns as f64 / r));
+    let mut cs = Vec::with_capacity(conns);
+    for i in 0..conns {
+        let std = std::net::TcpStream::connect(addr)?;
+        std.set_nodelay(true)?;
+        std.set_nonblocking(true)?;
+        let mut stream = mio::net::TcpStream::from_std(std);
+        poll.registry().register(
+            &mut stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        // Spread the due times of the connections over one interval.
+        let offset = interval.map_or(Duration::ZERO, |iv| iv.mul_f64(i as f64 / conns as f64));
+        cs.push(Conn {
+            stream,
+            written: 0,
+            read: 0,
+            due: None,
+            next_due: start + offset,
+        });
+    }
+    let payload = [0x5au8; MSG];
+    let mut buf = [0u8; 4096];
+    let measure_from = start + WARM_UP;
+    let end = measure_from + run;
+    let mut latencies_ns: Vec<u64> = Vec::with_capacity(1 << 20);
+    let mut count = 0u64;
+
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        // Start the messages that are due.
+        for c in cs.iter_mut() {
+            if c.due.is_none() {
+                let due = match interval {
+                    None => Some(now),
+                    Some(iv) if c.next_due <= now => {
+                        let d = c.next_due;
+                        c.next_due += iv;
+                        Some(d)
+                    }
+                    Some(_) => None,
+                };
+                if due.is_some() {
+                    c.due = Some(Instant::now());
+                    c.written = 0;
+                    c.read = 0;
+                    write_some(c, &payload)?;
+                }
+            }
+        }
+        let timeout = match interval {
+            None => end - now,
+            Some(_) => cs
+                .iter()
+                .filter(|c| c.due.is_none())
+                .map(|c| c.next_due.saturating_duration_since(now))
+                .min()
+                .unwrap_or(end - now)
+                .min(end - now),
+        };
+        poll.poll(&mut events, Some(timeout))?;
+        for ev in events.iter() {
+            let c = &mut cs[ev.token().0];
+            if ev.is_writable() && c.due.is_some() && c.written < MSG {
+                write_some(c, &payload)?;
+            }
+            if ev.is_readable() || ev.is_read_closed() {
+                loop {
+                    match c.stream.read(&mut buf) {
+                        Ok(0) => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "the server closed a connection",
+                            ))
+                        }
+                        Ok(n) => {
+                            if buf[..n].iter().any(|&b| b != 0x5a) {
+                                return Err(io::Error::new(
+                                    io::ErrorKind::InvalidData,
+                                    "the echo differs from what was sent",
+                                ));
+                            }
+                            c.read += n;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                if c.read > MSG {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "more bytes came back than were sent",
+                    ));
+                }
+                if c.read == MSG {
+                    let now = Instant::now();
+                    if now >= measure_from && now < end {
+                        count += 1;
+                        let due = c.due.expect("a message was out");
+                        latencies_ns.push(now.duration_since(due).as_nanos() as u64);
+                    }
+                    c.due = None;
+                }
+            }
+        }
+    }
+    latencies_ns.sort_unstable();
+    let pct = |q: f64| -> f64 {
+        if latencies_ns.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((latencies_ns.len() as f64 - 1.0) * q).round() as usize;
+        latencies_ns[i] as f64 / 1e3
+    };
+    println!(
+        "msgs={count} secs={:.6} p50_us={:.1} p99_us={:.1}",
+        run.as_secs_f64(),
+        pct(0.50),
+        pct(0.99)
+    );
+    Ok(())
+}
+
+fn write_some(c: &mut Conn, payload: &[u8; MSG]) -> io::Result<()> {
+    while c.written < MSG {
+        match c.stream.write(&payload[c.written..]) {
+            Ok(n) => c.written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! TCP echo over loopback (the reactor issue): a server process on gort or
+//! on tokio (same worker count, same echo loop) and one client process on
+//! `mio` that is neither, both from the `gort-bench-net` binary
+//! (`benches/src/bin/net.rs`). 100 connections, 64-byte messages.
+//!
+//! - `tcp_echo_throughput`: each connection sends its next message when
+//!   the last came back; ns per message over the whole run (messages/s =
+//!   1e9 / that).
+//! - `tcp_echo_p50_at_20k`, `tcp_echo_p99_at_20k`: 20,000 messages/s in
+//!   all, due at fixed times; the latency of each counts from its due time.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{Measurement, Params};
+use crate::contender::AnyContender;
+
+/// Connections of every echo run.
+pub const CONNS: usize = 100;
+/// The fixed rate of the latency rows, messages per second in all.
+pub const RATE: usize = 20_000;
+
+/// The `gort-bench-net` binary, next to the running executable's
+/// directory (`target/<profile>/`); cargo builds it with the bench.
+pub fn net_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let name = format!("gort-bench-net{}", std::env::consts::EXE_SUFFIX);
+    let candidates = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join(&name))
+        .collect::<Vec<_>>();
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "{name} not found next to {}: build it with `cargo build --release -p gort-bench --bin gort-bench-net` (cargo bench builds it)",
+                exe.display()
+            )
+        })
+}
+
+/// Kills the server when dropped (closing its stdin ends it; kill is the
+/// fallback).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What one client run printed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EchoResult {
+    /// Messages completed in the measured window.
+    pub msgs: u64,
+    /// Length of the measured window.
+    pub secs: f64,
+    /// Median latency, microseconds.
+    pub p50_us: f64,
+    /// 99th percentile latency, microseconds.
+    pub p99_us: f64,
+}
+
+/// Parses the client's `msgs=.. secs=.. p50_us=.. p99_us=..` line.
+pub fn parse_client_line(line: &str) -> Result<EchoResult, String> {
+    let mut r = EchoResult {
+        msgs: 0,
+        secs: f64::NAN,
+        p50_us: f64::NAN,
+        p99_us: f64::NAN,
+    };
+    let mut seen = 0;
+    for part in line.split_whitespace() {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("bad client output {line:?}"))?;
+        let bad = |_| format!("bad {k} in client output {line:?}");
+        match k {
+            "msgs" => r.msgs = v.parse().map_err(|_| format!("bad msgs in {line:?}"))?,
+            "secs" => r.secs = v.parse().map_err(bad)?,
+            "p50_us" => r.p50_us = v.parse().map_err(bad)?,
+            "p99_us" => r.p99_us = v.parse().map_err(bad)?,
+            _ => return Err(format!("unknown field {k:?} in client output {line:?}")),
+        }
+        seen += 1;
+    }
+    if seen != 4 {
+        return Err(format!("incomplete client output {line:?}"));
+    }
+    Ok(r)
+}
+
+/// One echo run against a fresh server process on `server` (`gort` or `tokio`).
+pub fn run_echo(server: &str, p: &Params, rate: Option<usize>) -> Result<EchoResult, String> {
+    let bin = net_binary()?;
+    let mut child = Command::new(&bin)
+        .args(["server", server, &p.workers.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+    let stdout = child.stdout.take().expect("piped");
+    let server_proc = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the server's port: {e}"))?;
+    let port: u16 = line
+        .trim()
+        .strip_prefix("port=")
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("the {server} server printed {line:?}, not its port"))?;
+    let millis = if p.quick { 200 } else { 1000 };
+    let mut args = vec![
+        "client".to_string(),
+        format!("127.0.0.1:{port}"),
+        CONNS.to_string(),
+        millis.to_string(),
+    ];
+    if let Some(r) = rate {
+        args.push(r.to_string());
+    }
+    let out = Command::new(&bin)
+        .args(&args)
+        .output()
+        .map_err(|e| format!("running the client: {e}"))?;
+    drop(server_proc);
+    if !out.status.success() {
+        return Err(format!(
+            "the client failed against the {server} server: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let r = parse_client_line(String::from_utf8_lossy(&out.stdout).trim())?;
+    if r.msgs == 0 {
+        return Err(format!("no message came back from the {server} server"));
+    }
+    let _ = std::io::stderr().flush();
+    Ok(r)
+}
+
+/// `tcp_echo_throughput`.
+pub fn throughput(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
+    let r = run_echo(rt.name(), p, None)?;
+    Ok(Measurement::PerOp {
+        elapsed: Duration::from_secs_f64(r.secs),
+        ops: r.msgs,
+    })
+}
+
+/// `tcp_echo_p50_at_20k`.
+pub fn latency_p50(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
+    let r = run_echo(rt.name(), p, Some(RATE))?;
+    Ok(Measurement::Latency(Duration::from_secs_f64(
+        r.p50_us / 1e6,
+    )))
+}
+
+/// `tcp_echo_p99_at_20k`.
+pub fn latency_p99(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
+    let r = run_echo(rt.name(), p, Some(RATE))?;
+    Ok(Measurement::Latency(Duration::from_secs_f64(
+        r.p99_us / 1e6,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_lines_parse_and_bad_ones_are_errors() {
+        let r = parse_client_line("msgs=1200 secs=1.000000 p50_us=35.5 p99_us=120.0").unwrap();
+        assert_eq!(
+            r,
+            EchoResult {
+                msgs: 1200,
+                secs: 1.0,
+                p50_us: 35.5,
+                p99_us: 120.0
+            }
+        );
+        assert!(parse_client_line("msgs=1 secs=1").is_err());
+        assert!(parse_client_line("msgs=x secs=1 p50_us=1 p99_us=1").is_err());
+        assert!(parse_client_line("port=80").is_err());
+    }
+
+    /// A real run when the binary is built (cargo bench and the CI smoke
+    /// run always build it).
+    #[test]
+    fn echo_runs_against_both_servers_when_the_binary_is_built() {
+        if net_binary().is_err() {
+            eprintln!("gort-bench-net not built; skipping");
+            return;
+        }
+        let p = Params {
+            workers: 2,
+            quick: true,
+        };
+        for server in ["gort", "tokio"] {
+            let r = run_echo(server, &p, None).unwrap();
+            assert!(r.msgs > 0);
+            let r = run_echo(server, &p, Some(RATE)).unwrap();
+            assert!(r.p50_us <= r.p99_us, "{r:?}");
+        }
+    }
+}
