@@ -178,14 +178,8 @@ impl Worker {
         let shared = self.shared();
         if tick % INJECTOR_CHECK_INTERVAL == 0 {
             // I/O and timers must not wait for this worker to go idle
-            // (tokio's maintenance tick): a non-blocking reactor turn if
-            // nobody is driving; what it wakes joins this ring.
-            #[cfg(not(loom))]
-            if let Some(mut driver) = gort_reactor::Reactor::get().try_drive() {
-                self.driving.set(true);
-                driver.turn(Some(std::time::Duration::ZERO));
-                self.driving.set(false);
-            }
+            // (tokio's maintenance tick).
+            self.poll_reactor_into_ring();
             // A batch, not one task: tasks that yield go back to this ring,
             // so a ring that never empties would otherwise admit one remote
             // task per 61 polls.
@@ -197,9 +191,13 @@ impl Worker {
         p.lifo.take().or_else(|| self.processor.local.pop())
     }
 
-    /// Step 3 of the loop: injector batch, then steal.
+    /// Step 3 of the loop: injector batch, a non-blocking reactor turn if
+    /// nobody is driving, then steal.
     fn find_work(&self) -> Option<Notified> {
         if let Some(task) = self.take_from_injector() {
+            return Some(task);
+        }
+        if let Some(task) = self.poll_reactor() {
             return Some(task);
         }
         let shared = self.shared();
@@ -210,6 +208,29 @@ impl Worker {
             self.processor.is_searching.set(true);
         }
         self.steal_work().or_else(|| self.take_from_injector())
+    }
+
+    /// A non-blocking reactor turn, if nobody is driving; the tasks it
+    /// wakes join this ring.
+    fn poll_reactor_into_ring(&self) {
+        #[cfg(not(loom))]
+        if let Some(mut driver) = gort_reactor::Reactor::get().try_drive() {
+            self.driving.set(true);
+            driver.turn(Some(std::time::Duration::ZERO));
+            self.driving.set(false);
+        }
+    }
+
+    /// [`poll_reactor_into_ring`](Self::poll_reactor_into_ring), then one
+    /// of the woken tasks to run (the rest stay stealable, and a worker is
+    /// woken for them).
+    fn poll_reactor(&self) -> Option<Notified> {
+        self.poll_reactor_into_ring();
+        let task = self.processor.local.pop()?;
+        if !self.processor.local.is_empty() {
+            self.shared().notify_parked();
+        }
+        Some(task)
     }
 
     /// Takes `min(128, len / P + 1)` tasks from the injector: one to run,
