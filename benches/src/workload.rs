@@ -191,6 +191,13 @@ pub fn registry() -> Vec<Workload> {
             run: dispatch!(scheduler::chained_spawn),
         },
         Workload {
+            name: "skynet",
+            description: "a tree of 1,111,111 tasks (10 children per node, 6 levels); leaves return their index, nodes sum their children",
+            unit: Unit::Time,
+            goal: FLOOR,
+            run: dispatch!(scheduler::skynet),
+        },
+        Workload {
             name: "timers_sleep_many",
             description: "inside a task, spawn 1,000,000 tasks that each sleep 0-10 ms on the runtime's timer; the last one signals (none may wake early)",
             unit: Unit::Time,

@@ -248,3 +248,51 @@ pub fn chained_spawn<C: Contender>(rt: &C, p: &Params) -> Result<Measurement, St
     check_eq("chained_spawn (hops)", hops, depth)?;
     Ok(Measurement::Time(elapsed))
 }
+
+/// Leaves of `skynet` (full size): 10 children per node, 6 levels, so
+/// 1 + 10 + ... + 10^6 = 1,111,111 tasks.
+pub const SKYNET_LEAVES: u64 = 1_000_000;
+/// Under `--quick`: 11,111 tasks.
+pub const SKYNET_LEAVES_QUICK: u64 = 10_000;
+
+/// One node of skynet: a leaf returns its index; an inner node spawns its
+/// 10 children and sums their results.
+fn skynet_node<C: Contender>(
+    num: u64,
+    size: u64,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, String>> + Send>> {
+    Box::pin(async move {
+        if size == 1 {
+            return Ok(num);
+        }
+        let child = size / 10;
+        let handles: Vec<_> = (0..10)
+            .map(|i| C::spawn(skynet_node::<C>(num + i * child, child)))
+            .collect();
+        let mut sum = 0;
+        for h in handles {
+            sum += join::<C, _>(h).await??;
+        }
+        Ok(sum)
+    })
+}
+
+/// skynet: a tree of 1,111,111 tasks (10 children per node, 6 levels); the
+/// leaves return their index and every node sums its children's. Checks
+/// the sum, 0 + 1 + ... + 999,999.
+pub fn skynet<C: Contender>(rt: &C, p: &Params) -> Result<Measurement, String> {
+    let leaves = if p.quick {
+        SKYNET_LEAVES_QUICK
+    } else {
+        SKYNET_LEAVES
+    };
+    let start = Instant::now();
+    let sum = rt.block_on(join::<C, _>(rt.spawn_remote(skynet_node::<C>(0, leaves))))??;
+    let elapsed = start.elapsed();
+    check_eq(
+        "skynet (sum of leaf indices)",
+        sum,
+        leaves * (leaves - 1) / 2,
+    )?;
+    Ok(Measurement::Time(elapsed))
+}
