@@ -1,0 +1,458 @@
+//! `gort::net` TCP on a 2-worker gort runtime, every peer a gort task:
+//!
+//! - readiness races: 10,000 one-byte ping/pong exchanges on one
+//!   connection (in one task, and with the client's halves in two tasks
+//!   handing the turn to each other through a channel), each answer
+//!   checked; a writer that fills the socket (its `poll_write` returns
+//!   `Pending`, counted) while the peer does not read, then is woken as the
+//!   peer drains slowly (32 MiB, every byte checked);
+//! - errors: connecting to a port whose listener was just dropped is
+//!   `ConnectionRefused`; a peer that closes with unread data makes Linux
+//!   send RST, and reading (after the reset, or parked in `read` when it
+//!   comes) and writing (parked in `write` on a full socket when it comes)
+//!   end in `ConnectionReset` or `BrokenPipe`, never a hang;
+//! - half-close: the client shuts down writing (`AsyncWriteExt::close`, or
+//!   `shutdown(Shutdown::Write)`), the server reads to EOF and still sends
+//!   a 1 MiB reply that the client reads fully;
+//! - 500 connects at once: all accepted, 500 distinct peer addresses, equal
+//!   to the clients' local addresses (each client sends its index and
+//!   waits for the answer; the bare-connect version is `#[ignore]`d, see
+//!   its comment: mio's listen backlog of 128 loses connects in a burst).
+//!
+//! Every body runs under the hang watchdog of `channel/tests/support`.
+
+use std::collections::HashSet;
+use std::io::{self, ErrorKind};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use gort::net::{TcpListener, TcpStream};
+use gort::time::sleep;
+
+mod reactor_common;
+use reactor_common::{count_pending, on_gort};
+
+async fn listen() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+/// Both ends of one fresh connection: (client, accepted).
+async fn pair() -> (TcpStream, TcpStream) {
+    let (listener, addr) = listen().await;
+    let (client, accepted) = futures::join!(TcpStream::connect(addr), listener.accept());
+    (client.unwrap(), accepted.unwrap().0)
+}
+
+/// The byte at offset `i` of a patterned stream (251 is prime, so the
+/// pattern does not line up with any buffer size).
+fn pattern(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// Checks `buf` against the pattern from `offset` on.
+fn check_pattern(buf: &[u8], offset: usize) {
+    if let Some(j) = (0..buf.len()).find(|&j| buf[j] != pattern(offset + j)) {
+        panic!(
+            "byte {} is {}, expected {}",
+            offset + j,
+            buf[j],
+            pattern(offset + j)
+        );
+    }
+}
+
+/// Waits (polling every millisecond) until `parked` is non-zero.
+async fn until_parked(parked: &AtomicUsize) {
+    while parked.load(SeqCst) == 0 {
+        sleep(Duration::from_millis(1)).await;
+    }
+}
+
+const EXCHANGES: u32 = 10_000;
+
+/// Answers each byte with its complement until EOF; returns the count.
+async fn pong_server(listener: TcpListener) -> u32 {
+    let (mut s, _) = listener.accept().await.unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut b = [0u8; 1];
+    let mut answered = 0;
+    while s.read(&mut b).await.unwrap() == 1 {
+        s.write_all(&[!b[0]]).await.unwrap();
+        answered += 1;
+    }
+    answered
+}
+
+#[test]
+fn ten_thousand_one_byte_exchanges_on_one_connection() {
+    on_gort("tcp_ping_pong", || async {
+        let (listener, addr) = listen().await;
+        let server = gort::spawn(pong_server(listener));
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.set_nodelay(true).unwrap();
+        assert!(c.nodelay().unwrap());
+        let mut b = [0u8; 1];
+        for i in 0..EXCHANGES {
+            let ping = i as u8;
+            c.write_all(&[ping]).await.unwrap();
+            c.read_exact(&mut b).await.unwrap();
+            assert_eq!(b[0], !ping, "exchange {i}");
+        }
+        c.close().await.unwrap();
+        assert_eq!(server.await.unwrap(), EXCHANGES);
+        assert_eq!(
+            c.read(&mut b).await.unwrap(),
+            0,
+            "EOF after the server left"
+        );
+    });
+}
+
+#[test]
+fn ten_thousand_exchanges_with_the_halves_in_two_tasks() {
+    on_gort("tcp_ping_pong_split", || async {
+        let (listener, addr) = listen().await;
+        let server = gort::spawn(pong_server(listener));
+        let c = TcpStream::connect(addr).await.unwrap();
+        c.set_nodelay(true).unwrap();
+        let (mut rd, mut wr) = c.into_split();
+        assert_eq!(rd.peer_addr().unwrap(), addr);
+        assert_eq!(wr.peer_addr().unwrap(), addr);
+        assert_eq!(rd.local_addr().unwrap(), wr.local_addr().unwrap());
+        // The reader hands the turn back to the writer after each pong.
+        let (turn_tx, turn_rx) = gort::chan::bounded::<()>(0);
+        let writer = gort::spawn(async move {
+            for i in 0..EXCHANGES {
+                wr.write_all(&[i as u8]).await.unwrap();
+                turn_rx.recv().await.unwrap();
+            }
+            wr.close().await.unwrap();
+        });
+        let reader = gort::spawn(async move {
+            let mut b = [0u8; 1];
+            for i in 0..EXCHANGES {
+                rd.read_exact(&mut b).await.unwrap();
+                assert_eq!(b[0], !(i as u8), "exchange {i}");
+                turn_tx.send(()).await.unwrap();
+            }
+            rd.read(&mut b).await.unwrap()
+        });
+        writer.await.unwrap();
+        assert_eq!(reader.await.unwrap(), 0, "EOF after the last pong");
+        assert_eq!(server.await.unwrap(), EXCHANGES);
+    });
+}
+
+#[test]
+fn a_writer_parks_on_a_full_socket_and_resumes_as_the_peer_drains() {
+    const TOTAL: usize = 32 << 20;
+    on_gort("tcp_full_buffer", || async {
+        let (mut writer, mut reader) = pair().await;
+        let parked = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let w = gort::spawn({
+            let (parked, done) = (parked.clone(), done.clone());
+            async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut sent = 0;
+                while sent < TOTAL {
+                    let len = buf.len().min(TOTAL - sent);
+                    for (j, b) in buf[..len].iter_mut().enumerate() {
+                        *b = pattern(sent + j);
+                    }
+                    let n = count_pending(&parked, |cx| {
+                        Pin::new(&mut writer).poll_write(cx, &buf[..len])
+                    })
+                    .await
+                    .unwrap();
+                    assert!(n > 0, "a write of {len} bytes wrote nothing");
+                    sent += n;
+                }
+                writer.close().await.unwrap();
+                done.store(true, SeqCst);
+            }
+        });
+        // Not a byte is read until the writer has parked on the full socket.
+        while parked.load(SeqCst) == 0 {
+            assert!(
+                !done.load(SeqCst),
+                "{TOTAL} bytes went out without a write ever blocking"
+            );
+            sleep(Duration::from_millis(1)).await;
+        }
+        // Then drain slowly: 16 KiB reads, a 1 ms pause every 256 KiB.
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut got = 0;
+        loop {
+            let n = reader.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            check_pattern(&buf[..n], got);
+            if (got + n) / (256 * 1024) != got / (256 * 1024) {
+                sleep(Duration::from_millis(1)).await;
+            }
+            got += n;
+        }
+        assert_eq!(got, TOTAL, "bytes received");
+        w.await.unwrap();
+        eprintln!("the writer parked {} times", parked.load(SeqCst));
+    });
+}
+
+#[test]
+fn connecting_to_a_port_whose_listener_was_dropped_is_refused() {
+    on_gort("tcp_connect_refused", || async {
+        for i in 0..20 {
+            let addr = if i % 2 == 0 {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap()
+            } else {
+                // A gort listener: dropping it also deregisters it.
+                listen().await.1
+            };
+            let err = TcpStream::connect(addr).await.expect_err("nobody listens");
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+        }
+    });
+}
+
+fn is_reset(r: &io::Result<usize>) -> bool {
+    matches!(r, Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe))
+}
+
+/// Accepts one connection, reads one byte of the 100 the client sent, and
+/// drops the connection with the rest unread: Linux answers with RST.
+async fn accept_read_one_and_reset(listener: TcpListener, parked: Arc<AtomicUsize>) {
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut one = [0u8; 1];
+    s.read_exact(&mut one).await.unwrap();
+    until_parked(&parked).await;
+    drop(s);
+}
+
+#[test]
+fn reading_and_writing_after_a_reset_are_errors() {
+    on_gort("tcp_reset_then_read", || async {
+        let (listener, addr) = listen().await;
+        // Already "parked": the server resets without waiting.
+        let server = gort::spawn(accept_read_one_and_reset(
+            listener,
+            Arc::new(AtomicUsize::new(1)),
+        ));
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(&[7; 100]).await.unwrap();
+        server.await.unwrap();
+        let mut buf = [0u8; 16];
+        let r = c.read(&mut buf).await;
+        assert!(is_reset(&r), "read after RST: {r:?}");
+        let w = c.write(b"more").await;
+        assert!(is_reset(&w), "write after RST: {w:?}");
+    });
+}
+
+#[test]
+fn a_read_parked_when_the_reset_comes_ends_in_an_error() {
+    on_gort("tcp_parked_read_reset", || async {
+        let (listener, addr) = listen().await;
+        let parked = Arc::new(AtomicUsize::new(0));
+        let server = gort::spawn(accept_read_one_and_reset(listener, parked.clone()));
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(&[7; 100]).await.unwrap();
+        let mut buf = [0u8; 16];
+        let r = count_pending(&parked, |cx| Pin::new(&mut c).poll_read(cx, &mut buf)).await;
+        assert!(parked.load(SeqCst) > 0, "the read never waited");
+        assert!(is_reset(&r), "read parked across the RST: {r:?}");
+        server.await.unwrap();
+    });
+}
+
+#[test]
+fn a_write_parked_on_a_full_socket_when_the_reset_comes_ends_in_an_error() {
+    on_gort("tcp_parked_write_reset", || async {
+        let (mut c, s) = pair().await;
+        let parked = Arc::new(AtomicUsize::new(0));
+        let server = gort::spawn({
+            let parked = parked.clone();
+            async move {
+                // Never reads: once the client's write parks, close with
+                // everything unread (RST).
+                until_parked(&parked).await;
+                drop(s);
+            }
+        });
+        let buf = vec![1u8; 64 * 1024];
+        let mut sent = 0usize;
+        let err = loop {
+            match count_pending(&parked, |cx| Pin::new(&mut c).poll_write(cx, &buf)).await {
+                Ok(n) => sent += n,
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::BrokenPipe
+            ),
+            "after {sent} bytes: {err:?}"
+        );
+        assert!(parked.load(SeqCst) > 0);
+        server.await.unwrap();
+    });
+}
+
+const REPLY: usize = 1 << 20;
+
+/// The server of the half-close tests: reads the request to EOF, then
+/// sends `REPLY` patterned bytes through the write half and drops it.
+async fn read_to_eof_then_reply(listener: TcpListener) -> Vec<u8> {
+    let s = listener.incoming().next().await.unwrap().unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let mut request = Vec::new();
+    rd.read_to_end(&mut request).await.unwrap();
+    let reply: Vec<u8> = (0..REPLY).map(pattern).collect();
+    wr.write_all(&reply).await.unwrap();
+    drop(wr); // shuts down writing: the client reads EOF
+    request
+}
+
+/// The client side: the request is out and writing is shut down; the
+/// reply must arrive in full, then EOF; writing again is `BrokenPipe`.
+async fn read_full_reply(mut c: TcpStream, server: gort::JoinHandle<Vec<u8>>) {
+    let mut reply = Vec::new();
+    c.read_to_end(&mut reply).await.unwrap();
+    assert_eq!(reply.len(), REPLY, "reply length");
+    check_pattern(&reply, 0);
+    assert_eq!(server.await.unwrap(), b"request");
+    let w = c.write(b"late").await;
+    assert!(
+        matches!(&w, Err(e) if e.kind() == ErrorKind::BrokenPipe),
+        "a write after shutting down writing: {w:?}"
+    );
+}
+
+#[test]
+fn half_close_the_server_reads_eof_and_still_replies() {
+    on_gort("tcp_half_close", || async {
+        // Writing shut down by `AsyncWriteExt::close`, then by `shutdown`.
+        for with_close in [true, false] {
+            let (listener, addr) = listen().await;
+            let server = gort::spawn(read_to_eof_then_reply(listener));
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            c.write_all(b"request").await.unwrap();
+            if with_close {
+                c.close().await.unwrap();
+            } else {
+                c.shutdown(Shutdown::Write).unwrap();
+            }
+            read_full_reply(c, server).await;
+        }
+    });
+}
+
+/// The server of the 500-connects tests: accepts `n` connections, one
+/// task each, which reads the client's index (2 bytes) and answers with
+/// its complement; returns (index, peer address as accepted) per client.
+async fn accept_n_and_identify(listener: TcpListener, n: usize) -> Vec<(u16, SocketAddr)> {
+    let addr = listener.local_addr().unwrap();
+    let mut handlers = Vec::new();
+    for _ in 0..n {
+        let (mut s, peer) = listener.accept().await.unwrap();
+        assert_eq!(s.peer_addr().unwrap(), peer);
+        assert_eq!(s.local_addr().unwrap(), addr);
+        handlers.push(gort::spawn(async move {
+            let mut index = [0u8; 2];
+            s.read_exact(&mut index).await.unwrap();
+            s.write_all(&[!index[0], !index[1]]).await.unwrap();
+            (u16::from_le_bytes(index), peer)
+        }));
+    }
+    let mut identified = Vec::new();
+    for h in handlers {
+        identified.push(h.await.unwrap());
+    }
+    identified
+}
+
+/// 500 client tasks connect at once. Each then sends its index and waits
+/// for the answer: with mio's fixed listen backlog of 128, a burst of
+/// connects overflows the accept queue, and with SYN cookies on (Linux's
+/// default) the final ACK of some handshakes is dropped with no state
+/// kept: the client is connected, the server never heard of it. Data from
+/// the client (retransmitted until acknowledged) completes those
+/// handshakes; see `bare_connects_...` below for the test without it.
+#[test]
+fn five_hundred_simultaneous_connects_are_all_accepted() {
+    const N: usize = 500;
+    on_gort("tcp_accept_500", || async {
+        let (listener, addr) = listen().await;
+        let server = gort::spawn(accept_n_and_identify(listener, N));
+        let clients: Vec<_> = (0..N as u16)
+            .map(|i| {
+                gort::spawn(async move {
+                    let mut s = TcpStream::connect(addr).await.unwrap();
+                    assert_eq!(s.peer_addr().unwrap(), addr);
+                    s.write_all(&i.to_le_bytes()).await.unwrap();
+                    let mut answer = [0u8; 2];
+                    s.read_exact(&mut answer).await.unwrap();
+                    assert_eq!(!u16::from_le_bytes(answer), i, "client {i}");
+                    s.local_addr().unwrap()
+                })
+            })
+            .collect();
+        let mut locals = Vec::new();
+        for c in clients {
+            locals.push(c.await.unwrap());
+        }
+        let identified = server.await.unwrap();
+        let peers: HashSet<SocketAddr> = identified.iter().map(|&(_, p)| p).collect();
+        assert_eq!(peers.len(), N, "distinct peer addresses");
+        let indexes: HashSet<u16> = identified.iter().map(|&(i, _)| i).collect();
+        assert_eq!(indexes.len(), N, "each client accepted once");
+        for (i, peer) in identified {
+            assert_eq!(peer, locals[i as usize], "client {i}: accepted as {peer}");
+        }
+    });
+}
+
+/// The literal test: 500 bare connects at once, all accepted. It hangs
+/// intermittently on Linux (observed: 451 of 500 accepted, the other 49
+/// clients ESTABLISHED with no server-side state; `nstat` shows
+/// `TcpExtListenOverflows` and `TcpExtSyncookiesSent` growing), because
+/// `TcpListener::bind` listens with mio's fixed backlog of 128 where Go
+/// uses `net.core.somaxconn` (4096 here). Ignored: it fails by a hang,
+/// within a 10 s limit.
+#[test]
+#[ignore = "a listen backlog of 128 loses connects in a burst of 500 (see the doc comment)"]
+fn bare_connects_500_at_once_are_all_accepted() {
+    const N: usize = 500;
+    let accepted = reactor_common::finishes_within("tcp_bare_500", Duration::from_secs(10), || {
+        let rt = reactor_common::runtime(2, "tcp_bare_500");
+        rt.block_on(rt.spawn(async {
+            let (listener, addr) = listen().await;
+            let clients: Vec<_> = (0..N)
+                .map(|_| gort::spawn(async move { TcpStream::connect(addr).await.unwrap() }))
+                .collect();
+            let mut peers = HashSet::new();
+            for _ in 0..N {
+                peers.insert(listener.accept().await.unwrap().1);
+            }
+            for c in clients {
+                c.await.unwrap();
+            }
+            peers.len()
+        }))
+        .unwrap()
+    });
+    assert_eq!(
+        accepted,
+        Some(N),
+        "not all of {N} connects were accepted within 10 s"
+    );
+}
