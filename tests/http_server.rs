@@ -51,5 +51,9 @@ fn hyper_on_gort_answers_get() {
     );
     assert_eq!(reply.matches(http_server::HELLO).count(), 1, "{reply}");
     assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 1, "{reply}");
-    assert_eq!(reply.matches("HTTP/1.1 404 Not Found").count(), 1, "{reply}");
+    assert_eq!(
+        reply.matches("HTTP/1.1 404 Not Found").count(),
+        1,
+        "{reply}"
+    );
 }

@@ -243,12 +243,14 @@ impl<T> Chan<T> {
             return Poll::Ready(res);
         }
         let mut wakes = Wakes::new();
+        // A replaced wake handle, dropped after the lock.
+        let mut stale = Wake::None;
         let res = {
             let mut st = self.lock();
             match w.state() {
                 WAITING => {
                     // SAFETY: under the lock.
-                    unsafe { w.set_wake(wake()) };
+                    stale = unsafe { w.set_wake(wake()) };
                     Poll::Pending
                 }
                 IDLE => {
@@ -261,7 +263,7 @@ impl<T> Chan<T> {
                             // SAFETY: under the lock; `w` is pinned (stays put
                             // until unlinked) and idle (not linked).
                             unsafe {
-                                w.arm(Some(v), wake());
+                                stale = w.arm(Some(v), wake());
                                 st.sendq.push_back(wp);
                             }
                             Poll::Pending
@@ -275,6 +277,7 @@ impl<T> Chan<T> {
                 }
             }
         };
+        drop(stale);
         wakes.fire();
         res
     }
@@ -388,12 +391,14 @@ impl<T> Chan<T> {
             return Poll::Ready(res);
         }
         let mut wakes = Wakes::new();
+        // A replaced wake handle, dropped after the lock.
+        let mut stale = Wake::None;
         let res = {
             let mut st = self.lock();
             match w.state() {
                 WAITING => {
                     // SAFETY: under the lock.
-                    unsafe { w.set_wake(wake()) };
+                    stale = unsafe { w.set_wake(wake()) };
                     Poll::Pending
                 }
                 IDLE => match self.try_recv_locked(&mut st, &mut wakes) {
@@ -403,7 +408,7 @@ impl<T> Chan<T> {
                         let wp: *const Waiter<T> = &*w;
                         // SAFETY: under the lock; `w` is pinned and idle.
                         unsafe {
-                            w.arm(None, wake());
+                            stale = w.arm(None, wake());
                             st.recvq.push_back(wp);
                         }
                         Poll::Pending
@@ -415,6 +420,7 @@ impl<T> Chan<T> {
                 }
             }
         };
+        drop(stale);
         wakes.fire();
         res
     }
@@ -529,10 +535,13 @@ impl<T> Chan<T> {
         }
         // SAFETY: under the lock; `w` is pinned and idle; the select keeps
         // `claim` alive until it has taken back all its cases.
-        unsafe {
-            w.arm_case(None, wake(), claim, case);
+        let stale = unsafe {
+            let stale = w.arm_case(None, wake(), claim, case);
             st.recvq.push_back(&*w);
-        }
+            stale
+        };
+        drop(st);
+        drop(stale);
         true
     }
 
@@ -555,19 +564,24 @@ impl<T> Chan<T> {
         }
         let v = value.take().expect("a send case registers with its value");
         // SAFETY: as in `register_recv_case`.
-        unsafe {
-            w.arm_case(Some(v), wake(), claim, case);
+        let stale = unsafe {
+            let stale = w.arm_case(Some(v), wake(), claim, case);
             st.sendq.push_back(&*w);
-        }
+            stale
+        };
+        drop(st);
+        drop(stale);
         true
     }
 
     /// A registered case's select was polled with another waker.
     pub(crate) fn rewake_case(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) {
-        let _st = self.lock();
+        let st = self.lock();
         if w.state() == WAITING {
             // SAFETY: under the lock.
-            unsafe { w.set_wake(wake()) };
+            let stale = unsafe { w.set_wake(wake()) };
+            drop(st);
+            drop(stale);
         }
     }
 

@@ -114,32 +114,39 @@ impl<T> Waiter<T> {
     ///
     /// # Safety
     /// Under the channel's lock, and the waiter is not linked.
-    pub(crate) unsafe fn arm(&self, value: Option<T>, wake: Wake) {
+    #[must_use = "the replaced wake handle must be dropped after the lock"]
+    pub(crate) unsafe fn arm(&self, value: Option<T>, wake: Wake) -> Wake {
         // SAFETY: per the caller.
         unsafe { self.arm_case(value, wake, ptr::null(), 0) }
     }
 
     /// As [`arm`](Self::arm), for case `case` of the select whose claim
-    /// word is `claim` (null: a plain operation).
+    /// word is `claim` (null: a plain operation). Returns the wake handle
+    /// it replaces (left by an earlier registration), for the caller to
+    /// drop after releasing the lock: no waker is dropped under it.
     ///
     /// # Safety
     /// As `arm`; a non-null `claim` outlives the waiter's time in a queue.
+    #[must_use = "the replaced wake handle must be dropped after the lock"]
     pub(crate) unsafe fn arm_case(
         &self,
         value: Option<T>,
         wake: Wake,
         claim: *const Claim,
         case: usize,
-    ) {
+    ) -> Wake {
         // SAFETY: per the caller, nobody else touches these fields now.
         self.slot.with_mut(|s| unsafe { *s = value });
         // SAFETY: as above.
-        self.wake.with_mut(|w| unsafe { *w = wake });
+        let stale = self
+            .wake
+            .with_mut(|w| unsafe { std::mem::replace(&mut *w, wake) });
         // SAFETY: as above.
         self.claim.with_mut(|c| unsafe { *c = claim });
         // SAFETY: as above.
         self.case.with_mut(|c| unsafe { *c = case });
         self.state.store(WAITING, Ordering::Relaxed);
+        stale
     }
 
     /// The claim word this waiter answers to (null: a plain operation).
@@ -182,13 +189,16 @@ impl<T> Waiter<T> {
             .is_ok()
     }
 
-    /// Replaces the wake handle of a waiter that is still `WAITING`.
+    /// Replaces the wake handle of a waiter that is still `WAITING`; returns
+    /// the old one, to be dropped after the lock.
     ///
     /// # Safety
     /// Under the channel's lock.
-    pub(crate) unsafe fn set_wake(&self, wake: Wake) {
+    #[must_use = "the replaced wake handle must be dropped after the lock"]
+    pub(crate) unsafe fn set_wake(&self, wake: Wake) -> Wake {
         // SAFETY: per the caller.
-        self.wake.with_mut(|w| unsafe { *w = wake });
+        self.wake
+            .with_mut(|w| unsafe { std::mem::replace(&mut *w, wake) })
     }
 
     /// Takes the value out of the slot (the owner, after `DONE`/`CLOSED`,

@@ -1539,3 +1539,47 @@ fn errors_format_without_debug_values_and_give_the_value_back() {
     assert!(format!("{rx:?}").starts_with("Receiver"));
     assert!(format!("{:?}", tx.into_sink()).starts_with("SendSink"));
 }
+
+/// A waker that sends on a channel when it is dropped.
+struct SendsOnDrop(gort_channel::Sender<u32>);
+
+impl Wake for SendsOnDrop {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl Drop for SendsOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(9);
+    }
+}
+
+/// A parked receive polled again with another waker drops the old one
+/// after releasing the channel's lock: here the old waker's destructor
+/// uses the same channel (it hands its value to that very receive), which
+/// deadlocked while the old waker was dropped under the lock.
+#[test]
+fn a_replaced_waker_is_dropped_outside_the_lock() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let (tx, rx) = gort_channel::bounded::<u32>(0);
+        let mut fut = pin!(rx.recv());
+        let first = Waker::from(Arc::new(SendsOnDrop(tx.clone())));
+        assert!(fut
+            .as_mut()
+            .poll(&mut Context::from_waker(&first))
+            .is_pending());
+        drop(first); // the parked waiter holds the last reference
+        let second = futures::task::noop_waker();
+        let got = loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut Context::from_waker(&second)) {
+                break v;
+            }
+        };
+        done_tx.send(got).unwrap();
+    });
+    // A hang detector, not a speed assertion.
+    let got = done_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("deadlock: a waker was dropped under the channel's lock");
+    assert_eq!(got, Ok(9));
+}

@@ -321,7 +321,10 @@ impl Reactor {
     }
 
     pub(crate) fn poll_timer(&self, timer: TimerRef, waker: &Waker) -> TimerState {
-        lock(&self.timers[timer.shard].wheel).poll(timer.key, waker)
+        let (state, old) = lock(&self.timers[timer.shard].wheel).poll(timer.key, waker);
+        // After the lock: see `Wheel::poll`.
+        drop(old);
+        state
     }
 
     pub(crate) fn remove_timer(&self, timer: TimerRef) {

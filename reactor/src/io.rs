@@ -69,12 +69,15 @@ impl Direction {
         }
     }
 
-    /// The bits an operation clears on `WouldBlock` (closed and error
-    /// states are final).
+    /// The bits an operation clears on `WouldBlock`. Closed states are
+    /// final. An error is not: the operation that reported it consumed it
+    /// (`SO_ERROR`, e.g. a UDP socket's ICMP "port unreachable"), so an
+    /// operation that now would block must wait again instead of retrying
+    /// forever.
     fn clearable(self) -> usize {
         match self {
-            Direction::Read => Ready::READABLE.0,
-            Direction::Write => Ready::WRITABLE.0,
+            Direction::Read => Ready::READABLE.0 | Ready::ERROR.0,
+            Direction::Write => Ready::WRITABLE.0 | Ready::ERROR.0,
         }
     }
 }

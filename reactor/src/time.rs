@@ -192,6 +192,11 @@ impl<F: Future> Future for Timeout<F> {
     }
 }
 
+/// How late a tick must be taken to count as late for
+/// [`MissedTickBehavior::Delay`] (as tokio's): less is the timer's 1 ms
+/// resolution and scheduling noise, which must not shift the schedule.
+pub const LATE_TICK: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// What an [`Interval`] does with ticks it missed (the task was late).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MissedTickBehavior {
@@ -201,8 +206,8 @@ pub enum MissedTickBehavior {
     Skip,
     /// Every missed tick fires, at once, until caught up.
     Burst,
-    /// The schedule restarts from the late tick: the next is one period
-    /// after it.
+    /// A tick taken late (by more than [`LATE_TICK`], beyond the timer's
+    /// resolution) restarts the schedule: the next is one period after it.
     Delay,
 }
 
@@ -269,7 +274,7 @@ impl Interval {
         let next = match self.missed {
             MissedTickBehavior::Burst => scheduled + self.period,
             MissedTickBehavior::Delay => {
-                if now > scheduled + self.period {
+                if now > scheduled + LATE_TICK {
                     now + self.period
                 } else {
                     scheduled + self.period

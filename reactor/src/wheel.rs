@@ -136,20 +136,24 @@ impl Wheel {
     }
 
     /// The state of `key`'s timer; a waiting one takes `waker` if it would
-    /// not wake the same task.
-    pub(crate) fn poll(&mut self, key: TimerKey, waker: &Waker) -> TimerState {
+    /// not wake the same task. The waker it replaces is handed back, for
+    /// the caller to drop after releasing its lock (dropping a waker may
+    /// drop a task that owns another timer of this wheel).
+    pub(crate) fn poll(&mut self, key: TimerKey, waker: &Waker) -> (TimerState, Option<Waker>) {
         let Some(e) = self.entry_mut(key) else {
-            return TimerState::Gone;
+            return (TimerState::Gone, None);
         };
         match e.state {
-            EntryState::Fired => TimerState::Fired,
+            EntryState::Fired => (TimerState::Fired, None),
             EntryState::Waiting { .. } => {
-                if !e.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    e.waker = Some(waker.clone());
-                }
-                TimerState::Waiting
+                let old = if e.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    None
+                } else {
+                    e.waker.replace(waker.clone())
+                };
+                (TimerState::Waiting, old)
             }
-            EntryState::Free => TimerState::Gone,
+            EntryState::Free => (TimerState::Gone, None),
         }
     }
 
@@ -333,7 +337,7 @@ mod tests {
             wheel.advance(now, &mut fired);
             for (i, (d, key)) in keys.iter().enumerate() {
                 if fired_at[i].is_none()
-                    && wheel.poll(*key, &futures::task::noop_waker()) == TimerState::Fired
+                    && wheel.poll(*key, &futures::task::noop_waker()).0 == TimerState::Fired
                 {
                     assert!(now >= *d, "timer for {d} fired at {now}");
                     fired_at[i] = Some(now);
@@ -359,13 +363,13 @@ mod tests {
         assert_eq!(wheel.len(), 1);
         // A stale key is ignored.
         assert!(wheel.remove(a).is_none());
-        assert_eq!(wheel.poll(a, &w), TimerState::Gone);
+        assert_eq!(wheel.poll(a, &w).0, TimerState::Gone);
         let mut fired = Vec::new();
         wheel.advance(10_000, &mut fired);
         assert_eq!(fired.len(), 1);
         fired.into_iter().for_each(Waker::wake);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert_eq!(wheel.poll(b, &w), TimerState::Fired);
+        assert_eq!(wheel.poll(b, &w).0, TimerState::Fired);
         wheel.remove(b);
         // Freed entries are reused: no growth.
         let before = wheel.entries.len();
@@ -390,9 +394,9 @@ mod tests {
         assert_eq!(wheel.len(), 1);
         assert_eq!(wheel.next_deadline(), Some(next_slot_start(&wheel)));
         let w = futures::task::noop_waker();
-        assert_eq!(wheel.poll(keys[4], &w), TimerState::Waiting);
+        assert_eq!(wheel.poll(keys[4], &w).0, TimerState::Waiting);
         wheel.advance(123_456 + 30_000_000, &mut fired);
-        assert_eq!(wheel.poll(keys[4], &w), TimerState::Fired);
+        assert_eq!(wheel.poll(keys[4], &w).0, TimerState::Fired);
     }
 
     fn next_slot_start(wheel: &Wheel) -> u64 {
@@ -409,7 +413,7 @@ mod tests {
         wheel.advance(MAX_SPAN, &mut fired);
         assert_eq!(fired.len(), 1);
         assert_eq!(
-            wheel.poll(k, &futures::task::noop_waker()),
+            wheel.poll(k, &futures::task::noop_waker()).0,
             TimerState::Fired
         );
     }

@@ -46,8 +46,11 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds to `addr` (port 0: the OS picks one; see [`local_addr`](Self::local_addr)).
+    /// The accept queue is as long as the kernel allows
+    /// (`net.core.somaxconn`), as Go's: std and mio ask for 128, and a
+    /// burst of connections beyond that loses handshakes.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let listener = super::each_addr(addr, mio::net::TcpListener::bind)?;
+        let listener = super::each_addr(addr, bind_listener)?;
         Ok(TcpListener {
             reg: Registration::new(listener, Interest::READABLE)?,
         })
@@ -89,6 +92,22 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.reg.source().local_addr()
     }
+}
+
+/// The backlog asked for; the kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: i32 = 65_535;
+
+fn bind_listener(addr: SocketAddr) -> io::Result<mio::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    // Created close-on-exec by socket2.
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // Rebind at once after a restart (as std's and mio's listeners on Unix).
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(mio::net::TcpListener::from_std(socket.into()))
 }
 
 impl fmt::Debug for TcpListener {
