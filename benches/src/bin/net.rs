@@ -57,11 +57,7 @@ fn die(msg: &str) -> ! {
 fn exit_on_stdin_eof() {
     std::thread::spawn(|| {
         let mut line = String::new();
-        while io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_or(false, |n| n > 0)
-        {
+        while io::stdin().lock().read_line(&mut line).is_ok_and(|n| n > 0) {
             line.clear();
         }
         std::process::exit(0);

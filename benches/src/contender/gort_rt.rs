@@ -54,6 +54,8 @@ impl Contender for Gort {
         gort::time::sleep(duration)
     }
 
+    // The trait's future must be `Send`; an `async fn` cannot say so.
+    #[allow(clippy::manual_async_fn)]
     #[inline]
     fn timeout<F: Future + Send>(
         duration: std::time::Duration,
