@@ -519,3 +519,26 @@ fn delay_restarts_the_schedule_from_a_late_tick() {
         );
     });
 }
+
+/// Durations near `Duration::MAX` neither panic nor stall the timer wheel
+/// (a far deadline inserted after the wheel had moved made its advance
+/// loop forever, and `interval(Duration::MAX)` overflowed an `Instant`).
+#[test]
+fn huge_durations_neither_panic_nor_stall_timers() {
+    on_gort("time_huge_durations", || async {
+        // Move this thread's timer wheel past 0 first.
+        sleep(2 * MS).await;
+        let mut far = Box::pin(sleep(Duration::MAX));
+        assert!(futures::poll!(far.as_mut()).is_pending());
+        let mut ticker = interval(Duration::MAX);
+        assert!(futures::poll!(Box::pin(ticker.tick())).is_pending());
+        assert_eq!(timeout(Duration::MAX, async { 1 }).await, Ok(1));
+        // Ordinary timers still fire: the wheel advances past the far one.
+        for _ in 0..3 {
+            let start = Instant::now();
+            sleep(3 * MS).await;
+            assert!(start.elapsed() >= 3 * MS);
+        }
+        assert!(futures::poll!(far.as_mut()).is_pending());
+    });
+}

@@ -500,9 +500,14 @@ fn poll_registered<S: CaseSet>(
     }
     let won = claim - 1;
     if !cases.case(won).take_won() {
-        // The completer has claimed but not yet published; it wakes us once
-        // it has.
-        return Poll::Pending;
+        // The completer has claimed but not yet published. It does both in
+        // one hold of the channel's lock, so taking that lock (`rewake`)
+        // waits it out; waiting for its wake-up instead could miss one if
+        // this poll came with a new waker the completer never saw.
+        cases.case(won).rewake(cx);
+        if !cases.case(won).take_won() {
+            unreachable!("a claimed case is complete once its channel's lock is free");
+        }
     }
     unregister_all(cases);
     Poll::Ready(won)

@@ -46,6 +46,8 @@ pub(crate) struct Worker {
     /// sleepers afterwards to run them (tokio's driver-owning worker does
     /// the same; going through the injector cost a self-notification).
     pub(crate) driving: Cell<bool>,
+    /// Set when a task was scheduled while `driving`.
+    driving_woke: Cell<bool>,
 }
 
 /// Scheduler handles a worker clones at once when its cache is empty.
@@ -82,6 +84,7 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
         scheduler: scheduler.clone(),
         handles: RefCell::new(Vec::with_capacity(HANDLE_CACHE_MAX)),
         driving: Cell::new(false),
+        driving_woke: Cell::new(false),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
     crate::task::alloc::enable_thread_cache();
@@ -178,8 +181,11 @@ impl Worker {
         let shared = self.shared();
         if tick % INJECTOR_CHECK_INTERVAL == 0 {
             // I/O and timers must not wait for this worker to go idle
-            // (tokio's maintenance tick).
-            self.poll_reactor_into_ring();
+            // (tokio's maintenance tick). What the turn woke is new
+            // stealable work: wake a parked worker for it.
+            if self.poll_reactor_into_ring() {
+                shared.notify_parked();
+            }
             // A batch, not one task: tasks that yield go back to this ring,
             // so a ring that never empties would otherwise admit one remote
             // task per 61 polls.
@@ -211,14 +217,18 @@ impl Worker {
     }
 
     /// A non-blocking reactor turn, if nobody is driving; the tasks it
-    /// wakes join this ring.
-    fn poll_reactor_into_ring(&self) {
+    /// wakes join this ring (or overflow to the injector). `true` if it
+    /// woke any.
+    fn poll_reactor_into_ring(&self) -> bool {
         #[cfg(not(loom))]
         if let Some(mut driver) = gort_reactor::Reactor::get().try_drive() {
             self.driving.set(true);
+            self.driving_woke.set(false);
             driver.turn(Some(std::time::Duration::ZERO));
             self.driving.set(false);
+            return self.driving_woke.get();
         }
+        false
     }
 
     /// [`poll_reactor_into_ring`](Self::poll_reactor_into_ring), then one
@@ -430,6 +440,7 @@ impl Worker {
     /// A task woken by this worker's reactor turn: to the ring tail, waking
     /// nobody yet (see `park`).
     pub(crate) fn schedule_driving(&self, task: Notified) {
+        self.driving_woke.set(true);
         self.processor
             .local
             .push_back_or_overflow(task, &self.shared().injector);

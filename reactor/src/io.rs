@@ -69,16 +69,14 @@ impl Direction {
         }
     }
 
-    /// The bits an operation clears on `WouldBlock`. Closed states are
-    /// final. An error is not: the operation that reported it consumed it
-    /// (`SO_ERROR`, e.g. a UDP socket's ICMP "port unreachable"), so an
-    /// operation that now would block must wait again instead of retrying
-    /// forever.
+    /// The bits an operation clears on `WouldBlock`: all of its direction.
+    /// An operation that would block is not at EOF or at an error: the
+    /// error it reported was consumed (`SO_ERROR`, e.g. a UDP socket's
+    /// ICMP "port unreachable", which epoll also reports as write-closed),
+    /// and a real EOF or reset makes the operation return, never block.
+    /// Keeping such a bit would make `poll_io` retry forever in one poll.
     fn clearable(self) -> usize {
-        match self {
-            Direction::Read => Ready::READABLE.0 | Ready::ERROR.0,
-            Direction::Write => Ready::WRITABLE.0 | Ready::ERROR.0,
-        }
+        self.mask()
     }
 }
 
@@ -350,13 +348,22 @@ mod tests {
         };
         s.clear_ready(ev);
         assert!(s.poll_ready(&mut cx, Direction::Read).is_pending());
-        // Closed is final: never cleared.
+        // A closed or error state stays until an operation would block
+        // (then it was not final: a consumed error, or epoll's write-closed
+        // on a UDP socket after an ICMP error); a newer event still wins.
         s.set_ready(Ready::READ_CLOSED, &mut wakers);
+        assert!(s.poll_ready(&mut cx, Direction::Read).is_ready());
+        assert!(s.poll_ready(&mut cx, Direction::Read).is_ready(), "sticky");
         let Poll::Ready(ev) = s.poll_ready(&mut cx, Direction::Read) else {
             panic!("closed")
         };
         s.clear_ready(ev);
-        assert!(s.poll_ready(&mut cx, Direction::Read).is_ready());
+        assert!(s.poll_ready(&mut cx, Direction::Read).is_pending());
+        s.set_ready(Ready::ERROR, &mut wakers);
+        assert!(
+            s.poll_ready(&mut cx, Direction::Write).is_ready(),
+            "errors make both ready"
+        );
     }
 
     #[test]

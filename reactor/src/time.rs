@@ -27,8 +27,7 @@ use crate::Reactor;
 /// # });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = Instant::now();
-    sleep_until(now.checked_add(duration).unwrap_or_else(far_future))
+    sleep_until(later(Instant::now(), duration))
 }
 
 /// Waits until `deadline`.
@@ -42,6 +41,11 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// About thirty years from now: "never" for a deadline that overflows.
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+}
+
+/// `at + d`, or "never" if that overflows.
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(far_future)
 }
 
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the
@@ -230,7 +234,7 @@ pub enum MissedTickBehavior {
 /// # });
 /// ```
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now() + period, period)
+    interval_at(later(Instant::now(), period), period)
 }
 
 /// Ticks at `start`, then every `period`.
@@ -272,23 +276,26 @@ impl Interval {
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
         let next = match self.missed {
-            MissedTickBehavior::Burst => scheduled + self.period,
+            MissedTickBehavior::Burst => later(scheduled, self.period),
             MissedTickBehavior::Delay => {
-                if now > scheduled + LATE_TICK {
-                    now + self.period
+                if now > later(scheduled, LATE_TICK) {
+                    later(now, self.period)
                 } else {
-                    scheduled + self.period
+                    later(scheduled, self.period)
                 }
             }
             MissedTickBehavior::Skip => {
-                let next = scheduled + self.period;
+                let next = later(scheduled, self.period);
                 if next > now {
                     next
                 } else {
                     // Skip to the first multiple of the period after now.
                     let behind = now.duration_since(scheduled).as_nanos();
                     let periods = behind / self.period.as_nanos() + 1;
-                    scheduled + self.period * u32::try_from(periods).unwrap_or(u32::MAX)
+                    u32::try_from(periods)
+                        .ok()
+                        .and_then(|k| self.period.checked_mul(k))
+                        .map_or_else(|| later(now, self.period), |d| later(scheduled, d))
                 }
             }
         };
@@ -308,7 +315,7 @@ impl Interval {
 
     /// Restarts: the next tick is one period from now (Go's `Ticker.Reset`).
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep.reset(later(Instant::now(), self.period));
     }
 }
 

@@ -19,7 +19,8 @@ use std::task::Waker;
 const LEVELS: usize = 6;
 const SLOTS: usize = 64;
 const SLOT_BITS: u32 = 6;
-/// The furthest deadline, in ticks from now (2^36 - 1 ms).
+/// The furthest deadline, in ticks from now (2^36 - 1 ms); deadlines are
+/// clamped to the end of the current top-level rotation, `elapsed | MAX_SPAN`.
 pub(crate) const MAX_SPAN: u64 = (1 << (SLOT_BITS * LEVELS as u32)) - 1;
 const NIL: u32 = u32::MAX;
 
@@ -124,7 +125,12 @@ impl Wheel {
             }
         };
         let e = &mut self.entries[index as usize];
-        e.deadline = deadline.min(self.elapsed + MAX_SPAN);
+        // Clamp to the end of the current top-level rotation (at most
+        // 2^36 - 1 ms ahead): further out, the top-level slot would be the
+        // current one and `advance` would take and re-link it forever. A
+        // clamped timer fires early and `Sleep` re-inserts it (it checks
+        // its own deadline).
+        e.deadline = deadline.min(self.elapsed | MAX_SPAN);
         e.waker = Some(waker);
         let key = TimerKey {
             index,
@@ -401,6 +407,31 @@ mod tests {
 
     fn next_slot_start(wheel: &Wheel) -> u64 {
         wheel.next_expiration().unwrap().2
+    }
+
+    /// A far deadline inserted after the wheel has moved (so the clamp
+    /// is not aligned): advancing must not loop, and the clamped timer
+    /// fires no later than the end of the rotation.
+    #[test]
+    fn far_deadlines_after_the_wheel_moved_do_not_loop() {
+        for elapsed in [1000u64, (1 << 30) + 5, (1 << 36) - 2, (1 << 36) + 7] {
+            let mut wheel = Wheel::new();
+            let mut fired = Vec::new();
+            wheel.advance(elapsed, &mut fired);
+            let k = wheel.insert(u64::MAX, waker().1);
+            let near = wheel.insert(elapsed + 10, waker().1);
+            let clamp = elapsed | MAX_SPAN;
+            wheel.advance(elapsed + 1, &mut fired);
+            wheel.advance(elapsed + 20, &mut fired);
+            let w = futures::task::noop_waker();
+            assert_eq!(wheel.poll(near, &w).0, TimerState::Fired);
+            let far_due = clamp <= elapsed + 20;
+            assert_eq!(fired.len(), 1 + far_due as usize, "elapsed {elapsed}");
+            let far_state = wheel.poll(k, &w).0;
+            assert_eq!(far_state == TimerState::Fired, far_due, "elapsed {elapsed}");
+            wheel.advance(clamp.max(elapsed + 20), &mut fired);
+            assert_eq!(wheel.poll(k, &w).0, TimerState::Fired, "elapsed {elapsed}");
+        }
     }
 
     #[test]

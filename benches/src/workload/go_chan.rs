@@ -14,9 +14,8 @@
 //!
 //! SelectUncontended and SelectProdCons use `gort::select!`. Go's
 //! SelectProdCons has a `time.After(time.Hour)` arm that never fires; here
-//! that arm is a receive on a channel nobody sends on (until `gort::time`
-//! exists), the same thing as far as the select is concerned: one more
-//! channel case that is never ready.
+//! it is a `gort::time::sleep` of an hour, made once per task as Go's and
+//! polled by every select as a future arm.
 
 use std::sync::atomic::Ordering::{AcqRel, Relaxed};
 use std::sync::atomic::{AtomicI64, AtomicU64};
@@ -320,8 +319,8 @@ fn local_work(work: &mut u64) {
 
 /// SelectProdCons: `procs` producers and `procs` consumers share one
 /// channel of 128. Every send and receive is a select with two more arms
-/// that never fire (Go's `time.After(time.Hour)` and a never-closed
-/// channel); each side does Go's local work per operation. Producers take
+/// that never fire (an hour's timer, Go's `time.After(time.Hour)`, and a
+/// never-closed channel); each side does Go's local work per operation. Producers take
 /// batches of [`CALLS_PER_SCHED`] from a shared countdown, then send one 0
 /// each; a consumer stops at the first 0.
 pub fn select_prod_cons<C: Contender>(
@@ -339,14 +338,15 @@ pub fn select_prod_cons<C: Contender>(
     for _ in 0..procs {
         let (tx, remaining, myclose) = (tx.clone(), remaining.clone(), close_rx.clone());
         tasks.push(rt.spawn_remote(async move {
-            let (_timer_tx, mytimer) = gort::chan::bounded::<()>(0);
+            let mytimer = gort::time::sleep(std::time::Duration::from_secs(3600));
+            let mut mytimer = std::pin::pin!(mytimer);
             let mut work = 0u64;
             while remaining.fetch_sub(1, AcqRel) > 0 {
                 for _ in 0..CALLS_PER_SCHED {
                     local_work(&mut work);
                     gort::select! {
                         r = tx.send(1) => r.map_err(|_| "SelectProdCons: closed".to_string())?,
-                        _ = mytimer.recv() => return Err("SelectProdCons: timer fired".to_string()),
+                        _ = mytimer.as_mut() => return Err("SelectProdCons: timer fired".to_string()),
                         _ = myclose.recv() => return Err("SelectProdCons: closed".to_string()),
                     }
                 }
@@ -356,7 +356,8 @@ pub fn select_prod_cons<C: Contender>(
         }));
         let (rx, myclose) = (rx.clone(), close_rx.clone());
         tasks.push(rt.spawn_remote(async move {
-            let (_timer_tx, mytimer) = gort::chan::bounded::<()>(0);
+            let mytimer = gort::time::sleep(std::time::Duration::from_secs(3600));
+            let mut mytimer = std::pin::pin!(mytimer);
             let mut work = 0u64;
             let mut sum = 0u64;
             loop {
@@ -366,7 +367,7 @@ pub fn select_prod_cons<C: Contender>(
                         Ok(v) => sum += v,
                         Err(_) => return Err("SelectProdCons: closed".to_string()),
                     },
-                    _ = mytimer.recv() => return Err("SelectProdCons: timer fired".to_string()),
+                    _ = mytimer.as_mut() => return Err("SelectProdCons: timer fired".to_string()),
                     _ = myclose.recv() => return Err("SelectProdCons: closed".to_string()),
                 }
                 local_work(&mut work);
@@ -528,8 +529,8 @@ pub fn suite() -> Suite {
              (1,000,000 for ChanSync, ChanProdCons* and Select*, 20,000 for ChanUncontended \
              and ChanContended, whose op is 100 sends + 100 receives); 2 workers / GOMAXPROCS=2."
                 .to_string(),
-            "SelectProdCons: Go's never-firing time.After(time.Hour) arm is a receive on a \
-             channel nobody sends on in the gort version (gort::time does not exist yet)."
+            "SelectProdCons: Go's never-firing time.After(time.Hour) arm is a \
+             gort::time::sleep of an hour in the gort version, made once per task."
                 .to_string(),
         ],
         columns: vec![
