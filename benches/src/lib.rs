@@ -27,6 +27,8 @@
 //! - [`counting_alloc`]: the counting global allocator behind the
 //!   allocation workload (installed by the bench binary).
 //! - [`cli`] and [`machine`]: command-line flags and the machine line.
+//! - [`results`]: the run as JSON and an SVG chart of the ratios, under
+//!   `target/gort-bench/`.
 
 #![warn(missing_docs)]
 
@@ -36,6 +38,7 @@ pub mod counting_alloc;
 pub mod gobench;
 pub mod machine;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod stats;
 pub mod suite;

@@ -15,6 +15,7 @@ use gort_bench::contender::AnyContender;
 use gort_bench::counting_alloc::CountingAlloc;
 use gort_bench::gobench::{self, GoBench, GoSetup};
 use gort_bench::report::Table;
+use gort_bench::results::{self, Results, Section};
 use gort_bench::runner::{self, Config, Watchdog};
 use gort_bench::suite::{self, Env, Suite};
 use gort_bench::workload::{self, go_chan, Params};
@@ -95,15 +96,27 @@ fn main() -> ExitCode {
             opts.run_target.as_millis()
         )
     };
-    println!("# gort-bench versus");
-    println!("{}", gort_bench::machine::describe());
-    println!(
-        "method: {} built once each with {WORKERS} worker threads; per workload 1 warm-up run \
+    let method = format!(
+        "{} built once each with {WORKERS} worker threads; per workload 1 warm-up run \
          each, then {} runs each interleaved ({order}); {per_run}; median (min–max) of the runs; \
          {sizes}",
         names.join(", "),
         opts.runs,
     );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut results = Results {
+        machine: gort_bench::machine::describe(),
+        date: results::utc_date(now),
+        args: std::env::args().skip(1).collect(),
+        method: method.clone(),
+        sections: Vec::new(),
+    };
+    println!("# gort-bench versus");
+    println!("{}", results.machine);
+    println!("date: {} (UTC)", results.date);
+    println!("method: {method}");
     println!();
 
     let mut contenders = Vec::new();
@@ -145,6 +158,9 @@ fn main() -> ExitCode {
             rows,
         };
         print!("{}", table.render());
+        results
+            .sections
+            .push(Section::from_table("runtimes: gort vs tokio", &table));
         println!();
         println!(
             "ratio = {} median / {} median (lower is better); goal = the issues' floor, {} <= {:.2}x {} \
@@ -188,12 +204,22 @@ fn main() -> ExitCode {
         }
         println!();
         print!("{}", table.render());
+        results
+            .sections
+            .push(Section::from_compare(&s.title, &table));
         println!();
         for line in s.legend() {
             println!("{line}");
         }
     }
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
+    match results.write(&results::output_dir()) {
+        Ok((json, svg)) => {
+            println!();
+            println!("results: {} and {}", json.display(), svg.display());
+        }
+        Err(e) => eprintln!("warning: writing the results under target/gort-bench failed: {e}"),
+    }
 
     drop(contenders);
     ExitCode::SUCCESS
