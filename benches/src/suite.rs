@@ -49,7 +49,7 @@ impl<'a> Env<'a> {
 }
 
 /// One measured run of one workload on one implementation; returns a
-/// [`Measurement::PerOp`], or an error when the result was wrong.
+/// measurement in its row's unit, or an error when the result was wrong.
 pub type CellFn = Box<dyn Fn(&Env<'_>, &Params) -> Result<Measurement, String>>;
 
 /// A column of a suite: an implementation.
@@ -69,6 +69,8 @@ pub struct SuiteRow {
     pub name: String,
     /// One line: what one run does.
     pub description: String,
+    /// What every cell returns ([`Unit::PerOp`] for the channel suites).
+    pub unit: Unit,
     /// One cell per column; `None` = `n/a`.
     pub cells: Vec<Option<CellFn>>,
 }
@@ -139,7 +141,7 @@ impl Suite {
             let mut summaries = run_interleaved(
                 &row.name,
                 &row.description,
-                Unit::PerOp,
+                row.unit,
                 &subjects,
                 cfg,
                 watchdog,
@@ -152,7 +154,7 @@ impl Suite {
                 .collect();
             rows.push(CompareRow {
                 workload: row.name.clone(),
-                unit: Unit::PerOp,
+                unit: row.unit,
                 cells,
             });
         }
@@ -196,10 +198,12 @@ impl Suite {
     }
 }
 
-/// All comparison suites, in report order: Go's channel benchmarks, the
-/// async channel suite, the blocking channel suite.
+/// All comparison suites, in report order: the seed's table (per unit of
+/// concurrency), Go's channel benchmarks, the async channel suite, the
+/// blocking channel suite.
 pub fn suites() -> Vec<Suite> {
     vec![
+        workload::seed::suite(),
         workload::go_chan::suite(),
         workload::channel::async_suite(),
         workload::channel::blocking_suite(),
@@ -238,11 +242,13 @@ mod tests {
                 SuiteRow {
                     name: "chan/x/cap0".into(),
                     description: "x".into(),
+                    unit: Unit::PerOp,
                     cells: vec![cell(10), None, cell(30)],
                 },
                 SuiteRow {
                     name: "chan/y/cap1".into(),
                     description: "y".into(),
+                    unit: Unit::PerOp,
                     cells: vec![cell(40), cell(20), None],
                 },
             ],

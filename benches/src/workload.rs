@@ -16,6 +16,7 @@ pub mod channel;
 pub mod go_chan;
 pub mod net;
 pub mod scheduler;
+pub mod seed;
 pub mod timers;
 
 use std::time::Duration;

@@ -1,6 +1,11 @@
-//! `gort-bench-net`: the processes of the TCP echo benchmark.
+//! `gort-bench-net`: the child processes of the benchmarks (TCP echo, and
+//! memory per parked unit, which must not share a process with anything).
 //!
 //! ```text
+//! gort-bench-net park <gort|tokio|threads> <n>
+//!     parks n units (tasks on a 2-worker runtime, or OS threads) on one
+//!     gort channel receive each, and prints the resident memory they added:
+//!     `rss_before=<bytes> rss_after=<bytes> per_unit=<bytes>`
 //! gort-bench-net server <gort|tokio> <workers>
 //!     binds 127.0.0.1:0, prints `port=<p>`, echoes every connection until
 //!     stdin closes (the harness holds it open)
@@ -30,13 +35,14 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let res = match args.first().map(String::as_str) {
         Some("server") if args.len() == 3 => server(&args[1], parse(&args[2], "workers")),
+        Some("park") if args.len() == 3 => park(&args[1], parse(&args[2], "n")),
         Some("client") if args.len() == 4 || args.len() == 5 => client(
             args[1].parse().unwrap_or_else(|e| die(&format!("bad address {:?}: {e}", args[1]))),
             parse(&args[2], "conns"),
             Duration::from_millis(parse(&args[3], "millis") as u64),
             args.get(4).map(|r| parse(r, "rate") as f64),
         ),
-        _ => die("usage: gort-bench-net server <gort|tokio> <workers> | client <addr> <conns> <millis> [<rate>]"),
+        _ => die("usage: gort-bench-net server <gort|tokio> <workers> | client <addr> <conns> <millis> [<rate>] | park <gort|tokio|threads> <n>"),
     };
     if let Err(e) = res {
         die(&e.to_string());
@@ -282,5 +288,118 @@ fn write_some(c: &mut Conn, payload: &[u8; MSG]) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     }
+    Ok(())
+}
+
+/// This process's resident set size, from `/proc/self/status` (`VmRSS`).
+fn rss_bytes() -> io::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| io::Error::other("no VmRSS in /proc/self/status"))
+}
+
+/// Waits (polling) until `count` reaches `n`.
+fn wait_for(count: &std::sync::atomic::AtomicUsize, n: usize) {
+    while count.load(std::sync::atomic::Ordering::Acquire) < n {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// `park`: see the module docs. Each unit counts itself as parked just
+/// before it awaits; the resident size is read once all have, after a
+/// short settle, then the channel closes and every unit must finish.
+fn park(kind: &str, n: usize) -> io::Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let parked = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let settle = Duration::from_millis(100);
+    let (tx, rx) = gort::chan::bounded::<()>(0);
+    let unit = {
+        let (parked, done, rx) = (parked.clone(), done.clone(), rx.clone());
+        move || {
+            let (parked, done, rx) = (parked.clone(), done.clone(), rx.clone());
+            async move {
+                parked.fetch_add(1, Ordering::Release);
+                let _ = rx.recv().await;
+                done.fetch_add(1, Ordering::Release);
+            }
+        }
+    };
+    let (before, after) = match kind {
+        "gort" => {
+            let rt = gort::runtime::Builder::new().worker_threads(2).build()?;
+            rt.block_on(async {});
+            let before = rss_bytes()?;
+            for _ in 0..n {
+                drop(rt.spawn(unit()));
+            }
+            wait_for(&parked, n);
+            std::thread::sleep(settle);
+            let after = rss_bytes()?;
+            drop(tx);
+            wait_for(&done, n);
+            (before, after)
+        }
+        "tokio" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(async {});
+            let before = rss_bytes()?;
+            for _ in 0..n {
+                drop(rt.spawn(unit()));
+            }
+            wait_for(&parked, n);
+            std::thread::sleep(settle);
+            let after = rss_bytes()?;
+            drop(tx);
+            wait_for(&done, n);
+            (before, after)
+        }
+        "threads" => {
+            let before = rss_bytes()?;
+            let mut threads = Vec::with_capacity(n);
+            for _ in 0..n {
+                let (parked, done, rx) = (parked.clone(), done.clone(), rx.clone());
+                threads.push(std::thread::spawn(move || {
+                    parked.fetch_add(1, Ordering::Release);
+                    let _ = rx.recv_blocking();
+                    done.fetch_add(1, Ordering::Release);
+                }));
+            }
+            wait_for(&parked, n);
+            std::thread::sleep(settle);
+            let after = rss_bytes()?;
+            drop(tx);
+            for t in threads {
+                t.join()
+                    .map_err(|_| io::Error::other("a thread panicked"))?;
+            }
+            (before, after)
+        }
+        other => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unknown kind {other:?} (gort, tokio or threads)"),
+            ))
+        }
+    };
+    if done.load(Ordering::Acquire) != n {
+        return Err(io::Error::new(
+            io::ErrorKind::Other,
+            "not every unit finished",
+        ));
+    }
+    println!(
+        "rss_before={before} rss_after={after} per_unit={:.1}",
+        after.saturating_sub(before) as f64 / n as f64
+    );
     Ok(())
 }

@@ -22,7 +22,7 @@
 use std::future::Future;
 use std::time::Instant;
 
-use super::{Measurement, Params};
+use super::{Measurement, Params, Unit};
 use crate::contender::{join, Contender};
 use crate::report::thousands;
 use crate::suite::{CellFn, Env, Suite, SuiteColumn, SuiteRow};
@@ -773,6 +773,7 @@ pub fn async_suite() -> Suite {
         .map(|(name, case)| SuiteRow {
             name: format!("chan/{name}"),
             description: describe(case, "task"),
+            unit: Unit::PerOp,
             cells: vec![
                 async_cell::<GortChan>(case, On::Tokio),
                 async_cell::<Flume>(case, On::Tokio),
@@ -840,6 +841,7 @@ pub fn blocking_suite() -> Suite {
         .map(|(name, case)| SuiteRow {
             name: format!("chan/blocking/{name}"),
             description: describe(case, "thread"),
+            unit: Unit::PerOp,
             cells: vec![
                 blocking_cell::<GortBlocking>(case),
                 blocking_cell::<Crossbeam>(case),

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Measurement, Params};
+use super::{Measurement, Params, Unit};
 use crate::contender::{join, Contender};
 use crate::report::thousands;
 use crate::suite::{CellFn, Env, Suite, SuiteColumn, SuiteRow};
@@ -515,6 +515,7 @@ pub fn suite() -> Suite {
                 thousands(bench.ops),
                 thousands(bench.ops_quick)
             ),
+            unit: Unit::PerOp,
             cells: vec![
                 gort_cell(bench, false),
                 go_cell(bench),
