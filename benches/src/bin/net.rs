@@ -392,10 +392,7 @@ fn park(kind: &str, n: usize) -> io::Result<()> {
         }
     };
     if done.load(Ordering::Acquire) != n {
-        return Err(io::Error::new(
-            io::ErrorKind::Other,
-            "not every unit finished",
-        ));
+        return Err(io::Error::other("not every unit finished"));
     }
     println!(
         "rss_before={before} rss_after={after} per_unit={:.1}",
