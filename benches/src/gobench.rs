@@ -1,6 +1,8 @@
 //! Go's column: builds `benches/go` (Go's own channel benchmarks, see
-//! `benches/go/chan_test.go`) with `go test -c` once per process and runs one
-//! benchmark per measured run with a fixed `b.N`, parsing the `ns/op` line.
+//! `benches/go/chan_test.go`, and the seed's table, `seed_test.go`) with
+//! `go test -c` once per process and runs one benchmark per measured run
+//! with a fixed `b.N`, parsing the `ns/op` line (or one test, for the
+//! memory row, parsing what it prints).
 //!
 //! Go is optional: without `go` on `PATH` the harness prints [`NOT_FOUND`]
 //! once and leaves the column out.
@@ -92,6 +94,28 @@ impl GoBench {
     /// Go's version as `go version` says it, e.g. `go1.19.8`.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// Runs the test `Test<name>` alone (verbose) with the environment
+    /// `env` and returns what it printed. A failing test is an error.
+    pub fn run_test(&self, name: &str, env: &[(&str, String)]) -> Result<String, String> {
+        let out = Command::new(&self.binary)
+            .args(["-test.v", "-test.count", "1", "-test.run"])
+            .arg(format!("^Test{name}$"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(source_dir())
+            .output()
+            .map_err(|e| format!("Go Test{name}: running {}: {e}", self.binary.display()))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            return Err(format!(
+                "Go Test{name} failed ({}):\n{}{}",
+                out.status,
+                stdout.trim_end(),
+                String::from_utf8_lossy(&out.stderr).trim_end()
+            ));
+        }
+        Ok(stdout)
     }
 
     /// Runs `Benchmark<name>` once with `b.N = ops` and GOMAXPROCS `procs`

@@ -1,6 +1,7 @@
-//! The seed's table, per unit of concurrency: a gort task, a tokio task and
-//! an OS thread (Go's goroutine joins when its programs exist): resident
-//! memory per parked unit, create+teardown time, and switch time.
+//! The seed's table, per unit of concurrency: a gort task, a tokio task, a
+//! Go goroutine (`benches/go/seed_test.go`, when `go` is installed) and an
+//! OS thread: resident memory per parked unit, create+teardown time, and
+//! switch time.
 //!
 //! - `seed/rss_per_parked_unit`: a child process (`gort-bench-net park`)
 //!   parks 1,000,000 tasks (10,000 threads) on a gort channel receive each
@@ -15,6 +16,7 @@
 use std::process::Command;
 use std::time::Instant;
 
+use super::go_chan::GO;
 use super::{Measurement, Params, Unit};
 use crate::contender::{join, Contender};
 use crate::suite::{CellFn, Env, Suite, SuiteColumn, SuiteRow};
@@ -166,6 +168,18 @@ fn switch_threads(trips: usize) -> Result<Measurement, String> {
     })
 }
 
+/// Go: parked goroutines in a fresh test process.
+fn go_rss(env: &Env<'_>, n: usize) -> Result<Measurement, String> {
+    let out = env
+        .go("seed/rss_per_parked_unit")?
+        .run_test("SeedParkRSS", &[("GORT_PARK_N", n.to_string())])?;
+    let line = out
+        .lines()
+        .find(|l| l.contains("per_unit="))
+        .ok_or_else(|| format!("Go TestSeedParkRSS printed no per_unit line:\n{out}"))?;
+    parse_park_line(line).map(Measurement::Bytes)
+}
+
 fn cell(f: impl Fn(&Env<'_>, &Params) -> Result<Measurement, String> + 'static) -> Option<CellFn> {
     Some(Box::new(f))
 }
@@ -180,6 +194,7 @@ pub fn suite() -> Suite {
             cells: vec![
                 cell(|_, p| rss_per_parked("gort", size(p, PARKED_TASKS))),
                 cell(|_, p| rss_per_parked("tokio", size(p, PARKED_TASKS))),
+                cell(|env, p| go_rss(env, size(p, PARKED_TASKS))),
                 cell(|_, p| rss_per_parked("threads", size(p, PARKED_THREADS))),
             ],
         },
@@ -190,6 +205,10 @@ pub fn suite() -> Suite {
             cells: vec![
                 cell(|env, p| create_tasks(env.gort, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
                 cell(|env, p| create_tasks(env.tokio, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
+                cell(|env, p| {
+                    let n = if p.quick { CREATED_QUICK.0 } else { CREATED.0 };
+                    env.go("seed/create_teardown")?.run("SeedCreate", n as u64, p.workers)
+                }),
                 cell(|_, p| create_threads(if p.quick { CREATED_QUICK.1 } else { CREATED.1 })),
             ],
         },
@@ -200,18 +219,23 @@ pub fn suite() -> Suite {
             cells: vec![
                 cell(|env, p| switch_tasks(env.gort, size(p, ROUND_TRIPS))),
                 cell(|env, p| switch_tasks(env.tokio, size(p, ROUND_TRIPS))),
+                cell(|env, p| {
+                    // b.N switches: b.N / 2 round trips.
+                    let switches = 2 * size(p, ROUND_TRIPS) as u64;
+                    env.go("seed/switch")?.run("SeedSwitch", switches, p.workers)
+                }),
                 cell(|_, p| switch_threads(size(p, ROUND_TRIPS))),
             ],
         },
     ];
     Suite {
-        title: "seed: per unit of concurrency (task, task, thread)".to_string(),
+        title: "seed: per unit of concurrency (gort task, tokio task, goroutine, thread)".to_string(),
         about: vec![
             "The seed's claims measured: a goroutine-like task costs bytes where a thread \
              costs kilobytes, and creating, tearing down and switching tasks is far cheaper. \
              Memory: resident bytes added per parked unit, each run a fresh child process; \
-             time: ns per unit (create+teardown) or per switch. Go's goroutine column is not \
-             here yet."
+             time: ns per unit (create+teardown) or per switch. Go: benches/go/seed_test.go \
+             with GOMAXPROCS=2 (its memory row a fresh test process per run)."
                 .to_string(),
         ],
         columns: vec![
@@ -224,6 +248,12 @@ pub fn suite() -> Suite {
                 name: "tokio task".to_string(),
                 ranked: true,
                 about: "a tokio task on tokio's multi-threaded runtime (2 workers)".to_string(),
+            },
+            SuiteColumn {
+                name: GO.to_string(),
+                ranked: true,
+                about: "a goroutine (Go 1.19+, benches/go/seed_test.go; 2 KiB initial stack)"
+                    .to_string(),
             },
             SuiteColumn {
                 name: "OS thread".to_string(),
