@@ -199,11 +199,12 @@ impl Suite {
 }
 
 /// All comparison suites, in report order: the seed's table (per unit of
-/// concurrency), Go's channel benchmarks, the async channel suite, the
+/// concurrency), Go's scheduler benchmarks, Go's channel benchmarks, the async channel suite, the
 /// blocking channel suite.
 pub fn suites() -> Vec<Suite> {
     vec![
         workload::seed::suite(),
+        workload::go_sched::suite(),
         workload::go_chan::suite(),
         workload::channel::async_suite(),
         workload::channel::blocking_suite(),

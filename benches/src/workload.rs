@@ -14,6 +14,7 @@
 pub mod alloc;
 pub mod channel;
 pub mod go_chan;
+pub mod go_sched;
 pub mod net;
 pub mod scheduler;
 pub mod seed;

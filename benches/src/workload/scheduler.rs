@@ -223,7 +223,7 @@ pub fn yield_many<C: Contender>(rt: &C, p: &Params) -> Result<Measurement, Strin
 }
 
 /// One link of [`chained_spawn`]: spawn the next link, or signal at the end.
-fn link<C: Contender>(remaining: usize, hops: usize, done: mpsc::SyncSender<usize>) {
+pub(crate) fn link<C: Contender>(remaining: usize, hops: usize, done: mpsc::SyncSender<usize>) {
     if remaining == 0 {
         done.send(hops).expect("bench thread stopped waiting");
     } else {
