@@ -16,7 +16,7 @@ use gort_bench::counting_alloc::CountingAlloc;
 use gort_bench::gobench::{self, GoBench, GoSetup};
 use gort_bench::report::Table;
 use gort_bench::results::{self, Results, Section};
-use gort_bench::runner::{self, Config, Watchdog};
+use gort_bench::runner::{self, Config, Progress, Watchdog};
 use gort_bench::suite::{self, Env, Suite};
 use gort_bench::workload::{self, go_chan, Params};
 
@@ -141,8 +141,11 @@ fn main() -> ExitCode {
     };
     let watchdog = Watchdog::start(RUN_LIMIT);
     let started = Instant::now();
+    let mut progress =
+        Progress::new(workloads.len() + suites.iter().map(|s| s.rows.len()).sum::<usize>());
     let mut rows = Vec::new();
     for w in &workloads {
+        progress.start(w.name);
         match runner::run_workload(w, &contenders, &cfg, &watchdog) {
             Ok(row) => rows.push(row),
             Err(e) => return wrong_result(&e),
@@ -187,7 +190,7 @@ fn main() -> ExitCode {
                 s.remove_column(i);
             }
         }
-        let table = match s.run(&env, &cfg, &watchdog) {
+        let table = match s.run(&env, &cfg, &watchdog, &mut progress) {
             Ok(table) => table,
             Err(e) => return wrong_result(&e),
         };

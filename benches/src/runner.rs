@@ -27,6 +27,53 @@ pub struct Config {
     pub run_target: Duration,
 }
 
+/// The progress bar on stderr: one line per workload (row) as it starts,
+/// with how many are done and the time so far.
+#[derive(Debug)]
+pub struct Progress {
+    total: usize,
+    done: usize,
+    started: Instant,
+}
+
+impl Progress {
+    /// A bar over `total` rows, starting now.
+    pub fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            done: 0,
+            started: Instant::now(),
+        }
+    }
+
+    /// The bar line for row `name` starting after `done` of `total`, at
+    /// `elapsed`: `[#####---------------]  5/20 name (1m05s)`.
+    pub fn line(done: usize, total: usize, name: &str, elapsed: Duration) -> String {
+        const WIDTH: usize = 20;
+        let filled = (done * WIDTH)
+            .checked_div(total)
+            .map_or(WIDTH, |f| f.min(WIDTH));
+        let secs = elapsed.as_secs();
+        format!(
+            "[{}{}] {done:>w$}/{total} {name} ({}m{:02}s)",
+            "#".repeat(filled),
+            "-".repeat(WIDTH - filled),
+            secs / 60,
+            secs % 60,
+            w = total.to_string().len(),
+        )
+    }
+
+    /// Prints the bar for the row starting now and counts it.
+    pub fn start(&mut self, name: &str) {
+        eprintln!(
+            "{}",
+            Progress::line(self.done, self.total, name, self.started.elapsed())
+        );
+        self.done += 1;
+    }
+}
+
 /// Most iterations one run may repeat a workload.
 pub const MAX_ITERATIONS: u32 = 1_000;
 
@@ -265,6 +312,18 @@ mod tests {
     }
 
     const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn the_progress_line_fills_with_the_rows_done() {
+        let l = Progress::line(5, 20, "skynet", Duration::from_secs(65));
+        assert_eq!(l, "[#####---------------]  5/20 skynet (1m05s)");
+        assert!(Progress::line(20, 20, "x", Duration::ZERO).starts_with("[####################]"));
+        assert!(Progress::line(0, 0, "x", Duration::ZERO).starts_with("[####################]"));
+        let mut p = Progress::new(2);
+        p.start("a");
+        p.start("b");
+        assert_eq!(p.done, 2);
+    }
 
     #[test]
     fn iterations_fill_the_target() {

@@ -11,7 +11,7 @@
 use crate::contender::{AnyContender, Gort, Tokio};
 use crate::gobench::GoBench;
 use crate::report::{Column, CompareRow, CompareTable};
-use crate::runner::{run_interleaved, Config, Subject, Watchdog};
+use crate::runner::{run_interleaved, Config, Progress, Subject, Watchdog};
 use crate::workload::{self, Measurement, Params, Unit};
 
 /// What the cells run on: the runtimes built once per process, and Go's
@@ -122,9 +122,11 @@ impl Suite {
         env: &Env<'_>,
         cfg: &Config,
         watchdog: &Watchdog,
+        progress: &mut Progress,
     ) -> Result<CompareTable, String> {
         let mut rows = Vec::with_capacity(self.rows.len());
         for row in &self.rows {
+            progress.start(&row.name);
             let params = cfg.params;
             let subjects: Vec<Subject<'_>> = row
                 .cells
@@ -288,7 +290,12 @@ mod tests {
             run_target: Duration::ZERO,
         };
         let table = suite()
-            .run(&env, &cfg, &Watchdog::start(Duration::from_secs(60)))
+            .run(
+                &env,
+                &cfg,
+                &Watchdog::start(Duration::from_secs(60)),
+                &mut Progress::new(2),
+            )
             .unwrap();
         assert_eq!(table.subject, 1);
         assert_eq!(table.rows.len(), 2);
