@@ -310,6 +310,29 @@ fn wait_for(count: &std::sync::atomic::AtomicUsize, n: usize) {
     }
 }
 
+/// Parks `n` tasks with `spawn_one` on a warmed-up runtime: the resident
+/// size before, and once all are parked (after `settle`); then closes the
+/// channel (dropping `tx`) and waits for every task to finish.
+fn park_tasks(
+    spawn_one: impl Fn(),
+    n: usize,
+    parked: &std::sync::atomic::AtomicUsize,
+    done: &std::sync::atomic::AtomicUsize,
+    tx: gort::chan::Sender<()>,
+    settle: Duration,
+) -> io::Result<(u64, u64)> {
+    let before = rss_bytes()?;
+    for _ in 0..n {
+        spawn_one();
+    }
+    wait_for(parked, n);
+    std::thread::sleep(settle);
+    let after = rss_bytes()?;
+    drop(tx);
+    wait_for(done, n);
+    Ok((before, after))
+}
+
 /// `park`: see the module docs. Each unit counts itself as parked just
 /// before it awaits; the resident size is read once all have, after a
 /// short settle, then the channel closes and every unit must finish.
@@ -335,16 +358,7 @@ fn park(kind: &str, n: usize) -> io::Result<()> {
         "gort" => {
             let rt = gort::runtime::Builder::new().worker_threads(2).build()?;
             rt.block_on(async {});
-            let before = rss_bytes()?;
-            for _ in 0..n {
-                drop(rt.spawn(unit()));
-            }
-            wait_for(&parked, n);
-            std::thread::sleep(settle);
-            let after = rss_bytes()?;
-            drop(tx);
-            wait_for(&done, n);
-            (before, after)
+            park_tasks(|| drop(rt.spawn(unit())), n, &parked, &done, tx, settle)?
         }
         "tokio" => {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -352,16 +366,7 @@ fn park(kind: &str, n: usize) -> io::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(async {});
-            let before = rss_bytes()?;
-            for _ in 0..n {
-                drop(rt.spawn(unit()));
-            }
-            wait_for(&parked, n);
-            std::thread::sleep(settle);
-            let after = rss_bytes()?;
-            drop(tx);
-            wait_for(&done, n);
-            (before, after)
+            park_tasks(|| drop(rt.spawn(unit())), n, &parked, &done, tx, settle)?
         }
         "threads" => {
             let before = rss_bytes()?;
