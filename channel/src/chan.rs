@@ -290,7 +290,7 @@ impl<T> Chan<T> {
 
     /// The result of a send whose waiter reached a final state (`None`
     /// while idle or parked); resets the waiter.
-    fn finished_send(w: Pin<&Waiter<T>>) -> Option<Result<(), T>> {
+    pub(crate) fn finished_send(w: Pin<&Waiter<T>>) -> Option<Result<(), T>> {
         match w.state() {
             DONE => {
                 w.reset();
@@ -428,7 +428,7 @@ impl<T> Chan<T> {
     /// The result of a receive whose waiter reached a final state (`None`
     /// while idle or parked; `Some(None)`: closed and drained); resets the
     /// waiter.
-    fn finished_recv(&self, w: Pin<&Waiter<T>>) -> Option<Option<T>> {
+    pub(crate) fn finished_recv(&self, w: Pin<&Waiter<T>>) -> Option<Option<T>> {
         match w.state() {
             DONE => {
                 // SAFETY: final state observed: the completer is done with it.
@@ -583,16 +583,6 @@ impl<T> Chan<T> {
             drop(st);
             drop(stale);
         }
-    }
-
-    /// The winning receive case's result, once its completer is done.
-    pub(crate) fn recv_case_result(&self, w: Pin<&Waiter<T>>) -> Option<Option<T>> {
-        self.finished_recv(w)
-    }
-
-    /// The winning send case's result, once its completer is done.
-    pub(crate) fn send_case_result(w: Pin<&Waiter<T>>) -> Option<Result<(), T>> {
-        Self::finished_send(w)
     }
 
     /// Takes a send case back (it lost, or its select retries or is

@@ -128,7 +128,7 @@ impl<T> Case for RecvCase<'_, T> {
 
     fn take_won(mut self: Pin<&mut Self>) -> bool {
         let f = self.as_mut().fut().project();
-        match f.chan.recv_case_result(f.waiter.as_ref()) {
+        match f.chan.finished_recv(f.waiter.as_ref()) {
             Some(v) => {
                 *self.out() = Some(v.ok_or(RecvError));
                 true
@@ -208,7 +208,7 @@ impl<T> Case for SendCase<'_, T> {
 
     fn take_won(mut self: Pin<&mut Self>) -> bool {
         let f = self.as_mut().fut().project();
-        match Chan::<T>::send_case_result(f.waiter.as_ref()) {
+        match Chan::<T>::finished_send(f.waiter.as_ref()) {
             Some(r) => {
                 *self.out() = Some(r.map_err(SendError));
                 true

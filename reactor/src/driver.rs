@@ -84,9 +84,11 @@ struct TimerShard {
 }
 
 impl TimerShard {
-    fn publish_next(&self, wheel: &Wheel) {
-        self.next
-            .store(wheel.next_deadline().unwrap_or(u64::MAX), Ordering::SeqCst);
+    /// Publishes (and returns) the wheel's earliest deadline.
+    fn publish_next(&self, wheel: &Wheel) -> u64 {
+        let next = wheel.next_deadline().unwrap_or(u64::MAX);
+        self.next.store(next, Ordering::SeqCst);
+        next
     }
 }
 
@@ -178,9 +180,7 @@ impl Reactor {
         if self.netpoll_thread.get().is_some() {
             return;
         }
-        let mut spawned = false;
         self.netpoll_thread.get_or_init(|| {
-            spawned = true;
             std::thread::Builder::new()
                 .name("gort-netpoll".to_string())
                 .spawn(move || self.netpoll_loop())
@@ -188,7 +188,6 @@ impl Reactor {
                 .thread()
                 .clone()
         });
-        let _ = spawned;
     }
 
     /// The `gort-netpoll` thread (see the module docs).
@@ -343,14 +342,13 @@ impl Reactor {
         let now_tick = self.now_tick(now);
         let mut next = u64::MAX;
         for t in self.timers.iter() {
-            if t.next.load(Ordering::SeqCst) > now_tick {
-                next = next.min(t.next.load(Ordering::SeqCst));
-                continue;
+            let mut shard_next = t.next.load(Ordering::SeqCst);
+            if shard_next <= now_tick {
+                let mut wheel = lock(&t.wheel);
+                wheel.advance(now_tick, fired);
+                shard_next = t.publish_next(&wheel);
             }
-            let mut wheel = lock(&t.wheel);
-            wheel.advance(now_tick, fired);
-            t.publish_next(&wheel);
-            next = next.min(t.next.load(Ordering::SeqCst));
+            next = next.min(shard_next);
         }
         (next != u64::MAX).then_some(next)
     }

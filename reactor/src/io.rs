@@ -68,16 +68,6 @@ impl Direction {
             Direction::Write => Ready::WRITABLE.0 | Ready::WRITE_CLOSED.0 | Ready::ERROR.0,
         }
     }
-
-    /// The bits an operation clears on `WouldBlock`: all of its direction.
-    /// An operation that would block is not at EOF or at an error: the
-    /// error it reported was consumed (`SO_ERROR`, e.g. a UDP socket's
-    /// ICMP "port unreachable", which epoll also reports as write-closed),
-    /// and a real EOF or reset makes the operation return, never block.
-    /// Keeping such a bit would make `poll_io` retry forever in one poll.
-    fn clearable(self) -> usize {
-        self.mask()
-    }
 }
 
 const TICK_SHIFT: u32 = 8;
@@ -176,7 +166,13 @@ impl IoState {
             if cur >> TICK_SHIFT != ev.tick {
                 return;
             }
-            let new = cur & !ev.dir.clearable();
+            // All of the direction's bits: an operation that would block is
+            // not at EOF or at an error. The error it reported was consumed
+            // (`SO_ERROR`, e.g. a UDP socket's ICMP "port unreachable", which
+            // epoll also reports as write-closed), and a real EOF or reset
+            // makes the operation return, never block. Keeping such a bit
+            // would make `poll_io` retry forever in one poll.
+            let new = cur & !ev.dir.mask();
             match self.readiness.compare_exchange_weak(
                 cur,
                 new,

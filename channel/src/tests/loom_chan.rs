@@ -143,20 +143,25 @@ fn send_case<T>(tx: &crate::Sender<T>, v: T) -> SendCase<'_, T> {
     ArmInput::new(tx.send(v)).__gort_case()
 }
 
+/// Polls a fresh select once: it must register (park) its cases.
+fn assert_parks<F: Future>(sel: Pin<&mut F>) {
+    let waker = futures::task::noop_waker();
+    assert!(sel.poll(&mut Context::from_waker(&waker)).is_pending());
+}
+
 /// A parked select on two receives; two threads (another and the select's
-/// own, before it looks again) each send once without blocking. The select takes exactly one value; the other send finds no
-/// receiver (`Full`) and keeps its value.
+/// own, before it looks again) each send once without blocking. The
+/// select takes exactly one value; the other send finds no receiver
+/// (`Full`) and keeps its value.
 #[test]
 fn select_claim_two_senders() {
     loom::model(|| {
         let (tx0, rx0) = bounded::<u32>(0);
         let (tx1, rx1) = bounded::<u32>(0);
-        let waker = futures::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
         let mut c0 = pin!(recv_case(&rx0));
         let mut c1 = pin!(recv_case(&rx1));
         let mut sel = Box::pin(Select::new(Two(c0.as_mut(), c1.as_mut()), false));
-        assert!(sel.as_mut().poll(&mut cx).is_pending());
+        assert_parks(sel.as_mut());
         let t0 = thread::spawn(move || tx0.try_send(10).is_ok());
         let ok1 = tx1.try_send(11).is_ok();
         let won = spin(sel.as_mut());
@@ -171,18 +176,17 @@ fn select_claim_two_senders() {
 }
 
 /// A parked select on two unbuffered sends; two threads (as above) each
-/// try to receive. Exactly one receives, the value of the arm the select reports.
+/// try to receive. Exactly one receives, the value of the arm the select
+/// reports.
 #[test]
 fn select_claim_two_receivers() {
     loom::model(|| {
         let (tx0, rx0) = bounded::<u32>(0);
         let (tx1, rx1) = bounded::<u32>(0);
-        let waker = futures::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
         let mut c0 = pin!(send_case(&tx0, 10));
         let mut c1 = pin!(send_case(&tx1, 11));
         let mut sel = Box::pin(Select::new(Two(c0.as_mut(), c1.as_mut()), false));
-        assert!(sel.as_mut().poll(&mut cx).is_pending());
+        assert_parks(sel.as_mut());
         let t0 = thread::spawn(move || rx0.try_recv().ok());
         let got1 = rx1.try_recv().ok();
         let won = spin(sel.as_mut());
@@ -226,12 +230,10 @@ fn select_claim_races_close() {
     loom::model(|| {
         let (tx0, rx0) = bounded::<u32>(0);
         let (tx1, rx1) = bounded::<u32>(0);
-        let waker = futures::task::noop_waker();
-        let mut cx = Context::from_waker(&waker);
         let mut c0 = pin!(recv_case(&rx0));
         let mut c1 = pin!(recv_case(&rx1));
         let mut sel = Box::pin(Select::new(Two(c0.as_mut(), c1.as_mut()), false));
-        assert!(sel.as_mut().poll(&mut cx).is_pending());
+        assert_parks(sel.as_mut());
         let sender = thread::spawn(move || tx0.try_send(1).is_ok());
         tx1.close();
         let won = spin(sel.as_mut());
