@@ -9,12 +9,14 @@
 //! [`AnyContender::build`]), and add one arm to [`dispatch!`](crate::dispatch).
 
 mod gort_rt;
+mod smol_rt;
 mod tokio_rt;
 
 use std::fmt::Debug;
 use std::future::Future;
 
 pub use gort_rt::Gort;
+pub use smol_rt::Smol;
 pub use tokio_rt::Tokio;
 
 /// What a workload needs from a runtime.
@@ -77,11 +79,14 @@ pub enum AnyContender {
     Gort(Gort),
     /// tokio's multi-threaded runtime, the baseline.
     Tokio(Tokio),
+    /// smol's executor (async-executor on as many threads).
+    Smol(Smol),
 }
 
 impl AnyContender {
-    /// Names of all contenders, in table order: the subject first, then the baseline.
-    pub const NAMES: &'static [&'static str] = &[Gort::NAME, Tokio::NAME];
+    /// Names of all contenders, in table order: the subject first, then the
+    /// baseline, then the other peers.
+    pub const NAMES: &'static [&'static str] = &[Gort::NAME, Tokio::NAME, Smol::NAME];
 
     /// Name of the runtime under test (numerator of the ratio column).
     pub const SUBJECT: &'static str = Gort::NAME;
@@ -94,6 +99,7 @@ impl AnyContender {
         match name {
             n if n == Gort::NAME => Gort::build(workers).map(AnyContender::Gort),
             n if n == Tokio::NAME => Tokio::build(workers).map(AnyContender::Tokio),
+            n if n == Smol::NAME => Smol::build(workers).map(AnyContender::Smol),
             other => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!("unknown contender {other:?}"),
@@ -106,6 +112,7 @@ impl AnyContender {
         match self {
             AnyContender::Gort(_) => Gort::NAME,
             AnyContender::Tokio(_) => Tokio::NAME,
+            AnyContender::Smol(_) => Smol::NAME,
         }
     }
 
@@ -113,6 +120,14 @@ impl AnyContender {
     pub fn as_gort(&self) -> Option<&Gort> {
         match self {
             AnyContender::Gort(rt) => Some(rt),
+            _ => None,
+        }
+    }
+
+    /// The smol executor, if this is it.
+    pub fn as_smol(&self) -> Option<&Smol> {
+        match self {
+            AnyContender::Smol(rt) => Some(rt),
             _ => None,
         }
     }
@@ -141,6 +156,7 @@ macro_rules! dispatch {
             match rt {
                 $crate::contender::AnyContender::Gort(c) => $f(c, params),
                 $crate::contender::AnyContender::Tokio(c) => $f(c, params),
+                $crate::contender::AnyContender::Smol(c) => $f(c, params),
             }
         }
     };

@@ -96,6 +96,18 @@ impl GoBench {
         &self.version
     }
 
+    /// The command that starts Go's TCP echo server (`TestEchoServer` in
+    /// `benches/go/runtime_test.go`) with `procs` Ps: it prints
+    /// `port=<port>` and serves until its stdin closes.
+    pub fn echo_server(&self, procs: usize) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(["-test.count", "1", "-test.run", "^TestEchoServer$"])
+            .env("GORT_BENCH_ECHO_SERVER", "1")
+            .env("GOMAXPROCS", procs.to_string())
+            .current_dir(source_dir());
+        cmd
+    }
+
     /// Runs the test `Test<name>` alone (verbose) with the environment
     /// `env` and returns what it printed. A failing test is an error.
     pub fn run_test(&self, name: &str, env: &[(&str, String)]) -> Result<String, String> {
@@ -122,6 +134,18 @@ impl GoBench {
     /// (`-test.benchtime <ops>x -test.cpu <procs>`). The benchmark checks
     /// what it received and fails the binary when it is wrong.
     pub fn run(&self, name: &str, ops: u64, procs: usize) -> Result<Measurement, String> {
+        self.run_with(name, ops, procs, &[])
+    }
+
+    /// [`GoBench::run`] with extra flags for the test binary (the
+    /// package's own, such as `-gort.quick`).
+    pub fn run_with(
+        &self,
+        name: &str,
+        ops: u64,
+        procs: usize,
+        flags: &[&str],
+    ) -> Result<Measurement, String> {
         let out = Command::new(&self.binary)
             .args([
                 "-test.run",
@@ -136,6 +160,7 @@ impl GoBench {
             .arg(format!("{ops}x"))
             .arg("-test.cpu")
             .arg(procs.to_string())
+            .args(flags)
             .current_dir(source_dir())
             .output()
             .map_err(|e| format!("Go {name}: running {}: {e}", self.binary.display()))?;

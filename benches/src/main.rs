@@ -28,6 +28,8 @@ static ALLOC: CountingAlloc = CountingAlloc;
 const WORKERS: usize = 2;
 /// Pause between runs (see [`Config::settle`]).
 const SETTLE: Duration = Duration::from_millis(5);
+/// Title of the runtime table's section in results.json.
+const RUNTIMES_TITLE: &str = "runtimes: gort vs tokio, smol and Go";
 /// A single run taking longer than this is taken for a hang.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 
@@ -139,6 +141,9 @@ fn main() -> ExitCode {
         settle: SETTLE,
         run_target: opts.run_target,
     };
+    let wants_go = workloads.iter().any(|w| w.go.is_some())
+        || suites.iter().any(|s| s.column(go_chan::GO).is_some());
+    let go = if wants_go { setup_go() } else { None };
     let watchdog = Watchdog::start(RUN_LIMIT);
     let started = Instant::now();
     let mut progress =
@@ -146,7 +151,7 @@ fn main() -> ExitCode {
     let mut rows = Vec::new();
     for w in &workloads {
         progress.start(w.name);
-        match runner::run_workload(w, &contenders, &cfg, &watchdog) {
+        match runner::run_workload(w, &contenders, go.as_ref(), &cfg, &watchdog) {
             Ok(row) => rows.push(row),
             Err(e) => return wrong_result(&e),
         }
@@ -154,8 +159,12 @@ fn main() -> ExitCode {
 
     if !rows.is_empty() {
         let position = |n: &str| names.iter().position(|c| *c == n).expect("named contender");
+        let mut columns: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        if go.is_some() {
+            columns.push(go_chan::GO.to_string());
+        }
         let table = Table {
-            contenders: names.iter().map(|s| s.to_string()).collect(),
+            contenders: columns,
             subject: position(AnyContender::SUBJECT),
             baseline: position(AnyContender::BASELINE),
             rows,
@@ -163,20 +172,27 @@ fn main() -> ExitCode {
         print!("{}", table.render());
         results
             .sections
-            .push(Section::from_table("runtimes: gort vs tokio", &table));
+            .push(Section::from_table(RUNTIMES_TITLE, &table));
         println!();
         println!(
             "ratio = {} median / {} median (lower is better); goal = the issues' floor, {} <= {:.2}x {} \
-             (TARGETS.md aims lower per row). alloc_* rows are in bytes per task, not time.",
+             (TARGETS.md aims lower per row); `{0} vs best` = {0}'s median / the lowest other \
+             median of the row. alloc_* rows are in bytes per task, not time.",
             AnyContender::SUBJECT,
             AnyContender::BASELINE,
             AnyContender::SUBJECT,
             workload::FLOOR,
             AnyContender::BASELINE,
         );
+        if let Some(go) = &go {
+            println!(
+                "Go ({}): benches/go/runtime_test.go, GOMAXPROCS {WORKERS}, one process per run \
+                 (b.N = the run's iterations).",
+                go.version()
+            );
+        }
     }
 
-    let go = setup_go(&suites);
     let env = match Env::new(&contenders, go.as_ref()) {
         Ok(env) => env,
         Err(e) => {
@@ -235,13 +251,10 @@ fn wrong_result(e: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Builds Go's benchmarks when a selected suite has Go's column. Without
-/// `go` (or when it fails to build the package), prints one line and
-/// returns `None`: the column is left out, the run goes on.
-fn setup_go(suites: &[Suite]) -> Option<GoBench> {
-    if !suites.iter().any(|s| s.column(go_chan::GO).is_some()) {
-        return None;
-    }
+/// Builds Go's benchmarks. Without `go` (or when it fails to build the
+/// package), prints one line and returns `None`: the column is left out,
+/// the run goes on.
+fn setup_go() -> Option<GoBench> {
     match GoBench::setup() {
         GoSetup::Ready(go) => {
             eprintln!(

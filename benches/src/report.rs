@@ -20,8 +20,18 @@ pub struct Row {
     pub unit: Unit,
     /// Goal for the ratio subject/baseline (met when `<=`).
     pub goal: f64,
-    /// One summary per contender, in the table's contender order.
-    pub summaries: Vec<Summary>,
+    /// One cell per contender, in the table's contender order; `None`
+    /// where a contender has no version of the workload (printed `n/a`).
+    pub cells: Vec<Option<Summary>>,
+}
+
+impl Row {
+    /// The ratio of the subject's median over the baseline's, when both
+    /// have a value (see [`ratio`]).
+    pub fn ratio(&self, subject: usize, baseline: usize) -> Option<f64> {
+        let median = |i: usize| self.cells.get(i).copied().flatten().map(|s| s.median);
+        ratio(median(subject)?, median(baseline)?)
+    }
 }
 
 /// A full results table.
@@ -168,15 +178,24 @@ impl Table {
             Some(g) => format!("goal (<= {}) met?", format_ratio(g)),
             None => "goal met?".to_string(),
         });
+        header.push(format!("{subject} vs best"));
 
+        let columns: Vec<Column> = self
+            .contenders
+            .iter()
+            .map(|name| Column {
+                name: name.clone(),
+                ranked: true,
+            })
+            .collect();
         let mut lines = vec![header];
         for row in &self.rows {
             let mut cells = vec![row.workload.clone()];
-            cells.extend(row.summaries.iter().map(|s| format_summary(s, row.unit)));
-            let r = ratio(
-                row.summaries[self.subject].median,
-                row.summaries[self.baseline].median,
-            );
+            cells.extend(row.cells.iter().map(|cell| match cell {
+                Some(s) => format_summary(s, row.unit),
+                None => "n/a".to_string(),
+            }));
+            let r = row.ratio(self.subject, self.baseline);
             cells.push(r.map_or_else(|| "n/a".to_string(), format_ratio));
             let verdict = match r {
                 Some(r) if r <= row.goal => "yes",
@@ -187,6 +206,7 @@ impl Table {
                 Some(_) => verdict.to_string(),
                 None => format!("{verdict} (<= {})", format_ratio(row.goal)),
             });
+            cells.push(versus_best(&columns, self.subject, &row.cells));
             lines.push(cells);
         }
 
@@ -399,7 +419,7 @@ mod tests {
 
     fn table(goals: [f64; 2]) -> Table {
         Table {
-            contenders: vec!["gort".into(), "tokio".into()],
+            contenders: vec!["gort".into(), "tokio".into(), "Go".into()],
             subject: 0,
             baseline: 1,
             rows: vec![
@@ -407,16 +427,21 @@ mod tests {
                     workload: "spawn_many_local".into(),
                     unit: Unit::Time,
                     goal: goals[0],
-                    summaries: vec![
-                        summary(2_000_000.0, 1_900_000.0, 2_500_000.0),
-                        summary(6_640_000.0, 6_000_000.0, 7_000_000.0),
+                    cells: vec![
+                        Some(summary(2_000_000.0, 1_900_000.0, 2_500_000.0)),
+                        Some(summary(6_640_000.0, 6_000_000.0, 7_000_000.0)),
+                        Some(summary(1_000_000.0, 900_000.0, 1_100_000.0)),
                     ],
                 },
                 Row {
                     workload: "alloc_per_empty_task".into(),
                     unit: Unit::Bytes,
                     goal: goals[1],
-                    summaries: vec![summary(128.0, 128.0, 128.0), summary(128.0, 128.0, 128.0)],
+                    cells: vec![
+                        Some(summary(128.0, 128.0, 128.0)),
+                        Some(summary(128.0, 128.0, 128.0)),
+                        None,
+                    ],
                 },
             ],
         }
@@ -431,7 +456,8 @@ mod tests {
         assert!(lines[0].contains("| gort median (min–max) "), "{text}");
         assert!(lines[0].contains("| tokio median (min–max) "), "{text}");
         assert!(lines[0].contains("| ratio gort/tokio "), "{text}");
-        assert!(lines[0].ends_with("| goal (<= 0.80x) met? |"), "{text}");
+        assert!(lines[0].contains("| goal (<= 0.80x) met? |"), "{text}");
+        assert!(lines[0].contains("| gort vs best "), "{text}");
         assert!(lines[1].starts_with("|--"), "{text}");
         assert!(lines[2].contains("2.00 ms (1.90–2.50)"), "{text}");
         assert!(lines[2].contains("6.64 ms (6.00–7.00)"), "{text}");
@@ -440,6 +466,10 @@ mod tests {
         assert!(lines[3].contains("128 B (128–128)"), "{text}");
         assert!(lines[3].contains("| 1.00x "), "{text}");
         assert!(lines[3].contains("| NO "), "{text}");
+        // Go's cell is n/a on the bytes row; gort vs the best of the others.
+        assert!(lines[2].contains("| 2.00x Go "), "{text}");
+        assert!(lines[3].contains("| n/a "), "{text}");
+        assert!(lines[3].contains("| best, 1.00x tokio |"), "{text}");
         // Aligned: every line has the same width in characters.
         let widths: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
         assert!(widths.iter().all(|w| *w == widths[0]), "{text}");
@@ -459,7 +489,7 @@ mod tests {
     #[test]
     fn zero_baseline_gives_no_ratio() {
         let mut t = table([0.8, 0.8]);
-        t.rows[1].summaries[1] = summary(0.0, 0.0, 0.0);
+        t.rows[1].cells[1] = Some(summary(0.0, 0.0, 0.0));
         let text = t.render();
         assert!(text.lines().nth(3).unwrap().contains("| n/a "), "{text}");
     }

@@ -75,11 +75,8 @@ impl Section {
                     workload: r.workload.clone(),
                     unit: r.unit,
                     goal: Some(r.goal),
-                    cells: r.summaries.iter().copied().map(Some).collect(),
-                    ratio: ratio(
-                        r.summaries[t.subject].median,
-                        r.summaries[t.baseline].median,
-                    ),
+                    cells: r.cells.clone(),
+                    ratio: r.ratio(t.subject, t.baseline),
                     against: Some(t.contenders[t.baseline].clone()),
                 })
                 .collect(),
@@ -426,7 +423,7 @@ mod tests {
                 workload: "spawn_many_local".into(),
                 unit: Unit::Time,
                 goal: 0.8,
-                summaries: vec![summary(1.0e6), summary(4.0e6)],
+                cells: vec![Some(summary(1.0e6)), Some(summary(4.0e6))],
             }],
         };
         let compare = CompareTable {

@@ -6,8 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::contender::AnyContender;
+use crate::gobench::GoBench;
 use crate::report::{format_value, Row};
 use crate::stats::Summary;
+use crate::workload::go_chan::GO;
 use crate::workload::{Measurement, Params, Unit, Workload};
 
 /// How a run is performed.
@@ -132,8 +134,28 @@ impl Watchdog {
 pub struct Subject<'a> {
     /// Name shown in progress lines, e.g. `gort` or `kanal`.
     pub name: &'a str,
-    /// Performs one run; an error is a wrong result (or a failed run).
-    pub run: Box<dyn Fn() -> Result<Measurement, String> + 'a>,
+    /// How the subject repeats a workload within one run.
+    pub run: SubjectRun<'a>,
+}
+
+/// How a [`Subject`] performs one run of `k` iterations.
+pub enum SubjectRun<'a> {
+    /// One iteration per call; the runner calls it `k` times and keeps the mean.
+    Each(Box<dyn Fn() -> Result<Measurement, String> + 'a>),
+    /// Called once with `k`; repeats the workload `k` times itself and
+    /// returns the mean of one iteration (Go's `b.N`: one process per run,
+    /// not one per iteration).
+    Batch(Box<dyn Fn(u32) -> Result<Measurement, String> + 'a>),
+}
+
+impl<'a> Subject<'a> {
+    /// A subject that performs one iteration per call.
+    pub fn each(name: &'a str, run: impl Fn() -> Result<Measurement, String> + 'a) -> Self {
+        Subject {
+            name,
+            run: SubjectRun::Each(Box::new(run)),
+        }
+    }
 }
 
 /// One run of `subject`: `iterations` back-to-back iterations, each checked
@@ -151,26 +173,38 @@ fn run_once(
 ) -> Result<(f64, Option<f64>), String> {
     let (value, elapsed) =
         watchdog.guard(format!("{workload} on {} ({label})", subject.name), || {
-            let mut value = 0.0;
-            let mut elapsed: Option<f64> = None;
-            for _ in 0..iterations {
-                let m = (subject.run)()?;
-                if m.unit() != unit {
-                    return Err(format!(
+            let check = |m: Measurement| -> Result<Measurement, String> {
+                if m.unit() == unit {
+                    Ok(m)
+                } else {
+                    Err(format!(
                         "{workload}: returned {:?}, registered as {unit:?}",
                         m.unit(),
-                    ));
+                    ))
                 }
-                value += m.value();
-                if let Some(ns) = m.elapsed_ns() {
-                    *elapsed.get_or_insert(0.0) += ns;
+            };
+            match &subject.run {
+                SubjectRun::Batch(run) => {
+                    let m = check(run(iterations)?)?;
+                    Ok::<_, String>((m.value(), m.elapsed_ns()))
+                }
+                SubjectRun::Each(run) => {
+                    let mut value = 0.0;
+                    let mut elapsed: Option<f64> = None;
+                    for _ in 0..iterations {
+                        let m = check(run()?)?;
+                        value += m.value();
+                        if let Some(ns) = m.elapsed_ns() {
+                            *elapsed.get_or_insert(0.0) += ns;
+                        }
+                    }
+                    let n = f64::from(iterations);
+                    Ok((value / n, elapsed.map(|e| e / n)))
                 }
             }
-            Ok((value, elapsed))
         })?;
     std::thread::sleep(cfg.settle);
-    let n = f64::from(iterations);
-    Ok((value / n, elapsed.map(|e| e / n)))
+    Ok((value, elapsed))
 }
 
 /// Runs one workload on every subject: one warm-up run each, then
@@ -225,34 +259,51 @@ pub fn run_interleaved(
         .collect()
 }
 
-/// Runs `workload` on every contender (see [`run_interleaved`]).
+/// Runs `workload` on every contender, and on Go when `go` is set up and
+/// the workload has a Go version (see [`run_interleaved`]). The row has one
+/// cell per contender, then one for Go when `go` is `Some` (`None` where
+/// the workload has no Go version).
 pub fn run_workload(
     workload: &Workload,
     contenders: &[AnyContender],
+    go: Option<&GoBench>,
     cfg: &Config,
     watchdog: &Watchdog,
 ) -> Result<Row, String> {
     let params = cfg.params;
-    let subjects: Vec<Subject<'_>> = contenders
+    let mut subjects: Vec<Subject<'_>> = contenders
         .iter()
-        .map(|rt| Subject {
-            name: rt.name(),
-            run: Box::new(move || (workload.run)(rt, &params)),
-        })
+        .map(|rt| Subject::each(rt.name(), move || (workload.run)(rt, &params)))
         .collect();
-    let summaries = run_interleaved(
+    let go_run = go.zip(workload.go);
+    if let Some((go, run)) = go_run {
+        subjects.push(Subject {
+            name: GO,
+            run: SubjectRun::Batch(Box::new(move |k| run(go, &params, k))),
+        });
+    }
+    let mut summaries = run_interleaved(
         workload.name,
         workload.description,
         workload.unit,
         &subjects,
         cfg,
         watchdog,
-    )?;
+    )?
+    .into_iter();
+    let mut cells: Vec<Option<Summary>> = summaries
+        .by_ref()
+        .take(contenders.len())
+        .map(Some)
+        .collect();
+    if go.is_some() {
+        cells.push(summaries.next());
+    }
     Ok(Row {
         workload: workload.name.to_string(),
         unit: workload.unit,
         goal: workload.goal,
-        summaries,
+        cells,
     })
 }
 
@@ -267,6 +318,7 @@ mod tests {
             unit,
             goal: 0.8,
             run,
+            go: None,
         }
     }
 
@@ -289,26 +341,45 @@ mod tests {
     #[test]
     fn a_wrong_result_aborts_the_workload() {
         let w = workload(Unit::Time, |_, _| Err("wrong sum".into()));
-        let err =
-            run_workload(&w, &tokio_only(), &config(), &Watchdog::start(RUN_LIMIT)).unwrap_err();
+        let err = run_workload(
+            &w,
+            &tokio_only(),
+            None,
+            &config(),
+            &Watchdog::start(RUN_LIMIT),
+        )
+        .unwrap_err();
         assert_eq!(err, "wrong sum");
     }
 
     #[test]
     fn a_measurement_in_the_wrong_unit_is_refused() {
         let w = workload(Unit::Time, |_, _| Ok(Measurement::Bytes(1.0)));
-        let err =
-            run_workload(&w, &tokio_only(), &config(), &Watchdog::start(RUN_LIMIT)).unwrap_err();
+        let err = run_workload(
+            &w,
+            &tokio_only(),
+            None,
+            &config(),
+            &Watchdog::start(RUN_LIMIT),
+        )
+        .unwrap_err();
         assert!(err.contains("registered as Time"), "{err}");
     }
 
     #[test]
     fn samples_are_summarised_per_contender() {
         let w = workload(Unit::Bytes, |_, _| Ok(Measurement::Bytes(64.0)));
-        let row = run_workload(&w, &tokio_only(), &config(), &Watchdog::start(RUN_LIMIT)).unwrap();
-        assert_eq!(row.summaries.len(), 1);
-        assert_eq!(row.summaries[0].count, 3);
-        assert_eq!(row.summaries[0].median, 64.0);
+        let row = run_workload(
+            &w,
+            &tokio_only(),
+            None,
+            &config(),
+            &Watchdog::start(RUN_LIMIT),
+        )
+        .unwrap();
+        assert_eq!(row.cells.len(), 1);
+        assert_eq!(row.cells[0].unwrap().count, 3);
+        assert_eq!(row.cells[0].unwrap().median, 64.0);
     }
 
     const RUN_LIMIT: Duration = Duration::from_secs(60);
@@ -323,6 +394,36 @@ mod tests {
         p.start("a");
         p.start("b");
         assert_eq!(p.done, 2);
+    }
+
+    #[test]
+    fn a_batch_subject_is_called_once_per_run_with_the_iteration_count() {
+        use std::cell::RefCell;
+        let calls = RefCell::new(Vec::new());
+        let each = Subject::each("each", || Ok(Measurement::Time(Duration::from_millis(5))));
+        let batch = Subject {
+            name: "batch",
+            run: SubjectRun::Batch(Box::new(|k| {
+                calls.borrow_mut().push(k);
+                Ok(Measurement::Time(Duration::from_millis(2)))
+            })),
+        };
+        let mut cfg = config();
+        cfg.run_target = Duration::from_millis(20);
+        let summaries = run_interleaved(
+            "w",
+            "test",
+            Unit::Time,
+            &[each, batch],
+            &cfg,
+            &Watchdog::start(RUN_LIMIT),
+        )
+        .unwrap();
+        // Warm-up with 1; the slowest warm-up (5 ms) sizes runs at 4
+        // iterations, which the batch subject does itself: one call per run.
+        assert_eq!(*calls.borrow(), [1, 4, 4, 4]);
+        assert_eq!(summaries[0].median, 5e6);
+        assert_eq!(summaries[1].median, 2e6);
     }
 
     #[test]
@@ -344,18 +445,15 @@ mod tests {
     fn subjects_run_interleaved_and_per_op_runs_are_sized_by_elapsed_time() {
         use std::cell::RefCell;
         let order = RefCell::new(Vec::new());
-        let subject = |name: &'static str, ns_per_op: u64| Subject {
-            name,
-            run: Box::new({
-                let order = &order;
-                move || {
-                    order.borrow_mut().push(name);
-                    Ok(Measurement::PerOp {
-                        elapsed: Duration::from_millis(ns_per_op),
-                        ops: 1_000_000,
-                    })
-                }
-            }),
+        let subject = |name: &'static str, ns_per_op: u64| {
+            let order = &order;
+            Subject::each(name, move || {
+                order.borrow_mut().push(name);
+                Ok(Measurement::PerOp {
+                    elapsed: Duration::from_millis(ns_per_op),
+                    ops: 1_000_000,
+                })
+            })
         };
         let subjects = [subject("a", 5), subject("b", 10)];
         let mut cfg = config();

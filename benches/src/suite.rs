@@ -8,7 +8,7 @@
 //! runtime workloads (warm-up, then A B C A B C ...), and returns a
 //! [`CompareTable`].
 
-use crate::contender::{AnyContender, Gort, Tokio};
+use crate::contender::{AnyContender, Gort, Smol, Tokio};
 use crate::gobench::GoBench;
 use crate::report::{Column, CompareRow, CompareTable};
 use crate::runner::{run_interleaved, Config, Progress, Subject, Watchdog};
@@ -22,6 +22,8 @@ pub struct Env<'a> {
     pub gort: &'a Gort,
     /// tokio's multi-threaded runtime (2 workers).
     pub tokio: &'a Tokio,
+    /// smol's executor (2 threads).
+    pub smol: &'a Smol,
     /// Go's built benchmarks; `None` without `go`.
     pub go: Option<&'a GoBench>,
 }
@@ -38,7 +40,16 @@ impl<'a> Env<'a> {
             .iter()
             .find_map(AnyContender::as_tokio)
             .ok_or("the suites need the tokio runtime")?;
-        Ok(Env { gort, tokio, go })
+        let smol = contenders
+            .iter()
+            .find_map(AnyContender::as_smol)
+            .ok_or("the suites need the smol executor")?;
+        Ok(Env {
+            gort,
+            tokio,
+            smol,
+            go,
+        })
     }
 
     /// Go's benchmarks, or an error naming `what` needed them.
@@ -134,10 +145,9 @@ impl Suite {
                 .zip(&self.columns)
                 .filter_map(|(cell, column)| {
                     let cell = cell.as_ref()?;
-                    Some(Subject {
-                        name: column.name.as_str(),
-                        run: Box::new(move || cell(env, &params)),
-                    })
+                    Some(Subject::each(column.name.as_str(), move || {
+                        cell(env, &params)
+                    }))
                 })
                 .collect();
             let mut summaries = run_interleaved(
@@ -278,6 +288,7 @@ mod tests {
         let contenders = vec![
             AnyContender::build("gort", 1).unwrap(),
             AnyContender::build("tokio", 1).unwrap(),
+            AnyContender::build("smol", 1).unwrap(),
         ];
         let env = Env::new(&contenders, None).unwrap();
         let cfg = Config {
@@ -306,5 +317,6 @@ mod tests {
         assert_eq!(medians(&table.rows[1]), [Some(40.0), Some(20.0), None]);
         assert_eq!(table.rows[0].cells[0].unwrap().count, 2);
         assert!(Env::new(&contenders[..1], None).is_err());
+        assert!(Env::new(&contenders[..2], None).is_err());
     }
 }

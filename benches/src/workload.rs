@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use crate::contender::AnyContender;
 use crate::dispatch;
+use crate::gobench::GoBench;
 
 /// What a workload measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +117,24 @@ impl Params {
 /// One measured run of a workload on one contender.
 pub type RunFn = fn(&AnyContender, &Params) -> Result<Measurement, String>;
 
+/// One measured run of a workload's Go version: `k` iterations in one
+/// process (Go's `b.N`), returning the mean of one iteration.
+pub type GoRunFn = fn(&GoBench, &Params, u32) -> Result<Measurement, String>;
+
+/// A timed workload's Go version: `Benchmark<name>` in
+/// `benches/go/runtime_test.go`, one `b.N` iteration being one run of the
+/// workload (`-gort.quick` under `--quick`). Returns its time.
+pub fn go_time(go: &GoBench, p: &Params, name: &str, k: u32) -> Result<Measurement, String> {
+    let flags: &[&str] = if p.quick { &["-gort.quick"] } else { &[] };
+    let ops = u64::from(k.max(1));
+    let m = go.run_with(name, ops, p.workers, flags)?;
+    let ns = m.value();
+    if !ns.is_finite() || ns <= 0.0 {
+        return Err(format!("Go {name}: {ns} ns per run"));
+    }
+    Ok(Measurement::Time(Duration::from_nanos(ns.round() as u64)))
+}
+
 /// A registered workload.
 #[derive(Clone, Copy)]
 pub struct Workload {
@@ -129,6 +148,8 @@ pub struct Workload {
     pub goal: f64,
     /// Performs one run.
     pub run: RunFn,
+    /// The Go version, if the workload has one (Go's column).
+    pub go: Option<GoRunFn>,
 }
 
 impl std::fmt::Debug for Workload {
@@ -154,6 +175,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(scheduler::spawn_many_local),
+            go: Some(|go, p, k| go_time(go, p, "SpawnManyLocal", k)),
         },
         Workload {
             name: "spawn_many_remote_idle",
@@ -161,6 +183,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(scheduler::spawn_many_remote_idle),
+            go: Some(|go, p, k| go_time(go, p, "SpawnManyRemoteIdle", k)),
         },
         Workload {
             name: "spawn_many_remote_busy",
@@ -169,6 +192,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(scheduler::spawn_many_remote_busy),
+            go: Some(|go, p, k| go_time(go, p, "SpawnManyRemoteBusy", k)),
         },
         Workload {
             name: "ping_pong",
@@ -177,6 +201,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(scheduler::ping_pong),
+            go: Some(|go, p, k| go_time(go, p, "PingPong", k)),
         },
         Workload {
             name: "yield_many",
@@ -184,6 +209,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(scheduler::yield_many),
+            go: Some(|go, p, k| go_time(go, p, "YieldMany", k)),
         },
         Workload {
             name: "chained_spawn",
@@ -191,6 +217,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(scheduler::chained_spawn),
+            go: Some(|go, p, k| go_time(go, p, "ChainedSpawn", k)),
         },
         Workload {
             name: "skynet",
@@ -198,6 +225,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(scheduler::skynet),
+            go: Some(|go, p, k| go_time(go, p, "Skynet", k)),
         },
         Workload {
             name: "timers_sleep_many",
@@ -205,6 +233,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(timers::sleep_many),
+            go: Some(|go, p, k| go_time(go, p, "TimersSleepMany", k)),
         },
         Workload {
             name: "timers_timeout_cancel",
@@ -212,6 +241,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: FLOOR,
             run: dispatch!(timers::timeout_cancel),
+            go: Some(|go, p, k| go_time(go, p, "TimersTimeoutCancel", k)),
         },
         Workload {
             name: "tcp_echo_throughput",
@@ -219,6 +249,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::PerOp,
             goal: 1.0,
             run: net::throughput,
+            go: Some(net::go_throughput),
         },
         Workload {
             name: "tcp_echo_p50_at_20k",
@@ -226,6 +257,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: 1.0,
             run: net::latency_p50,
+            go: Some(net::go_latency_p50),
         },
         Workload {
             name: "tcp_echo_p99_at_20k",
@@ -233,6 +265,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Time,
             goal: 1.0,
             run: net::latency_p99,
+            go: Some(net::go_latency_p99),
         },
         Workload {
             name: "alloc_per_empty_task",
@@ -240,6 +273,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Bytes,
             goal: FLOOR,
             run: dispatch!(alloc::alloc_per_empty_task),
+            go: None,
         },
         Workload {
             name: "alloc_per_task_burst_10k",
@@ -247,6 +281,7 @@ pub fn registry() -> Vec<Workload> {
             unit: Unit::Bytes,
             goal: FLOOR,
             run: dispatch!(alloc::alloc_per_task_burst),
+            go: None,
         },
     ]
 }
@@ -344,6 +379,32 @@ mod tests {
                 let m = result.unwrap_or_else(|e| panic!("{}: {e}", w.name));
                 assert_eq!(m.unit(), w.unit, "{}", w.name);
             }
+        }
+    }
+
+    /// With `go` installed, every Go version runs at the quick sizes and
+    /// passes its own checks (a wrong count fails the Go benchmark, which
+    /// is an error here); without it, there is nothing to run.
+    #[test]
+    fn every_go_version_runs_when_go_is_installed() {
+        use crate::gobench::{GoSetup, NOT_FOUND};
+        let go = match GoBench::setup() {
+            GoSetup::NotFound => return eprintln!("{NOT_FOUND} (test skipped)"),
+            GoSetup::Failed(e) => panic!("go is installed but the package failed: {e}"),
+            GoSetup::Ready(go) => go,
+        };
+        let params = Params {
+            workers: 2,
+            quick: true,
+        };
+        for w in registry() {
+            let Some(run) = w.go else { continue };
+            if w.name.starts_with("tcp_echo") && net::net_binary().is_err() {
+                continue;
+            }
+            let m = run(&go, &params, 2).unwrap_or_else(|e| panic!("{}: {e}", w.name));
+            assert_eq!(m.unit(), w.unit, "{}", w.name);
+            assert!(m.value() > 0.0, "{}: {m:?}", w.name);
         }
     }
 

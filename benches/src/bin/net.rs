@@ -2,11 +2,11 @@
 //! memory per parked unit, which must not share a process with anything).
 //!
 //! ```text
-//! gort-bench-net park <gort|tokio|threads> <n>
+//! gort-bench-net park <gort|tokio|smol|threads> <n>
 //!     parks n units (tasks on a 2-worker runtime, or OS threads) on one
 //!     gort channel receive each, and prints the resident memory they added:
 //!     `rss_before=<bytes> rss_after=<bytes> per_unit=<bytes>`
-//! gort-bench-net server <gort|tokio> <workers>
+//! gort-bench-net server <gort|tokio|smol> <workers>
 //!     binds 127.0.0.1:0, prints `port=<p>`, echoes every connection until
 //!     stdin closes (the harness holds it open)
 //! gort-bench-net client <addr> <conns> <millis> [<msgs per second>]
@@ -20,8 +20,10 @@
 //!     `msgs=<n> secs=<s> p50_us=<x> p99_us=<y>`.
 //! ```
 //!
-//! The client is one thread on `mio`, outside both runtimes under test;
-//! both servers run the same read-then-write-all loop with a 4 KiB buffer.
+//! The client is one thread on `mio`, outside the runtimes under test;
+//! every server runs the same read-then-write-all loop with a 4 KiB buffer
+//! (gort and smol through futures-io, tokio through its own traits; smol
+//! is async-executor on `workers` threads with async-io's `Async` sockets).
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::SocketAddr;
@@ -42,7 +44,7 @@ fn main() {
             Duration::from_millis(parse(&args[3], "millis") as u64),
             args.get(4).map(|r| parse(r, "rate") as f64),
         ),
-        _ => die("usage: gort-bench-net server <gort|tokio> <workers> | client <addr> <conns> <millis> [<rate>] | park <gort|tokio|threads> <n>"),
+        _ => die("usage: gort-bench-net server <gort|tokio|smol> <workers> | client <addr> <conns> <millis> [<rate>] | park <gort|tokio|smol|threads> <n>"),
     };
     if let Err(e) = res {
         die(&e.to_string());
@@ -87,19 +89,21 @@ fn server(kind: &str, workers: usize) -> io::Result<()> {
                 announce(listener.local_addr()?.port());
                 loop {
                     let (stream, _) = listener.accept().await?;
-                    gort::spawn(async move {
-                        use futures::{AsyncReadExt, AsyncWriteExt};
-                        stream.set_nodelay(true)?;
-                        let mut stream = stream;
-                        let mut buf = [0u8; 4096];
-                        loop {
-                            let n = stream.read(&mut buf).await?;
-                            if n == 0 {
-                                return Ok::<_, io::Error>(());
-                            }
-                            stream.write_all(&buf[..n]).await?;
-                        }
-                    });
+                    stream.set_nodelay(true)?;
+                    gort::spawn(echo_futures_io(stream));
+                }
+            })
+        }
+        "smol" => {
+            use gort_bench::contender::{Contender, Smol};
+            let rt = Smol::build(workers)?;
+            rt.block_on(async {
+                let listener = async_io::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0))?;
+                announce(listener.get_ref().local_addr()?.port());
+                loop {
+                    let (stream, _) = listener.accept().await?;
+                    stream.get_ref().set_nodelay(true)?;
+                    drop(Smol::spawn(echo_futures_io(stream)));
                 }
             })
         }
@@ -131,8 +135,24 @@ fn server(kind: &str, workers: usize) -> io::Result<()> {
         }
         other => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("unknown server {other:?} (gort or tokio)"),
+            format!("unknown server {other:?} (gort, tokio or smol)"),
         )),
+    }
+}
+
+/// The echo loop of the gort and smol servers.
+async fn echo_futures_io<S>(mut stream: S) -> io::Result<()>
+where
+    S: futures::AsyncRead + futures::AsyncWrite + Unpin,
+{
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        stream.write_all(&buf[..n]).await?;
     }
 }
 
@@ -368,6 +388,19 @@ fn park(kind: &str, n: usize) -> io::Result<()> {
             rt.block_on(async {});
             park_tasks(|| drop(rt.spawn(unit())), n, &parked, &done, tx, settle)?
         }
+        "smol" => {
+            use gort_bench::contender::{Contender, Smol};
+            let rt = Smol::build(2)?;
+            rt.block_on(async {});
+            park_tasks(
+                || drop(rt.spawn_remote(unit())),
+                n,
+                &parked,
+                &done,
+                tx,
+                settle,
+            )?
+        }
         "threads" => {
             let before = rss_bytes()?;
             let mut threads = Vec::with_capacity(n);
@@ -392,7 +425,7 @@ fn park(kind: &str, n: usize) -> io::Result<()> {
         other => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("unknown kind {other:?} (gort, tokio or threads)"),
+                format!("unknown kind {other:?} (gort, tokio, smol or threads)"),
             ))
         }
     };

@@ -1,7 +1,9 @@
-//! TCP echo over loopback (the reactor issue): a server process on gort or
-//! on tokio (same worker count, same echo loop) and one client process on
-//! `mio` that is neither, both from the `gort-bench-net` binary
-//! (`benches/src/bin/net.rs`). 100 connections, 64-byte messages.
+//! TCP echo over loopback (the reactor issue): a server process on gort,
+//! tokio or smol (same worker count, same echo loop; Go's is
+//! `TestEchoServer` in `benches/go/runtime_test.go`, GOMAXPROCS = workers)
+//! and one client process on `mio` that is none of them, both from the
+//! `gort-bench-net` binary (`benches/src/bin/net.rs`). 100 connections,
+//! 64-byte messages.
 //!
 //! - `tcp_echo_throughput`: each connection sends its next message when
 //!   the last came back; ns per message over the whole run (messages/s =
@@ -16,6 +18,8 @@ use std::time::Duration;
 
 use super::{Measurement, Params};
 use crate::contender::AnyContender;
+use crate::gobench::GoBench;
+use crate::workload::go_chan::GO;
 
 /// Connections of every echo run.
 pub const CONNS: usize = 100;
@@ -99,15 +103,33 @@ pub fn parse_client_line(line: &str) -> Result<EchoResult, String> {
     Ok(r)
 }
 
-/// One echo run against a fresh server process on `server` (`gort` or `tokio`).
+/// One echo run against a fresh server process on `server` (`gort`,
+/// `tokio` or `smol`).
 pub fn run_echo(server: &str, p: &Params, rate: Option<usize>) -> Result<EchoResult, String> {
+    let mut cmd = Command::new(net_binary()?);
+    cmd.args(["server", server, &p.workers.to_string()]);
+    run_echo_against(cmd, server, p, rate)
+}
+
+/// One echo run against Go's server (`TestEchoServer`).
+pub fn run_echo_go(go: &GoBench, p: &Params, rate: Option<usize>) -> Result<EchoResult, String> {
+    run_echo_against(go.echo_server(p.workers), GO, p, rate)
+}
+
+/// One echo run against the server `cmd` starts: it must print
+/// `port=<port>` on stdout and serve until its stdin closes.
+fn run_echo_against(
+    mut cmd: Command,
+    server: &str,
+    p: &Params,
+    rate: Option<usize>,
+) -> Result<EchoResult, String> {
     let bin = net_binary()?;
-    let mut child = Command::new(&bin)
-        .args(["server", server, &p.workers.to_string()])
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+        .map_err(|e| format!("starting the {server} server {cmd:?}: {e}"))?;
     let stdout = child.stdout.take().expect("piped");
     let server_proc = Server(child);
     let mut line = String::new();
@@ -148,29 +170,46 @@ pub fn run_echo(server: &str, p: &Params, rate: Option<usize>) -> Result<EchoRes
     Ok(r)
 }
 
-/// `tcp_echo_throughput`.
-pub fn throughput(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
-    let r = run_echo(rt.name(), p, None)?;
-    Ok(Measurement::PerOp {
+fn per_message(r: EchoResult) -> Measurement {
+    Measurement::PerOp {
         elapsed: Duration::from_secs_f64(r.secs),
         ops: r.msgs,
-    })
+    }
+}
+
+fn latency_us(us: f64) -> Measurement {
+    Measurement::Latency(Duration::from_secs_f64(us / 1e6))
+}
+
+/// `tcp_echo_throughput`.
+pub fn throughput(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
+    run_echo(rt.name(), p, None).map(per_message)
 }
 
 /// `tcp_echo_p50_at_20k`.
 pub fn latency_p50(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
-    let r = run_echo(rt.name(), p, Some(RATE))?;
-    Ok(Measurement::Latency(Duration::from_secs_f64(
-        r.p50_us / 1e6,
-    )))
+    run_echo(rt.name(), p, Some(RATE)).map(|r| latency_us(r.p50_us))
 }
 
 /// `tcp_echo_p99_at_20k`.
 pub fn latency_p99(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
-    let r = run_echo(rt.name(), p, Some(RATE))?;
-    Ok(Measurement::Latency(Duration::from_secs_f64(
-        r.p99_us / 1e6,
-    )))
+    run_echo(rt.name(), p, Some(RATE)).map(|r| latency_us(r.p99_us))
+}
+
+/// `tcp_echo_throughput` against Go's server (one run whatever `k`: a run
+/// lasts a second, longer than any run target).
+pub fn go_throughput(go: &GoBench, p: &Params, _k: u32) -> Result<Measurement, String> {
+    run_echo_go(go, p, None).map(per_message)
+}
+
+/// `tcp_echo_p50_at_20k` against Go's server.
+pub fn go_latency_p50(go: &GoBench, p: &Params, _k: u32) -> Result<Measurement, String> {
+    run_echo_go(go, p, Some(RATE)).map(|r| latency_us(r.p50_us))
+}
+
+/// `tcp_echo_p99_at_20k` against Go's server.
+pub fn go_latency_p99(go: &GoBench, p: &Params, _k: u32) -> Result<Measurement, String> {
+    run_echo_go(go, p, Some(RATE)).map(|r| latency_us(r.p99_us))
 }
 
 #[cfg(test)]
@@ -206,7 +245,7 @@ mod tests {
             workers: 2,
             quick: true,
         };
-        for server in ["gort", "tokio"] {
+        for server in ["gort", "tokio", "smol"] {
             let r = run_echo(server, &p, None).unwrap();
             assert!(r.msgs > 0);
             let r = run_echo(server, &p, Some(RATE)).unwrap();

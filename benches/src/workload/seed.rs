@@ -1,5 +1,5 @@
 //! The seed's table, per unit of concurrency: a gort task, a tokio task, a
-//! Go goroutine (`benches/go/seed_test.go`, when `go` is installed) and an
+//! smol task, a Go goroutine (`benches/go/seed_test.go`, when `go` is installed) and an
 //! OS thread: resident memory per parked unit, create+teardown time, and
 //! switch time.
 //!
@@ -194,6 +194,7 @@ pub fn suite() -> Suite {
             cells: vec![
                 cell(|_, p| rss_per_parked("gort", size(p, PARKED_TASKS))),
                 cell(|_, p| rss_per_parked("tokio", size(p, PARKED_TASKS))),
+                cell(|_, p| rss_per_parked("smol", size(p, PARKED_TASKS))),
                 cell(|env, p| go_rss(env, size(p, PARKED_TASKS))),
                 cell(|_, p| rss_per_parked("threads", size(p, PARKED_THREADS))),
             ],
@@ -205,6 +206,7 @@ pub fn suite() -> Suite {
             cells: vec![
                 cell(|env, p| create_tasks(env.gort, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
                 cell(|env, p| create_tasks(env.tokio, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
+                cell(|env, p| create_tasks(env.smol, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
                 cell(|env, p| {
                     let n = if p.quick { CREATED_QUICK.0 } else { CREATED.0 };
                     env.go("seed/create_teardown")?.run("SeedCreate", n as u64, p.workers)
@@ -219,6 +221,7 @@ pub fn suite() -> Suite {
             cells: vec![
                 cell(|env, p| switch_tasks(env.gort, size(p, ROUND_TRIPS))),
                 cell(|env, p| switch_tasks(env.tokio, size(p, ROUND_TRIPS))),
+                cell(|env, p| switch_tasks(env.smol, size(p, ROUND_TRIPS))),
                 cell(|env, p| {
                     // b.N switches: b.N / 2 round trips.
                     let switches = 2 * size(p, ROUND_TRIPS) as u64;
@@ -229,7 +232,7 @@ pub fn suite() -> Suite {
         },
     ];
     Suite {
-        title: "seed: per unit of concurrency (gort task, tokio task, goroutine, thread)".to_string(),
+        title: "seed: per unit of concurrency (gort task, tokio task, smol task, goroutine, thread)".to_string(),
         about: vec![
             "The seed's claims measured: a goroutine-like task costs bytes where a thread \
              costs kilobytes, and creating, tearing down and switching tasks is far cheaper. \
@@ -248,6 +251,12 @@ pub fn suite() -> Suite {
                 name: "tokio task".to_string(),
                 ranked: true,
                 about: "a tokio task on tokio's multi-threaded runtime (2 workers)".to_string(),
+            },
+            SuiteColumn {
+                name: "smol task".to_string(),
+                ranked: true,
+                about: "a smol task on async-executor, run by 2 threads under async-io's block_on"
+                    .to_string(),
             },
             SuiteColumn {
                 name: GO.to_string(),
@@ -286,19 +295,22 @@ mod tests {
     fn every_cell_runs_and_checks_its_result() {
         let gort = crate::contender::Gort::build(2).unwrap();
         let tokio = crate::contender::Tokio::build(2).unwrap();
+        let smol = crate::contender::Smol::build(2).unwrap();
         for m in [
             create_tasks(&gort, 1000),
             create_tasks(&tokio, 1000),
+            create_tasks(&smol, 1000),
             create_threads(100),
             switch_tasks(&gort, 1000),
             switch_tasks(&tokio, 1000),
+            switch_tasks(&smol, 1000),
             switch_threads(100),
         ] {
             let m = m.unwrap();
             assert!(matches!(m, Measurement::PerOp { ops, .. } if ops >= 100));
         }
         if super::super::net::net_binary().is_ok() {
-            for kind in ["gort", "tokio", "threads"] {
+            for kind in ["gort", "tokio", "smol", "threads"] {
                 let Measurement::Bytes(b) = rss_per_parked(kind, 1000).unwrap() else {
                     panic!("bytes")
                 };
