@@ -37,6 +37,7 @@ pub mod contender;
 pub mod counting_alloc;
 pub mod gobench;
 pub mod machine;
+pub mod markdown;
 pub mod report;
 pub mod results;
 pub mod runner;

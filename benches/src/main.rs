@@ -170,11 +170,7 @@ fn main() -> ExitCode {
             rows,
         };
         print!("{}", table.render());
-        results
-            .sections
-            .push(Section::from_table(RUNTIMES_TITLE, &table));
-        println!();
-        println!(
+        let mut notes = vec![format!(
             "ratio = {} median / {} median (lower is better); goal = the issues' floor, {} <= {:.2}x {} \
              (TARGETS.md aims lower per row); `{0} vs best` = {0}'s median / the lowest other \
              median of the row. alloc_* rows are in bytes per task, not time.",
@@ -183,14 +179,27 @@ fn main() -> ExitCode {
             AnyContender::SUBJECT,
             workload::FLOOR,
             AnyContender::BASELINE,
-        );
+        )];
+        notes.push(format!(
+            "- gort: `gort::runtime::Builder::new().worker_threads({WORKERS})`; tokio: \
+             `new_multi_thread().worker_threads({WORKERS}).enable_all()`; smol: one \
+             `async_executor::Executor` run by {WORKERS} threads under `async_io::block_on` \
+             (smol's multi-threaded setup), async-io timers and sockets."
+        ));
         if let Some(go) = &go {
-            println!(
-                "Go ({}): benches/go/runtime_test.go, GOMAXPROCS {WORKERS}, one process per run \
-                 (b.N = the run's iterations).",
+            notes.push(format!(
+                "- Go ({}): benches/go/runtime_test.go, GOMAXPROCS {WORKERS}, one process per run \
+                 (b.N = the run's iterations); its TCP server is TestEchoServer there.",
                 go.version()
-            );
+            ));
         }
+        println!();
+        for line in &notes {
+            println!("{line}");
+        }
+        results
+            .sections
+            .push(Section::from_table(RUNTIMES_TITLE, &table).with_notes(notes));
     }
 
     let env = match Env::new(&contenders, go.as_ref()) {
@@ -210,32 +219,39 @@ fn main() -> ExitCode {
             Ok(table) => table,
             Err(e) => return wrong_result(&e),
         };
-        println!();
-        println!("## {}", s.title);
-        println!();
-        for line in &s.about {
-            println!("{line}");
-        }
+        let mut notes = s.about.clone();
         if let Some(go) = &go {
             if s.column(go_chan::GO).is_some() {
-                println!("Go: {}.", go.version());
+                notes.push(format!("Go: {}.", go.version()));
             }
         }
         println!();
-        print!("{}", table.render());
-        results
-            .sections
-            .push(Section::from_compare(&s.title, &table));
+        println!("## {}", s.title);
         println!();
-        for line in s.legend() {
+        for line in &notes {
             println!("{line}");
         }
+        println!();
+        print!("{}", table.render());
+        println!();
+        let legend = s.legend();
+        for line in &legend {
+            println!("{line}");
+        }
+        notes.push(String::new());
+        notes.extend(legend);
+        results
+            .sections
+            .push(Section::from_compare(&s.title, &table).with_notes(notes));
     }
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
     match results.write(&results::output_dir()) {
         Ok((json, svg)) => {
             println!();
             println!("results: {} and {}", json.display(), svg.display());
+            println!(
+                "BENCHMARKS.md from them: cargo run --release -p gort-bench --bin gort-bench-md"
+            );
         }
         Err(e) => eprintln!("warning: writing the results under target/gort-bench failed: {e}"),
     }

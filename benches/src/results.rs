@@ -2,11 +2,13 @@
 //! `target/gort-bench/results.json` and drawn as an SVG chart of gort's
 //! ratio per workload (`target/gort-bench/ratios.svg`).
 //!
-//! The JSON is written by hand (a few dozen lines; the harness needs no
-//! serde). Every table of the run becomes a section: its columns, and per
-//! row the unit, the summary (median, min, max, count) of each column, and
-//! gort's ratio (to tokio in the runtime table, to the best other ranked
-//! column in the comparison tables).
+//! The JSON is written by hand (a few dozen lines, keys in a fixed order)
+//! and read back with `serde_json`'s `Value` ([`Results::from_json`]) by
+//! `gort-bench-md`, which regenerates BENCHMARKS.md from it. Every table of
+//! the run becomes a section: its columns, the notes printed with it, and
+//! per row the unit, the summary (median, min, max, count) of each column,
+//! and gort's ratio (to tokio in the runtime table, to the best other
+//! ranked column in the comparison tables).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -50,11 +52,19 @@ pub struct Section {
     pub columns: Vec<ResultColumn>,
     /// Index of gort's column.
     pub subject: usize,
+    /// Lines printed with the table (what runs, how to read it).
+    pub notes: Vec<String>,
     /// The rows.
     pub rows: Vec<ResultRow>,
 }
 
 impl Section {
+    /// The section with `notes` as its notes.
+    pub fn with_notes(mut self, notes: Vec<String>) -> Section {
+        self.notes = notes;
+        self
+    }
+
     /// The runtime table: ratios against the baseline, with the goal.
     pub fn from_table(title: &str, t: &Table) -> Section {
         Section {
@@ -68,6 +78,7 @@ impl Section {
                 })
                 .collect(),
             subject: t.subject,
+            notes: Vec::new(),
             rows: t
                 .rows
                 .iter()
@@ -130,6 +141,7 @@ impl Section {
                 })
                 .collect(),
             subject: t.subject,
+            notes: Vec::new(),
             rows,
         }
     }
@@ -194,6 +206,164 @@ fn unit_name(u: Unit) -> &'static str {
     }
 }
 
+fn unit_from_name(name: &str) -> Option<Unit> {
+    [Unit::Time, Unit::Bytes, Unit::PerOp]
+        .into_iter()
+        .find(|u| unit_name(*u) == name)
+}
+
+/// Reading [`Results`] back from JSON: typed accessors on `serde_json`
+/// values that name the missing or mistyped key.
+mod read {
+    use serde_json::Value;
+
+    pub fn field<'v>(v: &'v Value, key: &str) -> Result<&'v Value, String> {
+        v.get(key).ok_or_else(|| format!("missing key {key:?}"))
+    }
+
+    pub fn string(v: &Value, key: &str) -> Result<String, String> {
+        field(v, key)?
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("{key:?} is not a string"))
+    }
+
+    pub fn array<'v>(v: &'v Value, key: &str) -> Result<&'v Vec<Value>, String> {
+        field(v, key)?
+            .as_array()
+            .ok_or_else(|| format!("{key:?} is not an array"))
+    }
+
+    pub fn strings(v: &Value, key: &str) -> Result<Vec<String>, String> {
+        array(v, key)?
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("{key:?} holds a non-string"))
+            })
+            .collect()
+    }
+
+    /// A number, or NaN for `null` (how non-finite numbers are written).
+    pub fn number(v: &Value, key: &str) -> Result<f64, String> {
+        match field(v, key)? {
+            Value::Null => Ok(f64::NAN),
+            n => n.as_f64().ok_or_else(|| format!("{key:?} is not a number")),
+        }
+    }
+
+    /// `None` for `null`.
+    pub fn opt_number(v: &Value, key: &str) -> Result<Option<f64>, String> {
+        match field(v, key)? {
+            Value::Null => Ok(None),
+            n => n
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| format!("{key:?} is not a number")),
+        }
+    }
+}
+
+impl Results {
+    /// Reads results back from the JSON [`Results::to_json`] writes.
+    pub fn from_json(text: &str) -> Result<Results, String> {
+        use serde_json::Value;
+        let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let sections = read::array(&v, "sections")?
+            .iter()
+            .map(|s| {
+                let title = read::string(s, "title")?;
+                let section = |e: String| format!("section {title:?}: {e}");
+                let columns = read::array(s, "columns")
+                    .map_err(section)?
+                    .iter()
+                    .map(|c| {
+                        Ok(ResultColumn {
+                            name: read::string(c, "name")?,
+                            ranked: read::field(c, "ranked")?
+                                .as_bool()
+                                .ok_or("\"ranked\" is not a boolean")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+                    .map_err(section)?;
+                let subject_name = read::string(s, "subject").map_err(section)?;
+                let subject = columns
+                    .iter()
+                    .position(|c| c.name == subject_name)
+                    .ok_or_else(|| section(format!("no column {subject_name:?}")))?;
+                let notes = read::strings(s, "notes").map_err(section)?;
+                let rows = read::array(s, "rows")
+                    .map_err(section)?
+                    .iter()
+                    .map(|r| read_row(r, columns.len()))
+                    .collect::<Result<Vec<_>, String>>()
+                    .map_err(section)?;
+                Ok(Section {
+                    title,
+                    columns,
+                    subject,
+                    notes,
+                    rows,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Results {
+            machine: read::string(&v, "machine")?,
+            date: read::string(&v, "date")?,
+            args: read::strings(&v, "args")?,
+            method: read::string(&v, "method")?,
+            sections,
+        })
+    }
+}
+
+fn read_row(r: &serde_json::Value, columns: usize) -> Result<ResultRow, String> {
+    let workload = read::string(r, "workload")?;
+    let row = |e: String| format!("row {workload:?}: {e}");
+    let unit_text = read::string(r, "unit").map_err(row)?;
+    let unit = unit_from_name(&unit_text).ok_or_else(|| row(format!("unit {unit_text:?}")))?;
+    let cells = read::array(r, "cells")
+        .map_err(row)?
+        .iter()
+        .map(|c| {
+            if c.is_null() {
+                return Ok(None);
+            }
+            Ok(Some(Summary {
+                median: read::number(c, "median")?,
+                min: read::number(c, "min")?,
+                max: read::number(c, "max")?,
+                count: read::field(c, "runs")?
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or("\"runs\" is not a count")?,
+            }))
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(row)?;
+    if cells.len() != columns {
+        return Err(row(format!("{} cells for {columns} columns", cells.len())));
+    }
+    let against = match read::field(r, "against").map_err(row)? {
+        serde_json::Value::Null => None,
+        a => Some(
+            a.as_str()
+                .ok_or_else(|| row("\"against\" is not a string".into()))?
+                .to_string(),
+        ),
+    };
+    Ok(ResultRow {
+        goal: read::opt_number(r, "goal").map_err(row)?,
+        ratio: read::opt_number(r, "ratio").map_err(row)?,
+        against,
+        cells,
+        unit,
+        workload,
+    })
+}
+
 impl Results {
     /// The results as JSON (one object; keys in a fixed order).
     pub fn to_json(&self) -> String {
@@ -227,7 +397,13 @@ impl Results {
                 json_string(&mut o, &c.name);
                 let _ = write!(o, ", \"ranked\": {}}}", c.ranked);
             }
-            o.push_str("],\n      \"rows\": [");
+            o.push_str("],\n      \"notes\": [");
+            for (ni, n) in s.notes.iter().enumerate() {
+                o.push_str(if ni > 0 { ",\n        " } else { "\n        " });
+                json_string(&mut o, n);
+            }
+            o.push_str(if s.notes.is_empty() { "]" } else { "\n      ]" });
+            o.push_str(",\n      \"rows\": [");
             for (ri, r) in s.rows.iter().enumerate() {
                 o.push_str(if ri > 0 {
                     ",\n        {"
@@ -510,6 +686,40 @@ mod tests {
         let mut n = String::new();
         json_number(&mut n, f64::INFINITY);
         assert_eq!(n, "null");
+    }
+
+    #[test]
+    fn json_reads_back_to_the_same_results() {
+        let mut results = sample();
+        results.sections[1].notes = vec!["a \"note\"".into(), "line\ntwo".into()];
+        let json = results.to_json();
+        let back = Results::from_json(&json).unwrap();
+        // NaN != NaN, so compare what is written; and some fields directly.
+        assert_eq!(back.to_json(), json);
+        assert_eq!(back.sections[0], results.sections[0]);
+        assert_eq!(back.sections[1].notes, results.sections[1].notes);
+        assert_eq!(back.sections[1].subject, 0);
+        assert!(back.sections[1].rows[1].cells[0].unwrap().median.is_nan());
+        assert_eq!(back.sections[1].rows[1].cells[1], None);
+        assert_eq!(back.args, ["--quick"]);
+    }
+
+    #[test]
+    fn bad_json_is_an_error_naming_the_place() {
+        assert!(Results::from_json("{").unwrap_err().starts_with("not JSON"));
+        let json = sample().to_json();
+        let err = Results::from_json(&json.replace("\"unit\": \"ns\"", "\"unit\": \"parsecs\""))
+            .unwrap_err();
+        assert!(
+            err.contains("spawn_many_local") && err.contains("parsecs"),
+            "{err}"
+        );
+        let err =
+            Results::from_json(&json.replace("\"subject\": \"gort\"", "\"subject\": \"nobody\""))
+                .unwrap_err();
+        assert!(err.contains("nobody"), "{err}");
+        let err = Results::from_json(&json.replace("\"machine\"", "\"computer\"")).unwrap_err();
+        assert!(err.contains("machine"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,64 @@
+//! `gort-bench-md`: regenerates BENCHMARKS.md from a run's results.json.
+//!
+//! ```text
+//! cargo run -p gort-bench --bin gort-bench-md [-- [<results.json> [<BENCHMARKS.md>]]]
+//! ```
+//!
+//! Defaults: `target/gort-bench/results.json` (what the last
+//! `cargo bench -p gort-bench --bench versus` wrote) and the workspace's
+//! `BENCHMARKS.md`. Only the part between the generated-part marker lines
+//! is replaced; the reading written around it stays. Exit code 1 with a
+//! message when the JSON cannot be read or the document has no markers.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gort_bench::markdown;
+use gort_bench::results::{self, Results};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") || args.len() > 2 {
+        eprintln!("usage: gort-bench-md [<results.json> [<BENCHMARKS.md>]]");
+        return ExitCode::from(2);
+    }
+    let json_path = args
+        .first()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| results::output_dir().join("results.json"));
+    let md_path = args.get(1).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("BENCHMARKS.md")
+    });
+    match run(&json_path, &md_path) {
+        Ok(sections) => {
+            eprintln!(
+                "{}: {sections} tables from {}",
+                md_path.display(),
+                json_path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(json_path: &Path, md_path: &Path) -> Result<usize, String> {
+    let json = std::fs::read_to_string(json_path).map_err(|e| {
+        format!(
+            "reading {}: {e} (run `cargo bench -p gort-bench --bench versus` first)",
+            json_path.display()
+        )
+    })?;
+    let results = Results::from_json(&json).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let document = std::fs::read_to_string(md_path)
+        .map_err(|e| format!("reading {}: {e}", md_path.display()))?;
+    let updated = markdown::splice(&document, &markdown::render(&results))
+        .map_err(|e| format!("{}: {e}", md_path.display()))?;
+    std::fs::write(md_path, updated).map_err(|e| format!("writing {}: {e}", md_path.display()))?;
+    Ok(results.sections.len())
+}
