@@ -5,7 +5,8 @@
 //! gort-bench-net park <gort|tokio|smol|threads> <n>
 //!     parks n units (tasks on a 2-worker runtime, or OS threads) on one
 //!     gort channel receive each, and prints the resident memory they added:
-//!     `rss_before=<bytes> rss_after=<bytes> per_unit=<bytes>`
+//!     `rss_before=<bytes> rss_after=<bytes> per_unit=<bytes> future_bytes=<bytes>`
+//!     (the last: the size of one task's future before its first poll)
 //! gort-bench-net server <gort|tokio|smol> <workers>
 //!     binds 127.0.0.1:0, prints `port=<p>`, echoes every connection until
 //!     stdin closes (the harness holds it open)
@@ -433,8 +434,9 @@ fn park(kind: &str, n: usize) -> io::Result<()> {
         return Err(io::Error::other("not every unit finished"));
     }
     println!(
-        "rss_before={before} rss_after={after} per_unit={:.1}",
-        after.saturating_sub(before) as f64 / n as f64
+        "rss_before={before} rss_after={after} per_unit={:.1} future_bytes={}",
+        after.saturating_sub(before) as f64 / n as f64,
+        std::mem::size_of_val(&unit()),
     );
     Ok(())
 }

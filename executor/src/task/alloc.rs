@@ -5,7 +5,7 @@
 //! (a task spawned on P0 completes on P1), the pattern a general-purpose
 //! allocator's per-thread caches serve worst: in `spawn_many_local` malloc
 //! and free took about a quarter of all samples. So task blocks of up to
-//! 256 bytes come in three size classes and are recycled:
+//! 264 bytes come in six size classes and are recycled:
 //!
 //! - each worker thread keeps a free list per class (`LOCAL_MAX` blocks);
 //! - a list that grows past that hands a batch of `BATCH` blocks to a
@@ -22,15 +22,22 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
-/// Block sizes. An empty `async {}` task is 64 bytes.
-const CLASSES: [usize; 3] = [64, 128, 256];
+/// Block sizes. An empty `async {}` task is 64 bytes. The others are 8
+/// less than a multiple of 16, the sizes malloc serves without waste (glibc
+/// adds an 8-byte header and rounds chunks up to 16): a task parked on a
+/// channel receive (168 bytes) took a 256-byte block from classes 64, 128,
+/// 256 (288 resident bytes per parked task) and takes a 168-byte one here
+/// (192: see BENCHMARKS.md, seed/rss_per_parked_unit).
+const CLASSES: [usize; 6] = [64, 104, 136, 168, 200, 264];
+/// How many classes there are.
+const NUM_CLASSES: usize = CLASSES.len();
 /// Alignment of every class block (malloc's own minimum on 64-bit targets).
 const ALIGN: usize = 16;
 /// Free blocks a worker keeps per class before spilling a batch.
 const LOCAL_MAX: usize = 128;
 /// Blocks moved between a worker and the global queue at once (Go moves 32).
 const BATCH: usize = 32;
-/// Batches the global queue keeps per class (32 x 32 x 256 B = 256 KiB at most).
+/// Batches the global queue keeps per class (32 x 32 x 264 B = 264 KiB at most).
 const GLOBAL_MAX_BATCHES: usize = 32;
 
 fn class_of(layout: Layout) -> Option<usize> {
@@ -64,7 +71,7 @@ struct Global {
     count: std::sync::atomic::AtomicUsize,
 }
 
-static GLOBAL: [Global; 3] = [Global::NEW, Global::NEW, Global::NEW];
+static GLOBAL: [Global; NUM_CLASSES] = [Global::NEW; NUM_CLASSES];
 
 impl Global {
     #[allow(clippy::declare_interior_mutable_const)]
@@ -77,16 +84,16 @@ impl Global {
 /// One worker thread's free lists.
 struct LocalCache {
     enabled: Cell<bool>,
-    heads: [Cell<*mut FreeBlock>; 3],
-    lens: [Cell<usize>; 3],
+    heads: [Cell<*mut FreeBlock>; NUM_CLASSES],
+    lens: [Cell<usize>; NUM_CLASSES],
 }
 
 thread_local! {
     static LOCAL: LocalCache = const {
         LocalCache {
             enabled: Cell::new(false),
-            heads: [Cell::new(ptr::null_mut()), Cell::new(ptr::null_mut()), Cell::new(ptr::null_mut())],
-            lens: [Cell::new(0), Cell::new(0), Cell::new(0)],
+            heads: [const { Cell::new(ptr::null_mut()) }; NUM_CLASSES],
+            lens: [const { Cell::new(0) }; NUM_CLASSES],
         }
     };
 }
@@ -237,8 +244,11 @@ mod tests {
         assert_eq!(class_of(Layout::from_size_align(48, 8).unwrap()), Some(0));
         assert_eq!(class_of(Layout::from_size_align(64, 8).unwrap()), Some(0));
         assert_eq!(class_of(Layout::from_size_align(65, 8).unwrap()), Some(1));
-        assert_eq!(class_of(Layout::from_size_align(256, 16).unwrap()), Some(2));
-        assert_eq!(class_of(Layout::from_size_align(257, 8).unwrap()), None);
+        assert_eq!(class_of(Layout::from_size_align(168, 8).unwrap()), Some(3));
+        assert_eq!(class_of(Layout::from_size_align(169, 8).unwrap()), Some(4));
+        assert_eq!(class_of(Layout::from_size_align(256, 16).unwrap()), Some(5));
+        assert_eq!(class_of(Layout::from_size_align(264, 8).unwrap()), Some(5));
+        assert_eq!(class_of(Layout::from_size_align(265, 8).unwrap()), None);
         assert_eq!(class_of(Layout::from_size_align(64, 32).unwrap()), None);
     }
 
