@@ -356,6 +356,52 @@ fn half_close_the_server_reads_eof_and_still_replies() {
     });
 }
 
+/// A read shorter than its buffer clears the read readiness (no syscall
+/// that would block): data that comes later must still wake the reader,
+/// and an end of stream that came with the data must still be seen.
+#[test]
+fn short_reads_neither_lose_later_data_nor_the_end_of_stream() {
+    on_gort("tcp_short_reads", || async {
+        let (listener, addr) = listen().await;
+        let peer = gort::spawn(async move {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            for round in 0u8..50 {
+                c.write_all(&[round; 3]).await.unwrap();
+                // Let the reader take the 3 bytes with its 64-byte buffer
+                // (a short read) and park before the next ones come.
+                sleep(Duration::from_millis(1)).await;
+            }
+            // The last bytes and the FIN arrive together.
+            c.write_all(b"end").await.unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+        });
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        let mut want: Vec<u8> = (0u8..50).flat_map(|r| [r; 3]).collect();
+        want.extend_from_slice(b"end");
+        assert_eq!(got, want);
+        peer.await.unwrap();
+
+        // Data and FIN both queued before the reader's first read.
+        let (listener, addr) = listen().await;
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"abc").await.unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let (mut s, _) = listener.accept().await.unwrap();
+        sleep(Duration::from_millis(20)).await;
+        assert_eq!(s.read(&mut buf).await.unwrap(), 3);
+        assert_eq!(s.read(&mut buf).await.unwrap(), 0, "end of stream lost");
+    });
+}
+
 /// The server of the 500-connects tests: accepts `n` connections, one
 /// task each, which reads the client's index (2 bytes) and answers with
 /// its complement; returns (index, peer address as accepted) per client.

@@ -161,18 +161,33 @@ impl IoState {
     /// An operation hit `WouldBlock` after `ev`: clears that readiness,
     /// unless a newer event arrived meanwhile (then the caller retries).
     pub(crate) fn clear_ready(&self, ev: ReadyEvent) {
+        // All of the direction's bits: an operation that would block is
+        // not at EOF or at an error. The error it reported was consumed
+        // (`SO_ERROR`, e.g. a UDP socket's ICMP "port unreachable", which
+        // epoll also reports as write-closed), and a real EOF or reset
+        // makes the operation return, never block. Keeping such a bit
+        // would make `poll_io` retry forever in one poll.
+        self.clear_bits(ev, ev.dir.mask());
+    }
+
+    /// A stream read after `ev` returned less than it asked for: the
+    /// socket's receive queue was empty when it returned, so the next read
+    /// would block; clears `READABLE` (saving that `WouldBlock` read, as
+    /// tokio does), unless a newer event arrived meanwhile. An edge for
+    /// data that arrives later is still in epoll's ready list or comes
+    /// after this clear. End of stream and errors stay set: they were not
+    /// consumed by a read that returned data.
+    pub(crate) fn clear_readable(&self, ev: ReadyEvent) {
+        self.clear_bits(ev, Ready::READABLE.0);
+    }
+
+    fn clear_bits(&self, ev: ReadyEvent, bits: usize) {
         let mut cur = self.readiness.load(Ordering::Acquire);
         loop {
             if cur >> TICK_SHIFT != ev.tick {
                 return;
             }
-            // All of the direction's bits: an operation that would block is
-            // not at EOF or at an error. The error it reported was consumed
-            // (`SO_ERROR`, e.g. a UDP socket's ICMP "port unreachable", which
-            // epoll also reports as write-closed), and a real EOF or reset
-            // makes the operation return, never block. Keeping such a bit
-            // would make `poll_io` retry forever in one poll.
-            let new = cur & !ev.dir.mask();
+            let new = cur & !bits;
             match self.readiness.compare_exchange_weak(
                 cur,
                 new,
@@ -300,6 +315,12 @@ impl<S: mio::event::Source> Registration<S> {
     pub(crate) fn clear_ready(&self, ev: ReadyEvent) {
         self.state.clear_ready(ev)
     }
+
+    /// Forgets `READABLE` after a short stream read (see
+    /// [`IoState::clear_readable`]).
+    pub(crate) fn clear_readable(&self, ev: ReadyEvent) {
+        self.state.clear_readable(ev)
+    }
 }
 
 impl<S: mio::event::Source> Drop for Registration<S> {
@@ -360,6 +381,43 @@ mod tests {
             s.poll_ready(&mut cx, Direction::Write).is_ready(),
             "errors make both ready"
         );
+    }
+
+    #[test]
+    fn a_short_read_clears_readable_but_keeps_end_of_stream() {
+        let s = IoState::new();
+        let mut wakers = Vec::new();
+        let w = noop_waker();
+        let mut cx = Context::from_waker(&w);
+        s.set_ready(Ready::READABLE, &mut wakers);
+        let Poll::Ready(ev) = s.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readable")
+        };
+        s.clear_readable(ev);
+        assert!(s.poll_ready(&mut cx, Direction::Read).is_pending());
+        // Data and the peer's FIN in one event: the short read that returns
+        // the data must leave the end of stream for the next read.
+        s.set_ready(Ready(Ready::READABLE.0 | Ready::READ_CLOSED.0), &mut wakers);
+        let Poll::Ready(ev) = s.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readable")
+        };
+        s.clear_readable(ev);
+        assert!(
+            s.poll_ready(&mut cx, Direction::Read).is_ready(),
+            "EOF kept"
+        );
+        // A newer event between the read and the clear wins.
+        let Poll::Ready(ev) = s.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readable")
+        };
+        s.clear_ready(ev);
+        s.set_ready(Ready::READABLE, &mut wakers);
+        let Poll::Ready(ev) = s.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readable")
+        };
+        s.set_ready(Ready::READABLE, &mut wakers);
+        s.clear_readable(ev);
+        assert!(s.poll_ready(&mut cx, Direction::Read).is_ready());
     }
 
     #[test]

@@ -234,12 +234,30 @@ impl TcpStream {
         )
     }
 
+    /// A read that returns less than `buf` asked for emptied the socket's
+    /// receive queue: it clears `READABLE`, so the next read waits for the
+    /// next edge instead of making a `read` syscall that would block (one
+    /// `recvfrom` per echoed message instead of two; see BENCHMARKS.md,
+    /// tcp_echo_throughput).
     pub(crate) fn poll_read_priv(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.reg.poll_io(cx, Direction::Read, |s| (&*s).read(buf))
+        loop {
+            let ev = match self.reg.poll_ready_event(cx, Direction::Read) {
+                Poll::Ready(ev) => ev,
+                Poll::Pending => return Poll::Pending,
+            };
+            match self.reg.source().read(buf) {
+                Ok(n) if n > 0 && n < buf.len() => {
+                    self.reg.clear_readable(ev);
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear_ready(ev),
+                res => return Poll::Ready(res),
+            }
+        }
     }
 
     pub(crate) fn poll_write_priv(
