@@ -130,6 +130,11 @@ impl Idle {
     }
 
     /// `true` while `worker` is in the sleepers list (not yet notified).
+    /// Whether every worker is parked (none running or searching).
+    pub(crate) fn all_parked(&self) -> bool {
+        unparked(self.state.load(SeqCst)) == 0
+    }
+
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
         lock(&self.sleepers).contains(&worker)
     }

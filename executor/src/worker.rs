@@ -391,6 +391,12 @@ impl Worker {
         if shared.has_work_anywhere() {
             shared.notify_parked();
         }
+        // The last worker to park gives the free lists' excess back to the
+        // allocator, stopping as soon as it is woken.
+        #[cfg(not(loom))]
+        if shared.idle.all_parked() {
+            crate::task::alloc::trim_idle(|| shared.idle.is_parked(index) && !shared.is_closed());
+        }
         tracing::trace!(target: "gort::scheduler", worker = index, "park");
         loop {
             let woke_tasks = self.park_or_drive();

@@ -37,8 +37,13 @@ const ALIGN: usize = 16;
 const LOCAL_MAX: usize = 128;
 /// Blocks moved between a worker and the global queue at once (Go moves 32).
 const BATCH: usize = 32;
-/// Batches the global queue keeps per class (32 x 32 x 264 B = 264 KiB at most).
-const GLOBAL_MAX_BATCHES: usize = 32;
+/// Batches the global queue keeps per class while the runtime runs
+/// (4,096 x 32 = 131,072 blocks: a burst of 100,000 live tasks recycles its
+/// blocks instead of going through malloc, as Go keeps every dead G). See
+/// [`trim_idle`] for what stays once every worker has parked.
+const GLOBAL_MAX_BATCHES: usize = 4096;
+/// Batches per class [`trim_idle`] leaves (32 x 32 x 264 B = 264 KiB at most).
+const GLOBAL_IDLE_BATCHES: usize = 32;
 
 fn class_of(layout: Layout) -> Option<usize> {
     if cfg!(loom) || layout.align() > ALIGN {
@@ -187,6 +192,30 @@ unsafe fn free_list(mut head: *mut FreeBlock, layout: Layout) {
     }
 }
 
+/// Gives the global free lists back to the allocator down to
+/// `GLOBAL_IDLE_BATCHES` per class, one batch at a time while `go_on()`
+/// says so. The last worker to park calls it (with "still parked" as
+/// `go_on`), so an idle runtime keeps what the old fixed cap kept, while a
+/// busy one recycles up to `GLOBAL_MAX_BATCHES` (Go's scavenger, in the
+/// simplest form: Go frees idle memory in the background).
+pub(crate) fn trim_idle(go_on: impl Fn() -> bool) {
+    for (class, global) in GLOBAL.iter().enumerate() {
+        while global.count.load(std::sync::atomic::Ordering::Relaxed) > GLOBAL_IDLE_BATCHES
+            && go_on()
+        {
+            let Some(batch) = global.batches.pop() else {
+                break;
+            };
+            global
+                .count
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            // SAFETY: a popped batch's blocks are ours, allocated with the
+            // class layout.
+            unsafe { free_list(batch.head.as_ptr(), class_layout(class)) };
+        }
+    }
+}
+
 /// Allocates memory for a task.
 pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
     let layout = match class_of(layout) {
@@ -250,6 +279,35 @@ mod tests {
         assert_eq!(class_of(Layout::from_size_align(264, 8).unwrap()), Some(5));
         assert_eq!(class_of(Layout::from_size_align(265, 8).unwrap()), None);
         assert_eq!(class_of(Layout::from_size_align(64, 32).unwrap()), None);
+    }
+
+    #[test]
+    fn an_idle_trim_gives_the_excess_back_and_stops_when_told() {
+        // The largest class, which no other test of this crate uses.
+        let layout = Layout::from_size_align(264, 8).unwrap();
+        let class = class_of(layout).unwrap();
+        let count = move || {
+            GLOBAL[class]
+                .count
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        let spilled = std::thread::spawn(move || {
+            enable_thread_cache();
+            let n = LOCAL_MAX + (GLOBAL_IDLE_BATCHES + 8) * BATCH;
+            let blocks: Vec<_> = (0..n).map(|_| allocate(layout)).collect();
+            for b in blocks {
+                // SAFETY: from `allocate(layout)`, not used again.
+                unsafe { deallocate(b, layout) };
+            }
+            count()
+        })
+        .join()
+        .unwrap();
+        assert!(spilled >= GLOBAL_IDLE_BATCHES + 8, "{spilled} batches");
+        trim_idle(|| false);
+        assert_eq!(count(), spilled, "a trim told to stop freed batches");
+        trim_idle(|| true);
+        assert_eq!(count(), GLOBAL_IDLE_BATCHES);
     }
 
     #[test]
