@@ -7,7 +7,10 @@
 // Sizes: the full sizes by default, the --quick sizes with -gort.quick.
 // Go has no join handles: where a Rust workload joins its tasks, the Go
 // version waits for each goroutine's result on a channel (or a WaitGroup
-// where the tasks return nothing).
+// where the tasks return nothing). Go has no spawn from outside the
+// runtime either: the "remote" workloads (spawned from the bench thread
+// through the runtime's injector in Rust) start their goroutines from the
+// benchmark goroutine, which runs on a P (its local run queue).
 package gortbench
 
 import (
@@ -19,6 +22,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -71,8 +75,8 @@ func spawnAndWait(n int) {
 }
 
 // spawn_many_remote_busy: as SpawnManyRemoteIdle while 2 goroutines per P
-// loop on Gosched followed by a 10 us spin (tokio's stall), started before
-// the timer and stopped after it.
+// loop on Gosched followed by a 10 us spin that yields the thread (tokio's
+// stall), started before the timer and stopped after it.
 func BenchmarkSpawnManyRemoteBusy(b *testing.B) {
 	n := size(10000, 1000)
 	busy := 2 * runtime.GOMAXPROCS(0)
@@ -85,8 +89,11 @@ func BenchmarkSpawnManyRemoteBusy(b *testing.B) {
 			started.Done()
 			for atomic.LoadInt32(&stop) == 0 {
 				runtime.Gosched()
+				// tokio's stall: spin 10 us, yielding the OS thread
+				// (sched_yield) on every turn, as the Rust version does.
 				stall := time.Now()
 				for time.Since(stall) < 10*time.Microsecond {
+					syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
 				}
 			}
 			stopped.Done()
@@ -248,9 +255,9 @@ func BenchmarkTimersSleepMany(b *testing.B) {
 }
 
 // timers_timeout_cancel: one goroutine per P creates n/P timers of 1 s,
-// one after the other, around a value that is already there: each timer
-// is started, the select takes the value, and the timer is stopped. All
-// counted.
+// one after the other: each timer is started, the goroutine yields once
+// (the Rust future wakes itself and is polled again), the select takes a
+// value that is there by then, and the timer is stopped. All counted.
 func BenchmarkTimersTimeoutCancel(b *testing.B) {
 	n := size(1000000, 10000)
 	procs := runtime.GOMAXPROCS(0)
@@ -263,6 +270,10 @@ func BenchmarkTimersTimeoutCancel(b *testing.B) {
 				sum := 0
 				for k := 0; k < per; k++ {
 					t := time.NewTimer(time.Second)
+					// The Rust future is pending on its first poll and
+					// wakes itself: the task goes round the scheduler once
+					// before the timeout completes.
+					runtime.Gosched()
 					ready <- 1
 					select {
 					case v := <-ready:

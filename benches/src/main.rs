@@ -28,8 +28,6 @@ static ALLOC: CountingAlloc = CountingAlloc;
 const WORKERS: usize = 2;
 /// Pause between runs (see [`Config::settle`]).
 const SETTLE: Duration = Duration::from_millis(5);
-/// Title of the runtime table's section in results.json.
-const RUNTIMES_TITLE: &str = "runtimes: gort vs tokio, smol and Go";
 /// A single run taking longer than this is taken for a hang.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 
@@ -184,7 +182,9 @@ fn main() -> ExitCode {
             "- gort: `gort::runtime::Builder::new().worker_threads({WORKERS})`; tokio: \
              `new_multi_thread().worker_threads({WORKERS}).enable_all()`; smol: one \
              `async_executor::Executor` run by {WORKERS} threads under `async_io::block_on` \
-             (smol's multi-threaded setup), async-io timers and sockets."
+             (smol's multi-threaded setup), async-io timers and sockets (the servers of the tcp rows accept in \
+             `block_on` on the main thread on every runtime; async-io's also turns its reactor there \
+             when idle)."
         ));
         if let Some(go) = &go {
             notes.push(format!(
@@ -199,7 +199,7 @@ fn main() -> ExitCode {
         }
         results
             .sections
-            .push(Section::from_table(RUNTIMES_TITLE, &table).with_notes(notes));
+            .push(Section::from_table(&runtimes_title(&table), &table).with_notes(notes));
     }
 
     let env = match Env::new(&contenders, go.as_ref()) {
@@ -258,6 +258,24 @@ fn main() -> ExitCode {
 
     drop(contenders);
     ExitCode::SUCCESS
+}
+
+/// The runtime table's title: `runtimes: gort vs tokio, smol and Go`.
+fn runtimes_title(table: &Table) -> String {
+    let subject = &table.contenders[table.subject];
+    let others: Vec<&str> = table
+        .contenders
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != table.subject)
+        .map(|(_, c)| c.as_str())
+        .collect();
+    let others = match others.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    };
+    format!("runtimes: {subject} vs {others}")
 }
 
 /// Ends the run on a wrong result: no table is printed for it.

@@ -293,7 +293,11 @@ impl Results {
                     .iter()
                     .position(|c| c.name == subject_name)
                     .ok_or_else(|| section(format!("no column {subject_name:?}")))?;
-                let notes = read::strings(s, "notes").map_err(section)?;
+                // Files written before sections had notes have none.
+                let notes = match s.get("notes") {
+                    None => Vec::new(),
+                    Some(_) => read::strings(s, "notes").map_err(section)?,
+                };
                 let rows = read::array(s, "rows")
                     .map_err(section)?
                     .iter()

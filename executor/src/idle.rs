@@ -129,12 +129,13 @@ impl Idle {
         true
     }
 
-    /// `true` while `worker` is in the sleepers list (not yet notified).
     /// Whether every worker is parked (none running or searching).
+    #[cfg(not(loom))]
     pub(crate) fn all_parked(&self) -> bool {
         unparked(self.state.load(SeqCst)) == 0
     }
 
+    /// `true` while `worker` is in the sleepers list (not yet notified).
     pub(crate) fn is_parked(&self, worker: usize) -> bool {
         lock(&self.sleepers).contains(&worker)
     }

@@ -10,8 +10,11 @@
 pub(crate) use loom::{
     cell::UnsafeCell,
     sync::{atomic, Arc, Condvar, Mutex, MutexGuard},
-    thread,
 };
+
+/// The models' threads (`src/tests/`).
+#[cfg(all(loom, test))]
+pub(crate) use loom::thread;
 
 #[cfg(not(loom))]
 pub(crate) use self::std_impl::*;

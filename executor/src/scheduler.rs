@@ -283,6 +283,9 @@ impl Shared {
         }
         // Cancelling futures may have woken tasks into the injector.
         self.drain_injector();
+        // The task memory this runtime left in the process-wide free lists.
+        #[cfg(not(loom))]
+        crate::task::alloc::trim_idle(usize::MAX, || true);
         *lock(&self.drained) = true;
         self.drained_cv.notify_all();
     }

@@ -31,6 +31,11 @@ use crate::runtime::Handle;
 use crate::scheduler::{Scheduler, Shared};
 use crate::task::{Notified, RegistryOwner};
 
+/// Pause between two chunks of an idle trim of the task free lists (see
+/// `Worker::trim_while_idle`): 32 chunks a second at most, each a few tens
+/// of microseconds.
+#[cfg(not(loom))]
+const TRIM_PAUSE: std::time::Duration = std::time::Duration::from_millis(30);
 /// A running worker: its scheduler and its processor.
 pub(crate) struct Worker {
     pub(crate) scheduler: Scheduler,
@@ -391,15 +396,9 @@ impl Worker {
         if shared.has_work_anywhere() {
             shared.notify_parked();
         }
-        // The last worker to park gives the free lists' excess back to the
-        // allocator, stopping as soon as it is woken.
-        #[cfg(not(loom))]
-        if shared.idle.all_parked() {
-            crate::task::alloc::trim_idle(|| shared.idle.is_parked(index) && !shared.is_closed());
-        }
         tracing::trace!(target: "gort::scheduler", worker = index, "park");
         loop {
-            let woke_tasks = self.park_or_drive();
+            let woke_tasks = self.park_or_drive(self.trim_while_idle());
             if shared.is_closed() {
                 return;
             }
@@ -424,21 +423,40 @@ impl Worker {
         }
     }
 
-    /// Parks; the first idle worker drives the reactor meanwhile. Tasks
-    /// the turn wakes land in this processor's ring (`schedule_driving`);
-    /// `true` if there are any, for the caller to run.
-    fn park_or_drive(&self) -> bool {
+    /// While every worker is parked, gives a chunk of the task free lists'
+    /// excess back to the allocator (stopping as soon as any worker runs or
+    /// this one is woken). Returns how long to park before the next chunk:
+    /// `None` when there is nothing more to give back.
+    fn trim_while_idle(&self) -> Option<std::time::Duration> {
+        #[cfg(not(loom))]
+        {
+            let shared = self.shared();
+            let index = self.processor.index;
+            let idle =
+                || shared.idle.all_parked() && shared.idle.is_parked(index) && !shared.is_closed();
+            if idle() && crate::task::alloc::trim_idle(crate::task::alloc::TRIM_CHUNK, idle) {
+                return Some(TRIM_PAUSE);
+            }
+        }
+        None
+    }
+
+    /// Parks (for at most `timeout`); the first idle worker drives the
+    /// reactor meanwhile. Tasks the turn wakes land in this processor's
+    /// ring (`schedule_driving`); `true` if there are any, for the caller
+    /// to run.
+    fn park_or_drive(&self, timeout: Option<std::time::Duration>) -> bool {
         let parker = &self.shared().processors[self.processor.index].parker;
         #[cfg(not(loom))]
         {
             self.driving.set(true);
-            parker.park_or_drive(None);
+            parker.park_or_drive(timeout);
             self.driving.set(false);
             !self.processor.local.is_empty()
         }
         #[cfg(loom)]
         {
-            parker.park(None);
+            parker.park(timeout);
             false
         }
     }

@@ -90,8 +90,10 @@ fn server(kind: &str, workers: usize) -> io::Result<()> {
                 announce(listener.local_addr()?.port());
                 loop {
                     let (stream, _) = listener.accept().await?;
-                    stream.set_nodelay(true)?;
-                    gort::spawn(echo_futures_io(stream));
+                    gort::spawn(async move {
+                        stream.set_nodelay(true)?;
+                        echo_futures_io(stream).await
+                    });
                 }
             })
         }
@@ -103,8 +105,10 @@ fn server(kind: &str, workers: usize) -> io::Result<()> {
                 announce(listener.get_ref().local_addr()?.port());
                 loop {
                     let (stream, _) = listener.accept().await?;
-                    stream.get_ref().set_nodelay(true)?;
-                    drop(Smol::spawn(echo_futures_io(stream)));
+                    drop(Smol::spawn(async move {
+                        stream.get_ref().set_nodelay(true)?;
+                        echo_futures_io(stream).await
+                    }));
                 }
             })
         }

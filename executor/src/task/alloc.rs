@@ -39,10 +39,15 @@ const LOCAL_MAX: usize = 128;
 const BATCH: usize = 32;
 /// Batches the global queue keeps per class while the runtime runs
 /// (4,096 x 32 = 131,072 blocks: a burst of 100,000 live tasks recycles its
-/// blocks instead of going through malloc, as Go keeps every dead G). See
-/// [`trim_idle`] for what stays once every worker has parked.
+/// blocks instead of going through malloc, as Go keeps every dead G). At
+/// most 4,096 x 32 x 936 bytes (117 MiB) over all classes, held only while
+/// some worker of a runtime stays busy: see [`trim_idle`] for what stays
+/// once every worker has parked, and the runtime's last worker trims on
+/// exit.
 const GLOBAL_MAX_BATCHES: usize = 4096;
-/// Batches per class [`trim_idle`] leaves (32 x 32 x 264 B = 264 KiB at most).
+/// Batches per class [`trim_idle`] leaves (32 x 32 x 936 B = 936 KiB at
+/// most over all classes).
+#[cfg(not(loom))]
 const GLOBAL_IDLE_BATCHES: usize = 32;
 
 fn class_of(layout: Layout) -> Option<usize> {
@@ -53,7 +58,8 @@ fn class_of(layout: Layout) -> Option<usize> {
 }
 
 fn class_layout(class: usize) -> Layout {
-    // The sizes are multiples of the alignment, which is a power of two.
+    // Every size is non-zero and far below `isize::MAX`; 16 is a power of
+    // two (a size need not be a multiple of the alignment).
     Layout::from_size_align(CLASSES[class], ALIGN).expect("valid class layout")
 }
 
@@ -192,17 +198,27 @@ unsafe fn free_list(mut head: *mut FreeBlock, layout: Layout) {
     }
 }
 
-/// Gives the global free lists back to the allocator down to
-/// `GLOBAL_IDLE_BATCHES` per class, one batch at a time while `go_on()`
-/// says so. The last worker to park calls it (with "still parked" as
-/// `go_on`), so an idle runtime keeps what the old fixed cap kept, while a
-/// busy one recycles up to `GLOBAL_MAX_BATCHES` (Go's scavenger, in the
-/// simplest form: Go frees idle memory in the background).
-pub(crate) fn trim_idle(go_on: impl Fn() -> bool) {
+/// Batches [`trim_idle`] frees per call (at most 1,024 blocks: tens of
+/// microseconds), so a worker that trims is never long away from the
+/// reactor or from being woken.
+#[cfg(not(loom))]
+pub(crate) const TRIM_CHUNK: usize = 32;
+
+/// Gives the global free lists back to the allocator towards
+/// `GLOBAL_IDLE_BATCHES` per class: at most `max_batches` batches, one at a
+/// time while `go_on()` says so. Returns `true` if there is more to give
+/// back. Idle workers call it a chunk at a time, pausing in between (Go's
+/// scavenger, in its simplest form), so a runtime that went idle after a
+/// burst keeps what the old fixed cap kept, while a busy one recycles up
+/// to `GLOBAL_MAX_BATCHES`.
+#[cfg(not(loom))]
+pub(crate) fn trim_idle(max_batches: usize, go_on: impl Fn() -> bool) -> bool {
+    let mut freed = 0;
     for (class, global) in GLOBAL.iter().enumerate() {
-        while global.count.load(std::sync::atomic::Ordering::Relaxed) > GLOBAL_IDLE_BATCHES
-            && go_on()
-        {
+        while global.count.load(std::sync::atomic::Ordering::Relaxed) > GLOBAL_IDLE_BATCHES {
+            if freed == max_batches || !go_on() {
+                return true;
+            }
             let Some(batch) = global.batches.pop() else {
                 break;
             };
@@ -212,8 +228,10 @@ pub(crate) fn trim_idle(go_on: impl Fn() -> bool) {
             // SAFETY: a popped batch's blocks are ours, allocated with the
             // class layout.
             unsafe { free_list(batch.head.as_ptr(), class_layout(class)) };
+            freed += 1;
         }
     }
+    false
 }
 
 /// Allocates memory for a task.
@@ -304,10 +322,59 @@ mod tests {
         .join()
         .unwrap();
         assert!(spilled >= GLOBAL_IDLE_BATCHES + 8, "{spilled} batches");
-        trim_idle(|| false);
+        assert!(trim_idle(usize::MAX, || false), "more to give back");
         assert_eq!(count(), spilled, "a trim told to stop freed batches");
-        trim_idle(|| true);
+        assert!(trim_idle(3, || true), "more to give back");
+        assert_eq!(count(), spilled - 3, "a chunk of 3 batches");
+        assert!(!trim_idle(usize::MAX, || true), "nothing more");
         assert_eq!(count(), GLOBAL_IDLE_BATCHES);
+    }
+
+    /// A burst of live tasks fills the process-wide lists beyond what an
+    /// idle runtime keeps; once every worker is parked they are trimmed
+    /// back, a chunk per pause, without any further spawn.
+    #[test]
+    fn an_idle_runtime_trims_what_a_burst_left() {
+        let rt = crate::runtime::Builder::new()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        // A 200-byte future: class 200, which no other test of this crate uses.
+        let layout_class = class_of(Layout::from_size_align(200, 8).unwrap()).unwrap();
+        let count = move || {
+            GLOBAL[layout_class]
+                .count
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        // Spawned and joined on the workers (a thread that is not a worker
+        // uses the allocator directly).
+        let burst = rt.spawn(async move {
+            let handles: Vec<_> = (0..20_000u64)
+                .map(|i| {
+                    let pad = [i; 16];
+                    crate::spawn(async move { pad.iter().sum::<u64>() })
+                })
+                .collect();
+            for (i, h) in handles.into_iter().enumerate() {
+                assert_eq!(h.await.unwrap(), 16 * i as u64);
+            }
+            count()
+        });
+        let peak = rt.block_on(burst).unwrap();
+        assert!(
+            peak > GLOBAL_IDLE_BATCHES,
+            "the burst left only {peak} batches: not a test of the trim"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while count() > GLOBAL_IDLE_BATCHES {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still {} batches after 30 s idle (peak {peak})",
+                count()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        drop(rt);
     }
 
     #[test]

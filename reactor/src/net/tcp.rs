@@ -13,6 +13,18 @@ use mio::Interest;
 
 use crate::io::{Direction, Registration};
 
+/// Whether a stream read shorter than its buffer means the next one would
+/// block, with an edge to come for new data (see `poll_read_priv`).
+const SHORT_READ_DRAINS: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)) && !cfg!(mio_unsupported_force_poll_poll);
 /// A TCP socket listening for connections (Go's `net.Listener`).
 ///
 /// ```
@@ -237,8 +249,13 @@ impl TcpStream {
     /// A read that returns less than `buf` asked for emptied the socket's
     /// receive queue: it clears `READABLE`, so the next read waits for the
     /// next edge instead of making a `read` syscall that would block (one
-    /// `recvfrom` per echoed message instead of two; see BENCHMARKS.md,
-    /// tcp_echo_throughput).
+    /// `recvfrom` per echoed message instead of two; see ARCHITECTURE.md,
+    /// "Readiness"). Only where mio's events are edges the kernel raises
+    /// for new data (epoll, kqueue); mio's Windows and poll(2) backends
+    /// re-arm a source only after an operation returned `WouldBlock`, so
+    /// there a short read is not enough. (Urgent TCP data can end a read
+    /// short with data still queued; it is not used by anything gort
+    /// serves, and tokio makes the same trade.)
     pub(crate) fn poll_read_priv(
         &self,
         cx: &mut Context<'_>,
@@ -250,7 +267,7 @@ impl TcpStream {
                 Poll::Pending => return Poll::Pending,
             };
             match self.reg.source().read(buf) {
-                Ok(n) if n > 0 && n < buf.len() => {
+                Ok(n) if SHORT_READ_DRAINS && n > 0 && n < buf.len() => {
                     self.reg.clear_readable(ev);
                     return Poll::Ready(Ok(n));
                 }
