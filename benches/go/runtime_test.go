@@ -22,7 +22,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -93,7 +92,7 @@ func BenchmarkSpawnManyRemoteBusy(b *testing.B) {
 				// (sched_yield) on every turn, as the Rust version does.
 				stall := time.Now()
 				for time.Since(stall) < 10*time.Microsecond {
-					syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
+					osYield()
 				}
 			}
 			stopped.Done()

@@ -189,7 +189,8 @@ fn main() -> ExitCode {
         if let Some(go) = &go {
             notes.push(format!(
                 "- Go ({}): benches/go/runtime_test.go, GOMAXPROCS {WORKERS}, one process per run \
-                 (b.N = the run's iterations); its TCP server is TestEchoServer there.",
+                 (b.N = max(the run's iterations, 2), after Go's own b.N = 1 run, whose result is \
+                 discarded); its TCP server is TestEchoServer there.",
                 go.version()
             ));
         }

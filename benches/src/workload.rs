@@ -124,7 +124,8 @@ pub type GoRunFn = fn(&GoBench, &Params, u32) -> Result<Measurement, String>;
 /// A timed workload's Go version: `Benchmark<name>` in
 /// `benches/go/runtime_test.go`, one `b.N` iteration being one run of the
 /// workload (`-gort.quick` under `--quick`), `b.N = max(k, 2)` in one
-/// process after Go's own untimed first iteration. Returns the mean time.
+/// process after Go's own first run of `b.N = 1`, whose result it
+/// discards. Returns the mean time.
 pub fn go_time(go: &GoBench, p: &Params, name: &str, k: u32) -> Result<Measurement, String> {
     let flags: &[&str] = if p.quick { &["-gort.quick"] } else { &[] };
     // Go's testing runs b.N = 1 first and reports that run itself under

@@ -32,8 +32,8 @@ use crate::scheduler::{Scheduler, Shared};
 use crate::task::{Notified, RegistryOwner};
 
 /// Pause between two chunks of an idle trim of the task free lists (see
-/// `Worker::trim_while_idle`): 32 chunks a second at most, each a few tens
-/// of microseconds.
+/// `Worker::trim_while_idle`): about 33 chunks a second per trimming
+/// worker, each a few tens of microseconds.
 #[cfg(not(loom))]
 const TRIM_PAUSE: std::time::Duration = std::time::Duration::from_millis(30);
 /// A running worker: its scheduler and its processor.

@@ -27,7 +27,7 @@ use std::ptr::{self, NonNull};
 /// adds an 8-byte header and rounds chunks up to 16): a task parked on a
 /// channel receive (168 bytes) took a 256-byte block from classes 64, 128,
 /// 256 (288 resident bytes per parked task) and takes a 168-byte one here
-/// (192: see BENCHMARKS.md, seed/rss_per_parked_unit).
+/// (189: see BENCHMARKS.md, seed/rss_per_parked_unit).
 const CLASSES: [usize; 6] = [64, 104, 136, 168, 200, 264];
 /// How many classes there are.
 const NUM_CLASSES: usize = CLASSES.len();
@@ -43,7 +43,8 @@ const BATCH: usize = 32;
 /// most 4,096 x 32 x 936 bytes (117 MiB) over all classes, held only while
 /// some worker of a runtime stays busy: see [`trim_idle`] for what stays
 /// once every worker has parked, and the runtime's last worker trims on
-/// exit.
+/// exit. The lists are process-wide: an idle runtime's trim also thins
+/// what a busy runtime of the same process recycles.
 const GLOBAL_MAX_BATCHES: usize = 4096;
 /// Batches per class [`trim_idle`] leaves (32 x 32 x 936 B = 936 KiB at
 /// most over all classes).
@@ -213,8 +214,15 @@ pub(crate) const TRIM_CHUNK: usize = 32;
 /// to `GLOBAL_MAX_BATCHES`.
 #[cfg(not(loom))]
 pub(crate) fn trim_idle(max_batches: usize, go_on: impl Fn() -> bool) -> bool {
+    trim(&GLOBAL, max_batches, go_on)
+}
+
+/// [`trim_idle`] over the lists `lists` (the process-wide ones, or a
+/// test's own).
+#[cfg(not(loom))]
+fn trim(lists: &[Global; NUM_CLASSES], max_batches: usize, go_on: impl Fn() -> bool) -> bool {
     let mut freed = 0;
-    for (class, global) in GLOBAL.iter().enumerate() {
+    for (class, global) in lists.iter().enumerate() {
         while global.count.load(std::sync::atomic::Ordering::Relaxed) > GLOBAL_IDLE_BATCHES {
             if freed == max_batches || !go_on() {
                 return true;
@@ -301,33 +309,44 @@ mod tests {
 
     #[test]
     fn an_idle_trim_gives_the_excess_back_and_stops_when_told() {
-        // The largest class, which no other test of this crate uses.
-        let layout = Layout::from_size_align(264, 8).unwrap();
-        let class = class_of(layout).unwrap();
-        let count = move || {
-            GLOBAL[class]
+        // Lists of the test's own: other tests' runtimes trim the global ones.
+        #[allow(clippy::declare_interior_mutable_const)]
+        const EMPTY: Global = Global::NEW;
+        let lists: [Global; NUM_CLASSES] = [EMPTY; NUM_CLASSES];
+        let class = NUM_CLASSES - 1;
+        let filled = GLOBAL_IDLE_BATCHES + 8;
+        for _ in 0..filled {
+            // SAFETY: the class layout has a non-zero size.
+            let block = unsafe { std::alloc::alloc(class_layout(class)) }.cast::<FreeBlock>();
+            let head = NonNull::new(block).expect("allocation");
+            // SAFETY: a fresh block, ours, at least a word large.
+            unsafe {
+                head.as_ptr().write(FreeBlock {
+                    next: ptr::null_mut(),
+                })
+            };
+            lists[class].batches.push(Batch { head, len: 1 });
+            lists[class]
+                .count
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let count = || {
+            lists[class]
                 .count
                 .load(std::sync::atomic::Ordering::Relaxed)
         };
-        let spilled = std::thread::spawn(move || {
-            enable_thread_cache();
-            let n = LOCAL_MAX + (GLOBAL_IDLE_BATCHES + 8) * BATCH;
-            let blocks: Vec<_> = (0..n).map(|_| allocate(layout)).collect();
-            for b in blocks {
-                // SAFETY: from `allocate(layout)`, not used again.
-                unsafe { deallocate(b, layout) };
-            }
-            count()
-        })
-        .join()
-        .unwrap();
-        assert!(spilled >= GLOBAL_IDLE_BATCHES + 8, "{spilled} batches");
-        assert!(trim_idle(usize::MAX, || false), "more to give back");
-        assert_eq!(count(), spilled, "a trim told to stop freed batches");
-        assert!(trim_idle(3, || true), "more to give back");
-        assert_eq!(count(), spilled - 3, "a chunk of 3 batches");
-        assert!(!trim_idle(usize::MAX, || true), "nothing more");
+        assert!(trim(&lists, usize::MAX, || false), "more to give back");
+        assert_eq!(count(), filled, "a trim told to stop freed batches");
+        assert!(trim(&lists, 3, || true), "more to give back");
+        assert_eq!(count(), filled - 3, "a chunk of 3 batches");
+        assert!(!trim(&lists, usize::MAX, || true), "nothing more");
         assert_eq!(count(), GLOBAL_IDLE_BATCHES);
+        assert!(!trim(&lists, usize::MAX, || true));
+        // What the trim leaves goes back to the allocator here.
+        while let Some(batch) = lists[class].batches.pop() {
+            // SAFETY: ours, allocated with the class layout.
+            unsafe { free_list(batch.head.as_ptr(), class_layout(class)) };
+        }
     }
 
     /// A burst of live tasks fills the process-wide lists beyond what an
@@ -361,6 +380,8 @@ mod tests {
             count()
         });
         let peak = rt.block_on(burst).unwrap();
+        // Another test's runtime trims the same lists when it is dropped;
+        // the burst must at least have filled them past what a trim leaves.
         assert!(
             peak > GLOBAL_IDLE_BATCHES,
             "the burst left only {peak} batches: not a test of the trim"
