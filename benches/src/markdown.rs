@@ -84,9 +84,10 @@ pub fn section_table(s: &Section) -> String {
 }
 
 /// The generated part of BENCHMARKS.md, markers included: the run's
-/// machine, date, command and method, then every section's heading, notes
-/// and table.
-pub fn render(r: &Results) -> String {
+/// machine, date, command and method, the chart `chart` (a path relative
+/// to the document, if any), then every section's heading, notes and
+/// table.
+pub fn render(r: &Results, chart: Option<&str>) -> String {
     let mut out = String::new();
     out.push_str(BEGIN);
     out.push_str("\n\n## Latest run\n\n");
@@ -95,6 +96,11 @@ pub fn render(r: &Results) -> String {
     out.push_str(&format!("- Date: {} (UTC)\n", r.date));
     out.push_str(&format!("- Command: `{}`\n", command(&r.args)));
     out.push_str(&format!("- Method: {}\n", r.method));
+    if let Some(chart) = chart {
+        out.push_str(&format!(
+            "\n![gort's median over the reference median per workload, log axis]({chart})\n"
+        ));
+    }
     for s in &r.sections {
         out.push_str(&format!("\n### {}\n\n", s.title));
         for note in &s.notes {
@@ -195,8 +201,10 @@ mod tests {
 
     #[test]
     fn renders_every_section_with_its_kind_of_table() {
-        let md = render(&results());
+        let md = render(&results(), Some("BENCHMARKS-ratios.svg"));
         assert!(md.starts_with(BEGIN), "{md}");
+        assert!(md.contains("](BENCHMARKS-ratios.svg)\n"), "{md}");
+        assert!(!render(&results(), None).contains("!["));
         assert!(md.ends_with(&format!("{END}\n")), "{md}");
         assert!(md.contains("- Machine: AMD EPYC, nproc 2\n"), "{md}");
         assert!(md.contains("- Date: 2026-11-27 (UTC)\n"), "{md}");

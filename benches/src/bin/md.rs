@@ -7,8 +7,10 @@
 //! Defaults: `target/gort-bench/results.json` (what the last
 //! `cargo bench -p gort-bench --bench versus` wrote) and the workspace's
 //! `BENCHMARKS.md`. Only the part between the generated-part marker lines
-//! is replaced; the reading written around it stays. Exit code 1 with a
-//! message when the JSON cannot be read or the document has no markers.
+//! is replaced; the reading written around it stays. The chart of the
+//! ratios is drawn from the same JSON into `BENCHMARKS-ratios.svg` next to
+//! the document, which shows it. Exit code 1 with a message when the JSON
+//! cannot be read or the document has no markers.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -57,8 +59,12 @@ fn run(json_path: &Path, md_path: &Path) -> Result<usize, String> {
     let results = Results::from_json(&json).map_err(|e| format!("{}: {e}", json_path.display()))?;
     let document = std::fs::read_to_string(md_path)
         .map_err(|e| format!("reading {}: {e}", md_path.display()))?;
-    let updated = markdown::splice(&document, &markdown::render(&results))
+    const CHART: &str = "BENCHMARKS-ratios.svg";
+    let updated = markdown::splice(&document, &markdown::render(&results, Some(CHART)))
         .map_err(|e| format!("{}: {e}", md_path.display()))?;
+    let chart = md_path.with_file_name(CHART);
+    std::fs::write(&chart, results.to_svg())
+        .map_err(|e| format!("writing {}: {e}", chart.display()))?;
     std::fs::write(md_path, updated).map_err(|e| format!("writing {}: {e}", md_path.display()))?;
     Ok(results.sections.len())
 }
