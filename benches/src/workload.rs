@@ -256,6 +256,14 @@ pub fn registry() -> Vec<Workload> {
             go: Some(net::go_throughput),
         },
         Workload {
+            name: "tcp_echo_p99_saturated",
+            description: "as tcp_echo_throughput (every connection always has a message in flight): 99th percentile latency from each message's write",
+            unit: Unit::Time,
+            goal: 1.0,
+            run: net::saturated_p99,
+            go: Some(net::go_saturated_p99),
+        },
+        Workload {
             name: "tcp_echo_p50_at_20k",
             description: "as tcp_echo_throughput at a fixed 20,000 msgs/s in all: median latency from each message's due time",
             unit: Unit::Time,

@@ -10,7 +10,11 @@
 //! 3. Local work exhausted: take a batch from the injector
 //!    (`min(128, len / P + 1)`), then become a searcher (at most half of the
 //!    unparked workers) and steal half a victim's ring, victims in random
-//!    order, LIFO slots only on the last pass.
+//!    order, LIFO slots only on the last pass; then, if nobody is driving
+//!    the reactor, a non-blocking turn of it. (Go polls the network before
+//!    stealing; stealing first serves tasks already waiting in a busy
+//!    worker's ring before newly ready ones: see ARCHITECTURE.md,
+//!    "Departures".)
 //! 4. Nothing: park (the last searcher re-checks every queue first).
 //!
 //! Shutdown, in order: `close` sets the flag and unparks everyone; each
@@ -202,13 +206,10 @@ impl Worker {
         p.lifo.take().or_else(|| self.processor.local.pop())
     }
 
-    /// Step 3 of the loop: injector batch, a non-blocking reactor turn if
-    /// nobody is driving, then steal.
+    /// Step 3 of the loop: injector batch, then steal, then a non-blocking
+    /// reactor turn if nobody is driving.
     fn find_work(&self) -> Option<Notified> {
         if let Some(task) = self.take_from_injector() {
-            return Some(task);
-        }
-        if let Some(task) = self.poll_reactor() {
             return Some(task);
         }
         let shared = self.shared();
@@ -218,7 +219,9 @@ impl Worker {
             }
             self.processor.is_searching.set(true);
         }
-        self.steal_work().or_else(|| self.take_from_injector())
+        self.steal_work()
+            .or_else(|| self.take_from_injector())
+            .or_else(|| self.poll_reactor())
     }
 
     /// A non-blocking reactor turn, if nobody is driving; the tasks it

@@ -8,6 +8,8 @@
 //! - `tcp_echo_throughput`: each connection sends its next message when
 //!   the last came back; ns per message over the whole run (messages/s =
 //!   1e9 / that).
+//! - `tcp_echo_p99_saturated`: the 99th percentile latency of such a run
+//!   (every connection always has a message in flight).
 //! - `tcp_echo_p50_at_20k`, `tcp_echo_p99_at_20k`: 20,000 messages/s in
 //!   all, due at fixed times; the latency of each counts from its due time.
 
@@ -184,6 +186,16 @@ fn latency_us(us: f64) -> Measurement {
 /// `tcp_echo_throughput`.
 pub fn throughput(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
     run_echo(rt.name(), p, None).map(per_message)
+}
+
+/// `tcp_echo_p99_saturated`: the 99th percentile of the throughput run.
+pub fn saturated_p99(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
+    run_echo(rt.name(), p, None).map(|r| latency_us(r.p99_us))
+}
+
+/// `tcp_echo_p99_saturated` against Go's server.
+pub fn go_saturated_p99(go: &GoBench, p: &Params, _k: u32) -> Result<Measurement, String> {
+    run_echo_go(go, p, None).map(|r| latency_us(r.p99_us))
 }
 
 /// `tcp_echo_p50_at_20k`.
