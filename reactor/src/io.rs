@@ -288,7 +288,21 @@ impl<S: mio::event::Source> Registration<S> {
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
+        op: impl FnMut(&S) -> std::io::Result<R>,
+    ) -> Poll<std::io::Result<R>> {
+        self.poll_io_emptying(cx, dir, op, |_| false)
+    }
+
+    /// [`poll_io`](Self::poll_io), where a result for which `emptied` holds
+    /// left the source's receive queue empty (a short stream read): it
+    /// clears `READABLE` (see [`IoState::clear_readable`]), so the next read
+    /// waits for the next edge instead of making a call that would block.
+    pub(crate) fn poll_io_emptying<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
         mut op: impl FnMut(&S) -> std::io::Result<R>,
+        emptied: impl Fn(&R) -> bool,
     ) -> Poll<std::io::Result<R>> {
         loop {
             let ev = match self.state.poll_ready(cx, dir) {
@@ -297,6 +311,12 @@ impl<S: mio::event::Source> Registration<S> {
             };
             match op(&self.source) {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.state.clear_ready(ev),
+                Ok(r) => {
+                    if emptied(&r) {
+                        self.state.clear_readable(ev);
+                    }
+                    return Poll::Ready(Ok(r));
+                }
                 res => return Poll::Ready(res),
             }
         }
@@ -314,12 +334,6 @@ impl<S: mio::event::Source> Registration<S> {
     /// Forgets the readiness `ev` reported (the operation would block).
     pub(crate) fn clear_ready(&self, ev: ReadyEvent) {
         self.state.clear_ready(ev)
-    }
-
-    /// Forgets `READABLE` after a short stream read (see
-    /// [`IoState::clear_readable`]).
-    pub(crate) fn clear_readable(&self, ev: ReadyEvent) {
-        self.state.clear_readable(ev)
     }
 }
 

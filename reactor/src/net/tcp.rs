@@ -261,20 +261,13 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let ev = match self.reg.poll_ready_event(cx, Direction::Read) {
-                Poll::Ready(ev) => ev,
-                Poll::Pending => return Poll::Pending,
-            };
-            match self.reg.source().read(buf) {
-                Ok(n) if SHORT_READ_DRAINS && n > 0 && n < buf.len() => {
-                    self.reg.clear_readable(ev);
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.reg.clear_ready(ev),
-                res => return Poll::Ready(res),
-            }
-        }
+        let len = buf.len();
+        self.reg.poll_io_emptying(
+            cx,
+            Direction::Read,
+            |s| (&*s).read(buf),
+            |&n| SHORT_READ_DRAINS && n > 0 && n < len,
+        )
     }
 
     pub(crate) fn poll_write_priv(
