@@ -334,49 +334,30 @@ mod tests {
         }
     }
 
-    fn tokio_only() -> Vec<AnyContender> {
-        vec![AnyContender::build("tokio", 1).unwrap()]
+    /// `w` run on a 1-worker tokio runtime with the test config, no Go.
+    fn run_on_tokio(w: &Workload) -> Result<Row, String> {
+        let tokio = vec![AnyContender::build("tokio", 1).unwrap()];
+        run_workload(w, &tokio, None, &config(), &Watchdog::start(RUN_LIMIT))
     }
 
     #[test]
     fn a_wrong_result_aborts_the_workload() {
         let w = workload(Unit::Time, |_, _| Err("wrong sum".into()));
-        let err = run_workload(
-            &w,
-            &tokio_only(),
-            None,
-            &config(),
-            &Watchdog::start(RUN_LIMIT),
-        )
-        .unwrap_err();
+        let err = run_on_tokio(&w).unwrap_err();
         assert_eq!(err, "wrong sum");
     }
 
     #[test]
     fn a_measurement_in_the_wrong_unit_is_refused() {
         let w = workload(Unit::Time, |_, _| Ok(Measurement::Bytes(1.0)));
-        let err = run_workload(
-            &w,
-            &tokio_only(),
-            None,
-            &config(),
-            &Watchdog::start(RUN_LIMIT),
-        )
-        .unwrap_err();
+        let err = run_on_tokio(&w).unwrap_err();
         assert!(err.contains("registered as Time"), "{err}");
     }
 
     #[test]
     fn samples_are_summarised_per_contender() {
         let w = workload(Unit::Bytes, |_, _| Ok(Measurement::Bytes(64.0)));
-        let row = run_workload(
-            &w,
-            &tokio_only(),
-            None,
-            &config(),
-            &Watchdog::start(RUN_LIMIT),
-        )
-        .unwrap();
+        let row = run_on_tokio(&w).unwrap();
         assert_eq!(row.cells.len(), 1);
         assert_eq!(row.cells[0].unwrap().count, 3);
         assert_eq!(row.cells[0].unwrap().median, 64.0);
