@@ -33,3 +33,26 @@ impl<T> UnsafeCell<T> {
         f(self.0.get())
     }
 }
+
+/// A spin-wait hint: under loom a yield, so the models make progress past
+/// a spinning thread.
+#[inline(always)]
+pub(crate) fn spin_hint() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}
+
+/// Keeps a hot atomic on a cache line of its own (two, counting the
+/// adjacent-line prefetcher), so head and tail do not false-share.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
