@@ -44,9 +44,12 @@
 //! not running). `gort::select!` commits exactly one case on top of this.
 #![warn(missing_docs)]
 
+mod buffered;
 mod chan;
 mod error;
+mod flavor;
 mod loom;
+mod rendezvous;
 mod select;
 mod waiter;
 

@@ -34,7 +34,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::chan::Chan;
 use crate::loom::atomic::Ordering;
-use crate::waiter::{Claim, CLAIM_ABORTED};
+use crate::waiter::{Claim, Taken, CLAIM_ABORTED};
 use crate::{RecvError, RecvFuture, SendError, SendFuture};
 
 /// The most arms one `select!` may have.
@@ -43,6 +43,34 @@ pub const MAX_CASES: usize = 64;
 /// Retries of the first pass within one poll before the select yields (two
 /// selects facing each other on one channel may abort each other).
 const RETRIES_PER_POLL: u32 = 16;
+
+/// What a select finds in the case that won its claim.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Won {
+    /// The case took effect; its output is stored.
+    Taken,
+    /// Its completer has claimed it and not yet published the result.
+    NotYet,
+    /// A buffered channel woke the case, but the operation found nothing
+    /// (another operation took the value or the room first): nothing took
+    /// effect; the select starts over.
+    Lost,
+}
+
+impl<R> Taken<R> {
+    /// Stores a taken result in `out`.
+    fn store_in(self, out: &mut Option<R>) -> Won {
+        match self {
+            Taken::Done(r) => {
+                *out = Some(r);
+                Won::Taken
+            }
+            Taken::NotYet => Won::NotYet,
+            Taken::Lost => Won::Lost,
+        }
+    }
+}
 
 /// One arm of a `select!`, type-erased so that the [`Select`] can drive arms
 /// of different types. Not meant to be implemented outside this crate.
@@ -58,7 +86,7 @@ pub trait Case {
     fn rewake(self: Pin<&mut Self>, cx: &mut Context<'_>);
     /// The case won the claim: takes the result (`false` while its
     /// completer has not finished).
-    fn take_won(self: Pin<&mut Self>) -> bool;
+    fn take_won(self: Pin<&mut Self>) -> Won;
     /// Takes the case back from its channel (idempotent).
     fn unregister(self: Pin<&mut Self>);
     /// An arm on an arbitrary future (polled on every wake).
@@ -123,18 +151,18 @@ impl<T> Case for RecvCase<'_, T> {
     fn rewake(self: Pin<&mut Self>, cx: &mut Context<'_>) {
         let f = self.fut().project();
         f.chan
-            .rewake_case(f.waiter.as_ref(), || Chan::<T>::task_wake(cx));
+            .rewake_case(f.waiter.as_ref(), false, || Chan::<T>::task_wake(cx));
     }
 
-    fn take_won(mut self: Pin<&mut Self>) -> bool {
+    fn take_won(mut self: Pin<&mut Self>) -> Won {
         let f = self.as_mut().fut().project();
-        match f.chan.finished_recv(f.waiter.as_ref()) {
-            Some(v) => {
-                *self.out() = Some(v.ok_or(RecvError));
-                true
-            }
-            None => false,
+        let taken = f.chan.take_recv(f.waiter.as_ref());
+        let mut out = None;
+        let won = taken.store_in(&mut out);
+        if let Some(v) = out {
+            *self.out() = Some(v.ok_or(RecvError));
         }
+        won
     }
 
     fn unregister(self: Pin<&mut Self>) {
@@ -203,18 +231,18 @@ impl<T> Case for SendCase<'_, T> {
     fn rewake(self: Pin<&mut Self>, cx: &mut Context<'_>) {
         let f = self.fut().project();
         f.chan
-            .rewake_case(f.waiter.as_ref(), || Chan::<T>::task_wake(cx));
+            .rewake_case(f.waiter.as_ref(), true, || Chan::<T>::task_wake(cx));
     }
 
-    fn take_won(mut self: Pin<&mut Self>) -> bool {
+    fn take_won(mut self: Pin<&mut Self>) -> Won {
         let f = self.as_mut().fut().project();
-        match Chan::<T>::finished_send(f.waiter.as_ref()) {
-            Some(r) => {
-                *self.out() = Some(r.map_err(SendError));
-                true
-            }
-            None => false,
+        let taken = f.chan.take_send(f.waiter.as_ref(), f.value);
+        let mut out = None;
+        let won = taken.store_in(&mut out);
+        if let Some(r) = out {
+            *self.out() = Some(r.map_err(SendError));
         }
+        won
     }
 
     fn unregister(self: Pin<&mut Self>) {
@@ -268,8 +296,8 @@ impl<F: Future> Case for FutureCase<F> {
 
     fn rewake(self: Pin<&mut Self>, _: &mut Context<'_>) {}
 
-    fn take_won(self: Pin<&mut Self>) -> bool {
-        true
+    fn take_won(self: Pin<&mut Self>) -> Won {
+        Won::Taken
     }
 
     fn unregister(self: Pin<&mut Self>) {}
@@ -459,13 +487,14 @@ fn start<S: CaseSet>(
     Poll::Pending
 }
 
-/// Step 3.
+/// Step 3. `Ready(Some(i))`: case `i` took effect; `Ready(None)`: the
+/// woken case was lost, every case is taken back, start over.
 fn poll_registered<S: CaseSet>(
     cases: &mut S,
     claim_word: &Claim,
     waker: &mut Option<Waker>,
     cx: &mut Context<'_>,
-) -> Poll<usize> {
+) -> Poll<Option<usize>> {
     let mut claim = claim_word.load(Ordering::Acquire);
     if claim == 0 {
         for i in 0..S::LEN {
@@ -475,7 +504,7 @@ fn poll_registered<S: CaseSet>(
             match claim_word.compare_exchange(0, i + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     unregister_all(cases);
-                    return Poll::Ready(i);
+                    return Poll::Ready(Some(i));
                 }
                 Err(c) => {
                     claim = c;
@@ -499,18 +528,30 @@ fn poll_registered<S: CaseSet>(
         }
     }
     let won = claim - 1;
-    if !cases.case(won).take_won() {
+    let mut taken = cases.case(won).take_won();
+    if taken == Won::NotYet {
         // The completer has claimed but not yet published. It does both in
         // one hold of the channel's lock, so taking that lock (`rewake`)
         // waits it out; waiting for its wake-up instead could miss one if
         // this poll came with a new waker the completer never saw.
         cases.case(won).rewake(cx);
-        if !cases.case(won).take_won() {
-            unreachable!("a claimed case is complete once its channel's lock is free");
-        }
+        taken = cases.case(won).take_won();
     }
-    unregister_all(cases);
-    Poll::Ready(won)
+    match taken {
+        Won::Taken => {
+            unregister_all(cases);
+            Poll::Ready(Some(won))
+        }
+        Won::Lost => {
+            // Woken for a value (room) that another operation took: nothing
+            // happened. Once every case is unlinked no completer can see the
+            // claim word, so it can be reopened for the next round.
+            unregister_all(cases);
+            claim_word.store(0, Ordering::Release);
+            Poll::Ready(None)
+        }
+        Won::NotYet => unreachable!("a claimed case is complete once its channel's lock is free"),
+    }
 }
 
 impl<S: CaseSet> Future for Select<S> {
@@ -518,26 +559,31 @@ impl<S: CaseSet> Future for Select<S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
         let this = self.project();
-        if *this.phase == Phase::Start {
-            match start(this.cases, this.claim, *this.has_default, this.phase, cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(i)) => {
-                    *this.phase = Phase::Done;
-                    return Poll::Ready(i);
-                }
-                Poll::Ready(None) => *this.waker = Some(cx.waker().clone()),
-            }
-        }
         assert!(
             *this.phase != Phase::Done,
             "select! polled after it completed"
         );
-        let res = poll_registered(this.cases, this.claim, this.waker, cx);
-        if res.is_ready() {
-            *this.phase = Phase::Done;
-            *this.waker = None;
+        loop {
+            if *this.phase == Phase::Start {
+                match start(this.cases, this.claim, *this.has_default, this.phase, cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(i)) => {
+                        *this.phase = Phase::Done;
+                        return Poll::Ready(i);
+                    }
+                    Poll::Ready(None) => *this.waker = Some(cx.waker().clone()),
+                }
+            }
+            match poll_registered(this.cases, this.claim, this.waker, cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(i)) => {
+                    *this.phase = Phase::Done;
+                    *this.waker = None;
+                    return Poll::Ready(i);
+                }
+                Poll::Ready(None) => *this.phase = Phase::Start,
+            }
         }
-        res
     }
 }
 

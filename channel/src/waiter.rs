@@ -50,6 +50,18 @@ pub(crate) type Claim = crate::loom::atomic::AtomicUsize;
 /// The claim word of a select that is unregistering to retry.
 pub(crate) const CLAIM_ABORTED: usize = usize::MAX;
 
+/// What a select finds when it takes the case that won its claim.
+pub(crate) enum Taken<R> {
+    /// The case took effect, with this result.
+    Done(R),
+    /// Its completer has claimed it and not yet published the result.
+    NotYet,
+    /// A buffered channel woke the case, but by the time the select tried
+    /// the operation, others had taken the value (the room): nothing took
+    /// effect, and the select starts over.
+    Lost,
+}
+
 /// How to wake the owner.
 pub(crate) enum Wake {
     None,
@@ -267,7 +279,6 @@ impl<T> WaitQueue<T> {
         }
     }
 
-    #[cfg(all(test, not(loom)))]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

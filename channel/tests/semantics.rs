@@ -66,6 +66,13 @@ impl Kind {
     fn room(self) -> usize {
         self.cap().unwrap_or(UNBOUNDED_BURST)
     }
+
+    /// Unbuffered: a send that meets a parked receive hands it the value
+    /// (and a receive takes a parked send's value). Buffered channels wake
+    /// the parked side to retry on the buffer instead.
+    fn hands_off(self) -> bool {
+        self == Kind::Unbuffered
+    }
 }
 
 /// Values pushed into an unbounded channel where a bounded one would be full.
@@ -801,21 +808,34 @@ fn dropped_recv_that_was_handed_a_value_loses_nothing(kind: Kind) {
     assert_pending!(r1.poll());
     assert_eq!(tx.try_send(1), Ok(()), "a receiver is parked");
     assert!(r1.is_woken());
-    // A later value, behind it.
+    // A later value, behind it. Unbuffered, it waits for a receiver; with
+    // one slot, the first value fills the buffer (a buffered channel wakes
+    // its receiver rather than handing it the value).
     let mut s2 = task::spawn(tx.send(2));
-    let s2_parked = kind.cap() == Some(0);
+    let s2_parked = kind.cap() == Some(0) || kind.cap() == Some(1);
     if s2_parked {
         assert_pending!(s2.poll());
     } else {
         assert_ready_eq!(s2.poll(), Ok(()));
     }
-    // Dropped before it saw its value: the value goes back, first in line.
+    // Dropped before it saw its value: the value is first in line.
     drop(r1);
     assert_eq!(rx.try_recv(), Ok(1));
-    assert_eq!(rx.try_recv(), Ok(2));
     if s2_parked {
-        assert!(s2.is_woken());
-        assert_ready_eq!(s2.poll(), Ok(()));
+        if kind.hands_off() {
+            // The receive takes the parked send's value.
+            assert_eq!(rx.try_recv(), Ok(2));
+            assert!(s2.is_woken());
+            assert_ready_eq!(s2.poll(), Ok(()));
+        } else {
+            // Woken to retry: the value goes in when the send runs.
+            assert!(s2.is_woken());
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            assert_ready_eq!(s2.poll(), Ok(()));
+            assert_eq!(rx.try_recv(), Ok(2));
+        }
+    } else {
+        assert_eq!(rx.try_recv(), Ok(2));
     }
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 }
@@ -889,10 +909,12 @@ fn dropped_waiting_send_is_never_delivered(kind: Kind) {
 
 // A send whose value was taken while it waited, then dropped before its
 // next poll, was delivered: once, and not dropped as well. This is the
-// limit of "dropping a pending send never delivers it": between a send
-// future's last (Pending) poll and its drop, a receiver may complete it
-// (Go's recv from a waiting sender; `try_recv` must see that value), and
-// the drop cannot undo a delivery. A dropped send is delivered at most once.
+// limit of "dropping a pending send never delivers it" on an unbuffered
+// channel: between a send future's last (Pending) poll and its drop, a
+// receiver may complete it (Go's recv from a waiting sender; `try_recv`
+// must see that value), and the drop cannot undo a delivery. A buffered
+// channel only wakes a waiting send to retry: dropped before its retry, it
+// is not delivered, and the room it was woken for goes to the next send.
 per_kind!(send_taken_then_dropped_was_delivered_exactly_once);
 fn send_taken_then_dropped_was_delivered_exactly_once(kind: Kind) {
     let Some(cap) = kind.cap() else { return };
@@ -903,14 +925,34 @@ fn send_taken_then_dropped_was_delivered_exactly_once(kind: Kind) {
     }
     let id = cap as u64 + 1;
     let mut s = task::spawn(tx.send(Tracked::new(id, &ledger)));
+    let mut next = task::spawn(tx.send(Tracked::new(id + 1, &ledger)));
     assert_pending!(s.poll());
-    let got: Vec<u64> = drain(&rx).into_iter().map(Tracked::receive).collect();
-    assert_eq!(got, (1..=id).collect::<Vec<_>>());
-    assert!(s.is_woken());
-    drop(s);
-    drop((tx, rx));
-    assert!(ledger.dropped().is_empty());
-    ledger.assert_each_once(id, &format!("{kind:?}"));
+    if kind.hands_off() {
+        let got: Vec<u64> = drain(&rx).into_iter().map(Tracked::receive).collect();
+        assert_eq!(got, (1..=id).collect::<Vec<_>>());
+        assert!(s.is_woken());
+        drop(s);
+        assert!(ledger.dropped().is_empty());
+        drop(next);
+        assert_eq!(ledger.dropped(), [id + 1]);
+        drop((tx, rx));
+        ledger.assert_each_once(id + 1, &format!("{kind:?}"));
+    } else {
+        assert_pending!(next.poll());
+        assert_eq!(rx.try_recv().map(Tracked::receive), Ok(1));
+        assert!(s.is_woken() && !next.is_woken(), "one slot, one send woken");
+        drop(s);
+        assert_eq!(ledger.dropped(), [id], "never delivered");
+        assert!(next.is_woken(), "the room goes to the next waiting send");
+        assert!(matches!(next.poll(), std::task::Poll::Ready(Ok(()))));
+        let got: Vec<u64> = drain(&rx).into_iter().map(Tracked::receive).collect();
+        let mut want: Vec<u64> = (2..=cap as u64).collect();
+        want.push(id + 1);
+        assert_eq!(got, want);
+        drop(next);
+        drop((tx, rx));
+        ledger.assert_each_once(id + 1, &format!("{kind:?}"));
+    }
 }
 
 // Receiver as a Stream: its waiting poll_next is cancelled by dropping the
@@ -952,7 +994,11 @@ fn send_to_a_waiting_receiver_completes_at_once(kind: Kind) {
     assert_pending!(r.poll());
     let mut s = task::spawn(tx.send(5));
     assert_ready_eq!(s.poll(), Ok(()), "first poll, even when unbuffered");
-    assert_eq!(rx.len(), 0, "handed over directly, not through the buffer");
+    if kind.hands_off() {
+        assert_eq!(rx.len(), 0, "handed over directly");
+    } else {
+        assert_eq!(rx.len(), 1, "in the buffer until the woken receive runs");
+    }
     assert!(r.is_woken());
     assert_ready_eq!(r.poll(), Ok(5));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -970,14 +1016,29 @@ fn each_send_wakes_exactly_one_waiting_receiver_in_order(kind: Kind) {
         rs.iter().map(|r| r.is_woken()).collect::<Vec<_>>(),
         [true, false, false]
     );
-    assert_eq!(block_on(tx.send(2)), Ok(()));
-    assert_eq!(
-        rs.iter().map(|r| r.is_woken()).collect::<Vec<_>>(),
-        [true, true, false]
-    );
-    // Polled out of order, each still has the value meant for it.
-    assert_ready_eq!(rs[1].poll(), Ok(2));
-    assert_ready_eq!(rs[0].poll(), Ok(1));
+    if kind == Kind::Cap1 {
+        // The buffer is full until the woken receive takes the value.
+        assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+        assert_ready_eq!(rs[0].poll(), Ok(1));
+        assert_eq!(tx.try_send(2), Ok(()));
+        assert!(rs[1].is_woken() && !rs[2].is_woken());
+        assert_ready_eq!(rs[1].poll(), Ok(2));
+    } else {
+        assert_eq!(block_on(tx.send(2)), Ok(()));
+        assert_eq!(
+            rs.iter().map(|r| r.is_woken()).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+        if kind.hands_off() {
+            // Polled out of order, each still has the value meant for it.
+            assert_ready_eq!(rs[1].poll(), Ok(2));
+            assert_ready_eq!(rs[0].poll(), Ok(1));
+        } else {
+            // Woken receives take from the buffer in the order they run.
+            assert_ready_eq!(rs[1].poll(), Ok(1));
+            assert_ready_eq!(rs[0].poll(), Ok(2));
+        }
+    }
     assert_pending!(rs[2].poll());
     assert!(!rs[2].is_woken());
 }
@@ -1273,8 +1334,14 @@ fn len_capacity_and_is_empty(kind: Kind) {
         assert_pending!(s.poll());
         assert_eq!(rx.len(), n, "a waiting send is not counted");
         rx.try_recv().unwrap();
-        assert_eq!(rx.len(), n, "its value moved into the freed place");
+        if kind.hands_off() {
+            assert_eq!(rx.len(), n, "its value moved into the freed place");
+        } else {
+            assert_eq!(rx.len(), n - 1, "woken to retry, not yet run");
+            assert!(s.is_woken());
+        }
         assert_ready_eq!(s.poll(), Ok(()));
+        assert_eq!(rx.len(), n);
     }
     drain(&rx);
     assert!(tx.is_empty() && rx.is_empty());

@@ -123,7 +123,7 @@ fn close_races_last_handed_value_seen() {
 use crate::select::{ArmInput, Case, CaseSet, ChannelArm, RecvCase, Select, SendCase};
 
 /// Two pinned cases, as `gort::select!` builds them.
-struct Two<'p, A, B>(Pin<&'p mut A>, Pin<&'p mut B>);
+pub(super) struct Two<'p, A, B>(pub(super) Pin<&'p mut A>, pub(super) Pin<&'p mut B>);
 
 impl<A: Case, B: Case> CaseSet for Two<'_, A, B> {
     const LEN: usize = 2;
@@ -135,11 +135,11 @@ impl<A: Case, B: Case> CaseSet for Two<'_, A, B> {
     }
 }
 
-fn recv_case<T>(rx: &crate::Receiver<T>) -> RecvCase<'_, T> {
+pub(super) fn recv_case<T>(rx: &crate::Receiver<T>) -> RecvCase<'_, T> {
     ArmInput::new(rx.recv()).__gort_case()
 }
 
-fn send_case<T>(tx: &crate::Sender<T>, v: T) -> SendCase<'_, T> {
+pub(super) fn send_case<T>(tx: &crate::Sender<T>, v: T) -> SendCase<'_, T> {
     ArmInput::new(tx.send(v)).__gort_case()
 }
 

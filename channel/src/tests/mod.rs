@@ -2,3 +2,5 @@
 //! `RUSTFLAGS="--cfg loom" cargo test -p gort-channel --release --lib`.
 
 mod loom_chan;
+mod loom_buffered;
+mod loom_list;
