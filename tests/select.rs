@@ -280,6 +280,31 @@ fn select_wakes_the_latest_waker() {
     );
 }
 
+/// A buffered arm woken for a value that a plain receive takes first: the
+/// select finds nothing, parks again, and takes the next value (exactly
+/// one arm, each value received once).
+#[test]
+fn woken_buffered_arm_lost_to_another_receive_parks_again() {
+    let (tx, rx) = chan::bounded::<u32>(2);
+    let (_tx2, rx2) = chan::bounded::<u32>(1);
+    let mut sel = task::spawn(async {
+        gort::select! {
+            v = rx.recv() => v.unwrap(),
+            v = rx2.recv() => v.unwrap() + 100,
+        }
+    });
+    assert_pending!(sel.poll());
+    tx.try_send(1).unwrap();
+    assert!(sel.is_woken(), "the parked arm was not woken");
+    // Another receiver takes the value before the select looks.
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_pending!(sel.poll());
+    tx.try_send(2).unwrap();
+    assert!(sel.is_woken(), "the re-parked arm was not woken");
+    assert_eq!(assert_ready!(sel.poll()), 2);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
 /// Arms on other futures: a join handle and a never-ready receive.
 #[test]
 fn future_arms() {

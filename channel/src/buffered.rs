@@ -45,7 +45,7 @@ use crate::flavor::list::List;
 use crate::flavor::ring::Ring;
 use crate::flavor::{sc_fence_for_loom, Pop, Push};
 use crate::loom::atomic::{AtomicUsize, Ordering};
-use crate::loom::{Mutex, MutexGuard};
+use crate::loom::{spin_hint, Mutex, MutexGuard};
 use crate::waiter::{Claim, Taken, WaitQueue, Waiter, Wake, DONE, IDLE, SKIPPED, WAITING};
 
 /// The lock-free queue under a buffered channel.
@@ -373,6 +373,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
                     Push::Closed(v) => return self.send_closed(w, v),
                     Push::Full(v) | Push::Busy(v) => *value = Some(v),
                 }
+                spin_hint();
                 continue;
             }
             sc_fence_for_loom();
@@ -409,6 +410,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     /// A retry found the other side between reserve and publish: take the
     /// waiter back and wake ourselves, to come back once it is done.
     fn yield_now(&self, waiters: &Waiters<T>, w: Pin<&Waiter<T>>) {
+        spin_hint();
         match waiters.withdraw(w) {
             Withdrawn::Unlinked(wake) => wake.fire(),
             // Woken already: the wake-up is on its way.
@@ -423,7 +425,11 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     }
 
     /// A send case whose select won it: perform the send now.
-    pub(crate) fn take_send(&self, w: Pin<&Waiter<T>>, value: &mut Option<T>) -> Taken<Result<(), T>> {
+    pub(crate) fn take_send(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+    ) -> Taken<Result<(), T>> {
         match w.state() {
             DONE => {
                 w.reset();
@@ -502,7 +508,10 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
                 match self.queue.pop() {
                     Pop::Value(v) => return self.received(w, v),
                     Pop::Closed => return self.recv_closed(w),
-                    Pop::Empty | Pop::Busy => continue,
+                    Pop::Empty | Pop::Busy => {
+                        spin_hint();
+                        continue;
+                    }
                 }
             }
             sc_fence_for_loom();

@@ -175,7 +175,11 @@ impl<T> Chan<T> {
     }
 
     /// The send case that won its select's claim: its result.
-    pub(crate) fn take_send(&self, w: Pin<&Waiter<T>>, value: &mut Option<T>) -> Taken<Result<(), T>> {
+    pub(crate) fn take_send(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+    ) -> Taken<Result<(), T>> {
         match &self.engine {
             Engine::Rendezvous(e) => e.take_send(w),
             Engine::Ring(e) => e.take_send(w, value),

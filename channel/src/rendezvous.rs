@@ -508,8 +508,7 @@ impl<T> Rendezvous<T> {
     ) -> bool {
         let mut st = self.lock();
         // SAFETY: under the lock.
-        let ready =
-            self.is_closed() || unsafe { st.recvq.has_available(claim) };
+        let ready = self.is_closed() || unsafe { st.recvq.has_available(claim) };
         if ready {
             return false;
         }

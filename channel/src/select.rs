@@ -34,6 +34,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::chan::Chan;
 use crate::loom::atomic::Ordering;
+use crate::loom::spin_hint;
 use crate::waiter::{Claim, Taken, CLAIM_ABORTED};
 use crate::{RecvError, RecvFuture, SendError, SendFuture};
 
@@ -41,8 +42,10 @@ use crate::{RecvError, RecvFuture, SendError, SendFuture};
 pub const MAX_CASES: usize = 64;
 
 /// Retries of the first pass within one poll before the select yields (two
-/// selects facing each other on one channel may abort each other).
-const RETRIES_PER_POLL: u32 = 16;
+/// selects facing each other on one channel may abort each other). One
+/// under loom, where every retry is many explored steps and the models
+/// need the yield that follows to let a half-done operation finish.
+const RETRIES_PER_POLL: u32 = if cfg!(loom) { 1 } else { 16 };
 
 /// What a select finds in the case that won its claim.
 #[doc(hidden)]
@@ -483,6 +486,8 @@ fn start<S: CaseSet>(
         claim.store(0, Ordering::Release);
         *phase = Phase::Start;
     }
+    // Another operation is half-way through a case's channel: let it run.
+    spin_hint();
     cx.waker().wake_by_ref();
     Poll::Pending
 }
@@ -548,6 +553,7 @@ fn poll_registered<S: CaseSet>(
             // claim word, so it can be reopened for the next round.
             unregister_all(cases);
             claim_word.store(0, Ordering::Release);
+            spin_hint();
             Poll::Ready(None)
         }
         Won::NotYet => unreachable!("a claimed case is complete once its channel's lock is free"),

