@@ -221,7 +221,7 @@ impl<T> Waiters<T> {
             let w = unsafe { q.pop_front() };
             self.parked.store(q.len(), Ordering::SeqCst);
             // SAFETY: just unlinked by us.
-            w.map(|w| unsafe { (*w).complete(None, DONE) }.1)
+            w.map(|w| unsafe { (*w).complete(DONE) }.1)
         };
         if let Some(wake) = wake {
             wake.fire();
@@ -236,7 +236,7 @@ impl<T> Waiters<T> {
             // SAFETY: under the lock; each popped waiter was linked, live,
             // and is unlinked by us.
             while let Some(w) = unsafe { q.pop_front() } {
-                wakes.push(unsafe { (*w).complete(None, DONE) }.1);
+                wakes.push(unsafe { (*w).complete(DONE) }.1);
             }
             self.parked.store(0, Ordering::SeqCst);
         }

@@ -1,7 +1,7 @@
 //! The channel (Go's `hchan`): one of three engines behind one type.
 //!
 //! - `bounded(0)`: [`Rendezvous`], a lock around two queues of parked
-//!   operations; a send meets a receive and hands it the value directly.
+//!   operations; a send completes only by meeting a receive.
 //! - `bounded(n)`, `n >= 1`: [`Buffered`] over a lock-free ring of `n`
 //!   stamped slots.
 //! - `unbounded()`: [`Buffered`] over a lock-free linked list of blocks.
@@ -379,7 +379,13 @@ mod tests {
 
     #[test]
     fn a_woken_receive_that_is_dropped_passes_the_wake_up_on() {
-        let (tx, rx) = bounded::<u8>(4);
+        for cap in [0, 4] {
+            woken_receive_dropped(cap);
+        }
+    }
+
+    fn woken_receive_dropped(cap: usize) {
+        let (tx, rx) = bounded::<u8>(cap);
         let (first_waker, first_count) = futures_test_waker();
         let (second_waker, second_count) = futures_test_waker();
         let mut first = Box::pin(rx.recv());
@@ -404,6 +410,42 @@ mod tests {
                 .poll(&mut Context::from_waker(&second_waker)),
             Poll::Ready(Ok(7))
         );
+    }
+
+    /// Unbuffered: two parked receives each meet a send, and the first is
+    /// dropped before it looks. The values stay in send order: the second
+    /// receive gets the first value, the next receive the second.
+    #[test]
+    fn a_dropped_woken_receive_keeps_send_order_unbuffered() {
+        let (tx, rx) = bounded::<u8>(0);
+        let mut first = Box::pin(rx.recv());
+        let mut second = Box::pin(rx.recv());
+        assert!(poll_once(first.as_mut()).is_pending());
+        assert!(poll_once(second.as_mut()).is_pending());
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert!(tx.try_send(3).unwrap_err().is_full(), "no receiver left");
+        drop(first);
+        assert_eq!(poll_once(second.as_mut()), Poll::Ready(Ok(1)));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(rx.try_recv(), Err(crate::TryRecvError::Empty));
+    }
+
+    /// Unbuffered: a receive that meets a parked sender while a value is
+    /// reserved for a woken receive takes the older value; the woken
+    /// receive gets the parked sender's.
+    #[test]
+    fn a_receive_meeting_a_parked_sender_takes_the_oldest_value_unbuffered() {
+        let (tx, rx) = bounded::<u8>(0);
+        let mut woken = Box::pin(rx.recv());
+        assert!(poll_once(woken.as_mut()).is_pending());
+        tx.try_send(1).unwrap();
+        let mut parked = Box::pin(tx.send(2));
+        assert!(poll_once(parked.as_mut()).is_pending());
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(poll_once(parked.as_mut()), Poll::Ready(Ok(())));
+        assert_eq!(poll_once(woken.as_mut()), Poll::Ready(Ok(2)));
+        assert_eq!(rx.try_recv(), Err(crate::TryRecvError::Empty));
     }
 
     /// A waker that counts its wake-ups.

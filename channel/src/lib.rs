@@ -27,21 +27,24 @@
 //!   panics; Rust returns).
 //! - Nothing is lost or duplicated: every value sent with `Ok` is received
 //!   exactly once, or is still in the channel when it is dropped.
-//! - On an unbuffered channel a send that finds a parked receiver hands the
-//!   value over directly (Go's `sendDirect`). Buffered values move through
-//!   a lock-free queue (a ring for `bounded(n)`, linked blocks for
-//!   `unbounded()`); a send wakes one parked receiver, which takes the next
-//!   value from the queue. A parked operation's waiter lives inside its
-//!   future (or on a blocked thread's stack): parking allocates nothing.
+//! - On an unbuffered channel a send completes only by meeting a receive:
+//!   a parked receive is woken and takes the value (reserved for it in the
+//!   channel), or a receive takes the value out of the parked send. Buffered
+//!   values move through a lock-free queue (a ring for `bounded(n)`, linked
+//!   blocks for `unbounded()`); a send wakes one parked receiver, which
+//!   takes the next value from the queue. A parked operation's waiter lives
+//!   inside its future (or on a blocked thread's stack): parking allocates
+//!   nothing.
 //!
 //! # Cancellation safety
 //!
-//! Dropping a pending [`RecvFuture`] never loses a value. On a buffered
-//! channel a receive is only ever woken, never handed a value, and a woken
-//! receive that is dropped passes its wake-up to the next parked one. On an
-//! unbuffered channel a value already handed to it goes back to the front
-//! of the channel (and until it is seen or back, a closed channel does not
-//! report itself drained). Dropping a [`SendFuture`] whose value is still waiting never
+//! Dropping a pending [`RecvFuture`] never loses a value and never
+//! reorders values: a receive is only ever woken, never handed a value
+//! of its own, and a woken receive that is dropped passes its wake-up (on
+//! an unbuffered channel, its reserved value) to the next parked one. Every
+//! receive takes the oldest value in the channel.
+//!
+//! Dropping a [`SendFuture`] whose value is still waiting never
 //! delivers it: the value is dropped with the future. A parked send's value
 //! can be taken by a receiver between the future's last poll and its drop;
 //! then the send happened, exactly once, and the future simply never

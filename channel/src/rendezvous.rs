@@ -1,23 +1,42 @@
 //! Unbuffered channels (`bounded(0)`, Go's `hchan` with `dataqsiz == 0`):
-//! a lock around two queues of parked operations, and a send that meets a
-//! parked receive hands it the value directly (a rendezvous).
+//! a lock around two queues of parked operations. A send completes only
+//! by meeting a receive: a parked receiver, or a receive that takes the
+//! value out of a parked sender (a rendezvous).
 //!
 //! # Invariants (under `state`'s lock)
 //!
-//! - Receivers park only when `buf` is empty and no sender is parked; so
-//!   while `recvq` is non-empty `buf` is empty.
-//! - Senders park only when no receiver is parked.
-//! - A send that finds a parked receiver hands the value to it directly
-//!   (Go's `sendDirect`).
-//! - `buf` holds only values given back: a receive that was handed a value
-//!   and then cancelled before seeing it puts the value back at the front
-//!   (never lost), where it waits for the next receiver.
+//! - A send parks only when no receiver is parked; a receive parks only
+//!   when it finds no free value in `buf` and no parked sender.
+//! - A send that finds a parked receiver puts the value at the back of
+//!   `buf`, *reserves* one value of `buf` for that receiver (`reserved`)
+//!   and wakes it; the woken receive takes the front of `buf`. The value is
+//!   never written into the receiver's own waiter: a receive future can be
+//!   dropped at any point, and a value private to it would have to come
+//!   back after later values had already been received, breaking FIFO
+//!   order. In `buf` values keep the order of their sends, and every
+//!   receive takes the oldest.
+//! - The channel is one FIFO: `buf`, then the values of parked senders
+//!   (a sender parks only while no receiver is parked, and only a send
+//!   that meets a parked receiver adds to `buf`, so parked senders' values
+//!   are younger than all of `buf`). Every receive takes its front.
+//! - `reserved <= buf.len()`. The values beyond `reserved` are *free*: left
+//!   by a woken receive that was dropped when no receiver was parked to
+//!   take its reservation over. Any receive may take a free value; no
+//!   receive may take a reserved one but the woken receives (no barging:
+//!   a sender's own next receive cannot take the value it just handed to
+//!   another, which would turn a rendezvous into a buffer).
+//! - Free values and parked receivers never coexist: a free value appears
+//!   only when no receiver is parked, and a receive takes it before it
+//!   could park.
+//! - Closed: parked receivers are told (`CLOSED`) only once `reserved` is 0
+//!   (a reserved value may yet pass to them); the close itself, or the last
+//!   woken receive to take its value, tells them.
 //!
 //! No user code (wakers, destructors of values) runs under the lock: wake
 //! handles are collected and fired after it is released, and values to drop
 //! are moved out first.
 
-use crate::loom::atomic::{AtomicUsize, Ordering};
+use crate::loom::atomic::{AtomicBool, Ordering};
 use crate::loom::{Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -26,34 +45,23 @@ use std::task::Poll;
 use crate::error::{TryRecvError, TrySendError};
 use crate::waiter::{Claim, Taken, WaitQueue, Waiter, Wake, CLOSED, DONE, IDLE, SKIPPED, WAITING};
 
-/// `status` bit: the channel is closed.
-const CLOSED_BIT: usize = 1;
-/// `status` unit: one handed-off value not yet seen.
-const HANDED_ONE: usize = 2;
-
 pub(crate) struct State<T> {
     buf: VecDeque<T>,
+    /// Values of `buf` reserved for woken receives (see the invariants).
+    reserved: usize,
     recvq: WaitQueue<T>,
     sendq: WaitQueue<T>,
 }
 
 pub(crate) struct Rendezvous<T> {
     state: Mutex<State<T>>,
-    /// `CLOSED` bit, plus (in units of `HANDED_ONE`) the values handed to
-    /// parked receives and not yet seen by them. Such a value may still come
-    /// back (its receive is dropped unseen), so a closed channel is "closed
-    /// and drained" only when the count is 0. One word for both, so that
-    /// `close` (setting the bit) and the receive that sees the last handed
-    /// value (lowering the count) are read-modify-writes of one location:
-    /// whichever comes second sees the other and tells parked receives. The
-    /// bit is set only under the lock; the count rises under the lock and
-    /// falls with or without it.
-    status: AtomicUsize,
+    /// Set once, under the lock; read without it by `is_closed`.
+    closed: AtomicBool,
 }
 
 /// Wake handles to fire once the lock is released. The first one is kept
-/// inline: a send or receive completes at most two waiters, and the common
-/// hand-off must not allocate; only `close` (all waiters) fills the `Vec`.
+/// inline: the common hand-off wakes one waiter and must not allocate; only
+/// telling every parked waiter of a close fills the `Vec`.
 struct Wakes {
     first: Option<Wake>,
     rest: Vec<Wake>,
@@ -91,10 +99,11 @@ impl<T> Rendezvous<T> {
         Rendezvous {
             state: Mutex::new(State {
                 buf: VecDeque::new(),
+                reserved: 0,
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
             }),
-            status: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -105,43 +114,31 @@ impl<T> Rendezvous<T> {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.status.load(Ordering::Acquire) & CLOSED_BIT != 0
-    }
-
-    /// Closed, and no handed-off value can come back: receivers get
-    /// `RecvError`. Read under the lock (the bit only changes under it).
-    fn drained_and_closed(&self) -> bool {
-        self.status.load(Ordering::Acquire) == CLOSED_BIT
+        self.closed.load(Ordering::Acquire)
     }
 
     pub(crate) fn len(&self) -> usize {
         self.lock().buf.len()
     }
 
-    /// Closes the channel: parked receivers get `RecvError` (the buffer is
-    /// empty while any is parked), parked senders get their values back.
-    /// Buffered values stay for receivers to drain. `false` if already closed.
+    /// Closes the channel: parked senders get their values back; parked
+    /// receivers get `RecvError` unless a value reserved for a woken
+    /// receive may still pass to them (then the last woken receive to take
+    /// its value tells them). `false` if already closed.
     pub(crate) fn close(&self) -> bool {
         let mut wakes = Wakes::new();
         {
             let mut st = self.lock();
-            let prev = self.status.fetch_or(CLOSED_BIT, Ordering::AcqRel);
-            if prev & CLOSED_BIT != 0 {
+            if self.closed.swap(true, Ordering::AcqRel) {
                 return false;
             }
-            // Parked receives learn the channel is drained, unless a value
-            // handed to another receive may still come back to them (then
-            // `seen_handed` or `cancel_recv` settles them).
-            let drained = prev == 0;
+            if st.reserved == 0 {
+                Self::tell_receivers_closed(&mut st, &mut wakes);
+            }
             // SAFETY: under the lock; each popped waiter is linked and live.
             unsafe {
-                if drained {
-                    while let Some(w) = st.recvq.pop_front() {
-                        wakes.push((*w).complete(None, CLOSED).1);
-                    }
-                }
                 while let Some(w) = st.sendq.pop_front() {
-                    wakes.push((*w).complete(None, CLOSED).1);
+                    wakes.push((*w).complete(CLOSED).1);
                 }
             }
         }
@@ -149,11 +146,24 @@ impl<T> Rendezvous<T> {
         true
     }
 
+    /// Completes every parked receive with `CLOSED`: called once the
+    /// channel is closed and no value is reserved (any value left in `buf`
+    /// is free, and then no receive is parked).
+    fn tell_receivers_closed(st: &mut State<T>, wakes: &mut Wakes) {
+        // SAFETY: under the lock (`st`); each popped waiter is linked and
+        // live, and is completed just after unlinking.
+        unsafe {
+            while let Some(w) = st.recvq.pop_front() {
+                wakes.push((*w).complete(CLOSED).1);
+            }
+        }
+    }
+
     // ----- sending -----
 
-    /// The non-blocking part of every send, under the lock: deliver to a
-    /// parked receiver, or buffer. `Err` gives the value back with the
-    /// reason (`Full` or `Closed`).
+    /// The non-blocking part of every send, under the lock: meet a parked
+    /// receiver (the value goes to `buf`, reserved for the receiver, which
+    /// is woken to take it). `Err` gives the value back with the reason (`Full` or `Closed`).
     fn try_send_locked(
         &self,
         st: &mut State<T>,
@@ -165,10 +175,10 @@ impl<T> Rendezvous<T> {
         }
         // SAFETY: under the lock; the popped waiter is linked and live.
         if let Some(r) = unsafe { st.recvq.pop_front() } {
-            debug_assert!(st.buf.is_empty());
-            self.status.fetch_add(HANDED_ONE, Ordering::Relaxed);
+            st.buf.push_back(value);
+            st.reserved += 1;
             // SAFETY: as above; we just unlinked it.
-            wakes.push(unsafe { (*r).complete(Some(value), DONE) }.1);
+            wakes.push(unsafe { (*r).complete(DONE) }.1);
             return Ok(());
         }
         Err(TrySendError::Full(value))
@@ -265,7 +275,8 @@ impl<T> Rendezvous<T> {
         Self::finished_send(w).map_or(Taken::NotYet, Taken::Done)
     }
 
-    /// As [`take_send`](Self::take_send) for a receive case.
+    /// A receive case whose select was won for it: its result, once its
+    /// completer has published it.
     pub(crate) fn take_recv(&self, w: Pin<&Waiter<T>>) -> Taken<Option<T>> {
         self.finished_recv(w).map_or(Taken::NotYet, Taken::Done)
     }
@@ -300,22 +311,35 @@ impl<T> Rendezvous<T> {
 
     // ----- receiving -----
 
-    /// The non-blocking part of every receive, under the lock.
+    /// The non-blocking part of every receive that holds no reservation,
+    /// under the lock.
     fn try_recv_locked(&self, st: &mut State<T>, wakes: &mut Wakes) -> Result<T, TryRecvError> {
-        // A value given back by a cancelled receive comes first.
-        if let Some(v) = st.buf.pop_front() {
-            return Ok(v);
+        // A free value (left by a dropped woken receive) comes first.
+        if st.buf.len() > st.reserved {
+            return Ok(st.buf.pop_front().expect("buf holds a free value"));
         }
-        // Rendezvous with a parked sender.
+        // Rendezvous with a parked sender. Its value is younger than every
+        // value in `buf` (a sender parks only while no receiver is parked,
+        // and only a send that meets a parked receiver adds to `buf`), so it
+        // goes to the back and this receive takes the front: the reserved
+        // count is unchanged, and the channel stays one FIFO, `buf` then
+        // `sendq`, from whose front every receive takes.
         // SAFETY: under the lock; the popped waiter is linked and live.
         if let Some(s) = unsafe { st.sendq.pop_front() } {
             // SAFETY: just unlinked.
-            let (taken, wake) = unsafe { (*s).complete(None, DONE) };
+            let (taken, wake) = unsafe { (*s).complete(DONE) };
             wakes.push(wake);
-            return Ok(taken.expect("a parked send holds its value"));
+            let v = taken.expect("a parked send holds its value");
+            return Ok(match st.buf.pop_front() {
+                Some(front) => {
+                    st.buf.push_back(v);
+                    front
+                }
+                None => v,
+            });
         }
-        // Closed and drained only once no handed-off value can come back.
-        if self.drained_and_closed() {
+        // Closed and drained once no reserved value can pass to us.
+        if self.is_closed() && st.reserved == 0 {
             Err(TryRecvError::Closed)
         } else {
             Err(TryRecvError::Empty)
@@ -332,7 +356,8 @@ impl<T> Rendezvous<T> {
         res
     }
 
-    /// Polls a receive parked in `w` (or not yet). `Ready(None)`: closed and drained.
+    /// Polls a receive parked in `w` (or not yet). `Ready(None)`: closed
+    /// and drained.
     pub(crate) fn poll_recv(
         &self,
         w: Pin<&Waiter<T>>,
@@ -365,6 +390,7 @@ impl<T> Rendezvous<T> {
                         Poll::Pending
                     }
                 },
+                // Completed between our first look and the lock.
                 _ => {
                     drop(st);
                     return self.poll_recv(w, wake);
@@ -378,14 +404,22 @@ impl<T> Rendezvous<T> {
 
     /// The result of a receive whose waiter reached a final state (`None`
     /// while idle or parked; `Some(None)`: closed and drained); resets the
-    /// waiter.
-    pub(crate) fn finished_recv(&self, w: Pin<&Waiter<T>>) -> Option<Option<T>> {
+    /// waiter. A woken receive (`DONE`) takes the front of `buf`, one of
+    /// the values reserved for woken receives.
+    fn finished_recv(&self, w: Pin<&Waiter<T>>) -> Option<Option<T>> {
         match w.state() {
             DONE => {
-                // SAFETY: final state observed: the completer is done with it.
-                let v = unsafe { w.take_value() }.expect("a completed receive holds a value");
                 w.reset();
-                self.seen_handed();
+                let mut wakes = Wakes::new();
+                let v = {
+                    let mut st = self.lock();
+                    let v = Self::take_reserved(&mut st);
+                    if st.reserved == 0 && self.is_closed() {
+                        Self::tell_receivers_closed(&mut st, &mut wakes);
+                    }
+                    v
+                };
+                wakes.fire();
                 Some(Some(v))
             }
             CLOSED => {
@@ -396,39 +430,23 @@ impl<T> Rendezvous<T> {
         }
     }
 
-    /// A receive saw its handed-off value. If the channel is closed and that
-    /// was the last value outstanding, parked receives must now be told it
-    /// is drained. The decrement and `close`'s setting of the bit are RMWs
-    /// of one word, so one of them sees the other; only the closed case
-    /// takes the lock. (A separate `closed` flag and count raced here in a
-    /// store-buffering pattern and lost the wake.)
-    fn seen_handed(&self) {
-        let prev = self.status.fetch_sub(HANDED_ONE, Ordering::AcqRel);
-        if prev != CLOSED_BIT | HANDED_ONE {
-            return;
-        }
-        let mut wakes = Wakes::new();
-        {
-            let mut st = self.lock();
-            if self.drained_and_closed() && st.buf.is_empty() {
-                // SAFETY: under the lock; each popped waiter is linked.
-                while let Some(r) = unsafe { st.recvq.pop_front() } {
-                    // SAFETY: just unlinked.
-                    wakes.push(unsafe { (*r).complete(None, CLOSED) }.1);
-                }
-            }
-        }
-        wakes.fire();
+    /// Takes the value at the front of `buf` for a woken receive, giving up
+    /// its reservation.
+    fn take_reserved(st: &mut State<T>) -> T {
+        debug_assert!(st.reserved > 0);
+        st.reserved -= 1;
+        st.buf.pop_front().expect("a reserved value is in buf")
     }
 
-    /// A receive dropped while parked: unlink it. If a value was handed to
-    /// it and not yet seen, give the value back: to another parked receiver,
-    /// else to the front of the buffer. Never lost.
+    /// A receive dropped: unlink it if parked. If it was woken and never
+    /// took its reserved value, the reservation passes to the next parked
+    /// receiver, or the value becomes free for the next receive. Nothing is
+    /// ever handed to a receive, so nothing can be lost.
     pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
         match w.state() {
             IDLE => return,
-            // A select case that lost: unlinked, holds nothing.
-            SKIPPED => return w.reset(),
+            // A select case that lost (unlinked), or told of the close.
+            SKIPPED | CLOSED => return w.reset(),
             _ => {}
         }
         let mut wakes = Wakes::new();
@@ -440,19 +458,14 @@ impl<T> Rendezvous<T> {
                     unsafe { st.recvq.remove(&*w) };
                 }
                 DONE => {
-                    // SAFETY: final state: the completer is done with it.
-                    if let Some(v) = unsafe { w.take_value() } {
-                        // The value leaves this receive; it is handed again
-                        // (count unchanged) or buffered (count lowered).
-                        // SAFETY: under the lock; popped waiter is live.
-                        match unsafe { st.recvq.pop_front() } {
-                            // SAFETY: just unlinked.
-                            Some(r) => wakes.push(unsafe { (*r).complete(Some(v), DONE) }.1),
-                            None => {
-                                st.buf.push_front(v);
-                                self.status.fetch_sub(HANDED_ONE, Ordering::AcqRel);
-                            }
-                        }
+                    // SAFETY: under the lock; a popped waiter was linked
+                    // and is live, and is completed just after unlinking.
+                    match unsafe { st.recvq.pop_front() } {
+                        // SAFETY: as above.
+                        Some(r) => wakes.push(unsafe { (*r).complete(DONE) }.1),
+                        // Free now; no receiver is parked to be told of a
+                        // close.
+                        None => st.reserved -= 1,
                     }
                 }
                 _ => {}
@@ -478,9 +491,9 @@ impl<T> Rendezvous<T> {
     ) -> bool {
         let mut st = self.lock();
         // SAFETY: under the lock.
-        let ready = !st.buf.is_empty()
+        let ready = st.buf.len() > st.reserved
             || unsafe { st.sendq.has_available(claim) }
-            || self.drained_and_closed();
+            || (self.is_closed() && st.reserved == 0);
         if ready {
             return false;
         }

@@ -11,9 +11,9 @@
 //! - A waiter is linked into at most one queue, and only while its state is
 //!   `WAITING`. Whoever moves it out of `WAITING` (a counterpart completing
 //!   it, or `close`) unlinks it first, under the lock.
-//! - The counterpart writes `slot` (a receive) or takes from it (a send),
-//!   moves the wake handle out, and only then stores the final state with
-//!   `Release`. From that store on it never touches the waiter again: the
+//! - The counterpart takes a send's value from `slot` (no one writes a
+//!   value into a receive's waiter), moves the wake handle out, and only
+//!   then stores the final state with `Release`. From that store on it never touches the waiter again: the
 //!   owner may observe the state without the lock (`Acquire`) and free the
 //!   waiter at once.
 //! - The owner (the future or the blocked thread) must not move the waiter
@@ -30,11 +30,12 @@ use std::thread::Thread;
 
 /// Parked; linked into a queue.
 pub(crate) const WAITING: u8 = 0;
-/// Completed by a counterpart: a receive has its value in `slot`; a send's
-/// value was taken.
+/// Completed by a counterpart: a send's value was taken from `slot`; a
+/// receive was woken to retry (no channel writes a value into a receive's
+/// waiter).
 pub(crate) const DONE: u8 = 1;
-/// The channel closed while parked: a receive gets `RecvError`; a send gets
-/// its value back from `slot`.
+/// The channel closed while a send was parked: it gets its value back from
+/// `slot`. (Parked receives are woken to retry instead, and drain.)
 pub(crate) const CLOSED: u8 = 2;
 /// Not registered (initial, or after the owner took it back).
 pub(crate) const IDLE: u8 = 3;
@@ -229,26 +230,22 @@ impl<T> Waiter<T> {
         self.state.store(IDLE, Ordering::Relaxed);
     }
 
-    /// Completes an unlinked waiter: stores `value` (a receive) or takes the
-    /// value (a send, `value == None`), moves the wake handle out, then
-    /// publishes `state`. Returns the taken value and the wake handle, to be
-    /// fired after the lock is released.
+    /// Completes an unlinked waiter: for `DONE`, takes the value out of
+    /// `slot` (a send's; a receive's slot is empty), then moves the wake
+    /// handle out and publishes `state`. Returns the taken value and the
+    /// wake handle, to be fired after the lock is released.
     ///
     /// # Safety
     /// Under the channel's lock; the waiter was `WAITING` and has just been
     /// unlinked by the caller.
-    pub(crate) unsafe fn complete(&self, value: Option<T>, state: u8) -> (Option<T>, Wake) {
-        // SAFETY: per the caller, we own the waiter's fields until the store.
-        let taken = self.slot.with_mut(|s| unsafe {
-            if value.is_some() {
-                *s = value;
-                None
-            } else if state == DONE {
-                (*s).take()
-            } else {
-                None
-            }
-        });
+    pub(crate) unsafe fn complete(&self, state: u8) -> (Option<T>, Wake) {
+        let taken = if state == DONE {
+            // SAFETY: per the caller, we own the waiter's fields until the
+            // store.
+            self.slot.with_mut(|s| unsafe { (*s).take() })
+        } else {
+            None
+        };
         // SAFETY: as above.
         let wake = self
             .wake

@@ -67,9 +67,10 @@ impl Kind {
         self.cap().unwrap_or(UNBOUNDED_BURST)
     }
 
-    /// Unbuffered: a send that meets a parked receive hands it the value
-    /// (and a receive takes a parked send's value). Buffered channels wake
-    /// the parked side to retry on the buffer instead.
+    /// Unbuffered: a receive takes a parked send's value directly.
+    /// Buffered channels wake the parked send to retry on the buffer
+    /// instead. (A send that meets a parked receive, on every kind, puts
+    /// the value in the channel and wakes the receive to take it.)
     fn hands_off(self) -> bool {
         self == Kind::Unbuffered
     }
@@ -994,11 +995,10 @@ fn send_to_a_waiting_receiver_completes_at_once(kind: Kind) {
     assert_pending!(r.poll());
     let mut s = task::spawn(tx.send(5));
     assert_ready_eq!(s.poll(), Ok(()), "first poll, even when unbuffered");
-    if kind.hands_off() {
-        assert_eq!(rx.len(), 0, "handed over directly");
-    } else {
-        assert_eq!(rx.len(), 1, "in the buffer until the woken receive runs");
-    }
+    // Every kind: in the channel until the woken receive runs (unbuffered
+    // too, so that a receive dropped before it runs cannot take a value
+    // out of send order).
+    assert_eq!(rx.len(), 1, "in the channel until the woken receive runs");
     assert!(r.is_woken());
     assert_ready_eq!(r.poll(), Ok(5));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -1029,15 +1029,9 @@ fn each_send_wakes_exactly_one_waiting_receiver_in_order(kind: Kind) {
             rs.iter().map(|r| r.is_woken()).collect::<Vec<_>>(),
             [true, true, false]
         );
-        if kind.hands_off() {
-            // Polled out of order, each still has the value meant for it.
-            assert_ready_eq!(rs[1].poll(), Ok(2));
-            assert_ready_eq!(rs[0].poll(), Ok(1));
-        } else {
-            // Woken receives take from the buffer in the order they run.
-            assert_ready_eq!(rs[1].poll(), Ok(1));
-            assert_ready_eq!(rs[0].poll(), Ok(2));
-        }
+        // Woken receives take values in send order, in the order they run.
+        assert_ready_eq!(rs[1].poll(), Ok(1));
+        assert_ready_eq!(rs[0].poll(), Ok(2));
     }
     assert_pending!(rs[2].poll());
     assert!(!rs[2].is_woken());

@@ -1,5 +1,5 @@
 //! Stress: 4 producers and 4 consumers move `TOTAL` distinct `u64`s through
-//! one channel of each kind (unbuffered, `bounded(1)`, `bounded(128)`,
+//! one channel of each kind (unbuffered, `bounded(1)`, `bounded(2)`, `bounded(128)`,
 //! `unbounded()`), on a tokio multi-thread runtime (2 workers), on plain
 //! threads with the blocking API, and mixed (async tasks on tokio, blocking
 //! threads, `futures::executor::block_on` threads, timeout-and-retry
@@ -56,6 +56,7 @@ use support::{values, watchdog, Consumer, Seen, CONSUMERS, PRODUCERS};
 enum Kind {
     Unbuffered,
     Cap1,
+    Cap2,
     Cap128,
     Unbounded,
 }
@@ -65,6 +66,7 @@ impl Kind {
         match self {
             Kind::Unbuffered => bounded(0),
             Kind::Cap1 => bounded(1),
+            Kind::Cap2 => bounded(2),
             Kind::Cap128 => bounded(128),
             Kind::Unbounded => unbounded(),
         }
@@ -81,6 +83,10 @@ macro_rules! per_kind {
             #[test]
             fn cap1() {
                 super::run(stringify!($name), super::Kind::Cap1, super::$name)
+            }
+            #[test]
+            fn cap2() {
+                super::run(stringify!($name), super::Kind::Cap2, super::$name)
             }
             #[test]
             fn cap128() {
@@ -102,6 +108,7 @@ fn run(name: &str, kind: Kind, body: fn(Kind)) {
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .enable_time()
         .build()
         .unwrap()
 }
@@ -285,6 +292,71 @@ fn mixed_sync_async_4x4(kind: Kind) {
             c2.join().unwrap(),
             c3.join().unwrap(),
         ]
+    });
+    assert_eq!(counts.iter().sum::<u64>(), TOTAL);
+    seen.assert_all();
+}
+
+// Everyone gives up and retries under short timeouts: producers are
+// threads in send_timeout (a timed-out send gets its value back and sends
+// it again), consumers 0 and 1 are threads in recv_timeout, consumers 2
+// and 3 are tokio tasks whose receive futures `tokio::time::timeout` drops
+// mid-wait. A receive dropped while parked must lose nothing; each value
+// is received exactly once (the bitmap).
+per_kind!(timeouts_4x4);
+fn timeouts_4x4(kind: Kind) {
+    const WAIT: Duration = Duration::from_micros(50);
+    let seen = Seen::new(TOTAL);
+    let (tx, rx) = kind.make();
+    let rt = tokio_rt();
+    let counts: Vec<u64> = thread::scope(|s| {
+        for p in 0..PRODUCERS {
+            let t = tx.clone();
+            s.spawn(move || {
+                for v in values(p, TOTAL) {
+                    send_with_retries(&t, v);
+                }
+            });
+        }
+        drop(tx);
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let r = rx.clone();
+                let mut c = Consumer::new(&seen);
+                s.spawn(move || {
+                    loop {
+                        match r.recv_timeout(WAIT) {
+                            Ok(v) => c.take(v),
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Closed) => break,
+                        }
+                    }
+                    c.count
+                })
+            })
+            .collect();
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let r = rx.clone();
+                let mut c = Consumer::new(&seen);
+                rt.spawn(async move {
+                    loop {
+                        match tokio::time::timeout(WAIT, r.recv()).await {
+                            Ok(Ok(v)) => c.take(v),
+                            Ok(Err(RecvError)) => break,
+                            Err(_elapsed) => {} // dropped mid-wait: try again
+                        }
+                    }
+                    c.count
+                })
+            })
+            .collect();
+        drop(rx);
+        let mut counts: Vec<u64> = threads.into_iter().map(|h| h.join().unwrap()).collect();
+        for t in tasks {
+            counts.push(rt.block_on(t).unwrap());
+        }
+        counts
     });
     assert_eq!(counts.iter().sum::<u64>(), TOTAL);
     seen.assert_all();

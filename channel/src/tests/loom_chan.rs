@@ -1,5 +1,5 @@
 //! Rendezvous hand-off, close racing pending operations, and a cancelled
-//! receive racing the send that hands it a value.
+//! receive racing the send that meets it.
 
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -64,9 +64,9 @@ fn close_races_recv_of_buffered_value() {
     });
 }
 
-/// A parked receive dropped while a send hands it a value: a value sent
-/// with `Ok` is received exactly once (the dropped receive puts it back),
-/// never lost; a send that found nobody parked reports `Full`.
+/// A parked receive dropped while a send meets it: a value sent with `Ok`
+/// is received exactly once (it waits in the channel for the next
+/// receive), never lost; a send that found nobody parked reports `Full`.
 #[test]
 fn cancelled_recv_races_hand_off() {
     loom::model(|| {
@@ -90,11 +90,11 @@ fn cancelled_recv_races_hand_off() {
     });
 }
 
-/// A close racing the receive that sees the last handed-off value: a second
-/// receive parked on the channel must learn it is closed and drained (a
-/// store-buffering race between `close` and `seen_handed` lost that wake).
+/// A close racing the woken receive that takes the value: a second
+/// receive parked on the channel is woken by the close and, the value
+/// taken, learns the channel is closed and drained.
 #[test]
-fn close_races_last_handed_value_seen() {
+fn close_races_woken_recv() {
     loom::model(|| {
         let (tx, rx) = bounded::<u32>(0);
         let rx2 = rx.clone();
@@ -102,9 +102,9 @@ fn close_races_last_handed_value_seen() {
         let mut cx = Context::from_waker(&waker);
         let mut first = Box::pin(rx.recv());
         assert!(first.as_mut().poll(&mut cx).is_pending());
-        tx.try_send(1).unwrap(); // handed to `first`
         let mut second = Box::pin(rx2.recv());
         assert!(second.as_mut().poll(&mut cx).is_pending());
+        tx.try_send(1).unwrap(); // meets `first`
         let closer = thread::spawn(move || {
             tx.close();
         });
@@ -115,6 +115,54 @@ fn close_races_last_handed_value_seen() {
             Poll::Ready(Err(RecvError)),
             "a receive parked on a closed, drained channel was never told"
         );
+    });
+}
+
+/// A close racing the drop of a woken receive that never looked: the
+/// value goes to the other parked receive (the dropped one passes its
+/// wake-up on, or the close wakes it), then the channel reads as closed.
+#[test]
+fn close_races_dropped_woken_recv() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let rx2 = rx.clone();
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut first = Box::pin(rx.recv());
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        let mut second = Box::pin(rx2.recv());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        tx.try_send(1).unwrap(); // meets `first`
+        let closer = thread::spawn(move || {
+            tx.close();
+        });
+        drop(first);
+        assert_eq!(second.as_mut().poll(&mut cx), Poll::Ready(Ok(1)));
+        closer.join().unwrap();
+        assert_eq!(rx2.try_recv(), Err(crate::TryRecvError::Closed));
+    });
+}
+
+/// A value reserved for a woken receive that is dropped, racing a send
+/// that parks or meets a receive, and that receive: every order gives the
+/// older value to the first receive to complete, the younger to the next
+/// (one FIFO: values reserved in the channel, then parked senders').
+#[test]
+fn dropped_woken_recv_races_send_and_recv() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let rx2 = rx.clone();
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut first = Box::pin(rx.recv());
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        tx.try_send(1).unwrap(); // reserved for `first`
+        let sender = thread::spawn(move || spin(pin!(tx.send(2))));
+        let receiver = thread::spawn(move || spin(pin!(rx2.recv())));
+        drop(first);
+        assert_eq!(receiver.join().unwrap(), Ok(1));
+        assert_eq!(spin(pin!(rx.recv())), Ok(2));
+        assert_eq!(sender.join().unwrap(), Ok(()));
     });
 }
 
