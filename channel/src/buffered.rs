@@ -63,9 +63,11 @@ pub(crate) trait Queue<T> {
 
 impl<T> Queue<T> for Ring<T> {
     const BOUNDED: bool = true;
+    #[inline]
     fn push(&self, value: T) -> Push<T> {
         Ring::push(self, value)
     }
+    #[inline]
     fn pop(&self) -> Pop<T> {
         Ring::pop(self)
     }
@@ -85,9 +87,11 @@ impl<T> Queue<T> for Ring<T> {
 
 impl<T> Queue<T> for List<T> {
     const BOUNDED: bool = false;
+    #[inline]
     fn push(&self, value: T) -> Push<T> {
         List::push(self, value)
     }
+    #[inline]
     fn pop(&self) -> Pop<T> {
         List::pop(self)
     }
@@ -175,20 +179,27 @@ impl<T> Waiters<T> {
         true
     }
 
-    /// Takes `w` back: unlinks it if parked. Leaves it idle.
+    /// Takes `w` back: unlinks it if parked. Leaves it idle. Inline: every
+    /// completed operation calls it, nearly always on an idle waiter.
+    #[inline]
     fn withdraw(&self, w: Pin<&Waiter<T>>) -> Withdrawn {
         match w.state() {
-            IDLE => return Withdrawn::Idle,
+            IDLE => Withdrawn::Idle,
             SKIPPED => {
                 w.reset();
-                return Withdrawn::Idle;
+                Withdrawn::Idle
             }
             DONE => {
                 w.reset();
-                return Withdrawn::Notified;
+                Withdrawn::Notified
             }
-            _ => {}
+            _ => self.withdraw_parked(w),
         }
+    }
+
+    /// [`withdraw`](Self::withdraw) of a waiter that may still be linked.
+    #[inline(never)]
+    fn withdraw_parked(&self, w: Pin<&Waiter<T>>) -> Withdrawn {
         let mut q = self.lock();
         let out = match w.state() {
             WAITING => {
@@ -210,11 +221,17 @@ impl<T> Waiters<T> {
 
     /// Wakes the first parked operation, if any: one load when none is.
     /// Called after a push (pop) has published its value (freed its slot).
+    #[inline]
     fn notify_one(&self) {
         sc_fence_for_loom();
-        if self.parked.load(Ordering::SeqCst) == 0 {
-            return;
+        if self.parked.load(Ordering::SeqCst) != 0 {
+            self.wake_first();
         }
+    }
+
+    /// [`notify_one`](Self::notify_one) when someone is parked.
+    #[inline(never)]
+    fn wake_first(&self) {
         let wake = {
             let mut q = self.lock();
             // SAFETY: under the lock; the popped waiter was linked and live.
@@ -260,6 +277,7 @@ impl<T> Waiters<T> {
 
     /// Takes a dropped operation's waiter back; a wake-up it had not used
     /// goes on to the next parked operation.
+    #[inline]
     fn cancel(&self, w: Pin<&Waiter<T>>) {
         if let Withdrawn::Notified = self.withdraw(w) {
             self.notify_one();

@@ -268,17 +268,19 @@ impl<T> Chan<T> {
     ) -> Result<(), SendTimeoutError<T>> {
         let mut value = Some(value);
         if self.spins_before_parking() {
+            // Try at once (the common case: room), then between backoff
+            // steps.
             let mut i = 0;
-            while Self::backoff(i) {
-                i += 1;
+            loop {
                 match self.try_send(value.take().expect("a blocked send keeps its value")) {
                     Ok(()) => return Ok(()),
                     Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
                     Err(TrySendError::Full(v)) => value = Some(v),
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if deadline.is_some_and(|d| Instant::now() >= d) || !Self::backoff(i) {
                     break;
                 }
+                i += 1;
             }
         }
         let w = std::pin::pin!(Waiter::new());
@@ -299,17 +301,18 @@ impl<T> Chan<T> {
 
     pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         if self.spins_before_parking() {
+            // As in `send_blocking`: try at once, then between backoff steps.
             let mut i = 0;
-            while Self::backoff(i) {
-                i += 1;
+            loop {
                 match self.try_recv() {
                     Ok(v) => return Ok(v),
                     Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
                     Err(TryRecvError::Empty) => {}
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if deadline.is_some_and(|d| Instant::now() >= d) || !Self::backoff(i) {
                     break;
                 }
+                i += 1;
             }
         }
         let w = std::pin::pin!(Waiter::new());
