@@ -46,7 +46,7 @@ use crate::flavor::ring::Ring;
 use crate::flavor::{sc_fence_for_loom, Pop, Push};
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{spin_hint, Mutex, MutexGuard};
-use crate::waiter::{Claim, Taken, WaitQueue, Waiter, Wake, DONE, IDLE, SKIPPED, WAITING};
+use crate::waiter::{Claim, Taken, WaitQueue, WaitState, Waiter, Wake};
 
 /// The lock-free queue under a buffered channel.
 pub(crate) trait Queue<T> {
@@ -156,8 +156,8 @@ impl<T> Waiters<T> {
             let mut q = self.lock();
             match w.state() {
                 // SAFETY: under the lock.
-                WAITING => unsafe { w.set_wake(wake.take().unwrap_or(Wake::None)) },
-                IDLE => {
+                WaitState::Waiting => unsafe { w.set_wake(wake.take().unwrap_or(Wake::None)) },
+                WaitState::Idle => {
                     // SAFETY: under the lock; `w` is pinned (stays put until
                     // unlinked) and idle (not linked); a non-null claim
                     // outlives the select's cases (`Select` takes them back).
@@ -168,7 +168,8 @@ impl<T> Waiters<T> {
                     self.parked.store(q.len(), Ordering::SeqCst);
                     stale
                 }
-                _ => {
+                // Woken since the caller's last look.
+                WaitState::Done | WaitState::Closed | WaitState::Skipped => {
                     drop(q);
                     w.reset();
                     return false;
@@ -184,16 +185,16 @@ impl<T> Waiters<T> {
     #[inline]
     fn withdraw(&self, w: Pin<&Waiter<T>>) -> Withdrawn {
         match w.state() {
-            IDLE => Withdrawn::Idle,
-            SKIPPED => {
+            WaitState::Idle => Withdrawn::Idle,
+            WaitState::Skipped => {
                 w.reset();
                 Withdrawn::Idle
             }
-            DONE => {
+            WaitState::Done => {
                 w.reset();
                 Withdrawn::Notified
             }
-            _ => self.withdraw_parked(w),
+            WaitState::Waiting | WaitState::Closed => self.withdraw_parked(w),
         }
     }
 
@@ -202,8 +203,8 @@ impl<T> Waiters<T> {
     fn withdraw_parked(&self, w: Pin<&Waiter<T>>) -> Withdrawn {
         let mut q = self.lock();
         let out = match w.state() {
-            WAITING => {
-                // SAFETY: under the lock; WAITING means linked here.
+            WaitState::Waiting => {
+                // SAFETY: under the lock; WaitState::Waiting means linked here.
                 let wake = unsafe {
                     q.remove(&*w);
                     w.set_wake(Wake::None)
@@ -211,8 +212,8 @@ impl<T> Waiters<T> {
                 self.parked.store(q.len(), Ordering::SeqCst);
                 Withdrawn::Unlinked(wake)
             }
-            DONE => Withdrawn::Notified,
-            _ => Withdrawn::Idle,
+            WaitState::Done => Withdrawn::Notified,
+            WaitState::Idle | WaitState::Closed | WaitState::Skipped => Withdrawn::Idle,
         };
         drop(q);
         w.reset();
@@ -238,7 +239,7 @@ impl<T> Waiters<T> {
             let w = unsafe { q.pop_front() };
             self.parked.store(q.len(), Ordering::SeqCst);
             // SAFETY: just unlinked by us.
-            w.map(|w| unsafe { (*w).complete(DONE) }.1)
+            w.map(|w| unsafe { (*w).complete(WaitState::Done) }.1)
         };
         if let Some(wake) = wake {
             wake.fire();
@@ -253,7 +254,8 @@ impl<T> Waiters<T> {
             // SAFETY: under the lock; each popped waiter was linked, live,
             // and is unlinked by us.
             while let Some(w) = unsafe { q.pop_front() } {
-                wakes.push(unsafe { (*w).complete(DONE) }.1);
+                // SAFETY: just unlinked by us, under the lock.
+                wakes.push(unsafe { (*w).complete(WaitState::Done) }.1);
             }
             self.parked.store(0, Ordering::SeqCst);
         }
@@ -267,7 +269,7 @@ impl<T> Waiters<T> {
     /// it.
     fn rewake(&self, w: Pin<&Waiter<T>>, wake: Wake) {
         let q = self.lock();
-        if w.state() == WAITING {
+        if w.state() == WaitState::Waiting {
             // SAFETY: under the lock.
             let stale = unsafe { w.set_wake(wake) };
             drop(q);
@@ -372,7 +374,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         value: &mut Option<T>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Result<(), T>> {
-        if w.state() != WAITING {
+        if w.state() != WaitState::Waiting {
             w.reset();
         }
         let v = value.take().expect("send polled after completion");
@@ -449,7 +451,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         value: &mut Option<T>,
     ) -> Taken<Result<(), T>> {
         match w.state() {
-            DONE => {
+            WaitState::Done => {
                 w.reset();
                 let v = value.take().expect("a send case keeps its value");
                 match self.queue.push(v) {
@@ -464,7 +466,9 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
                     }
                 }
             }
-            _ => Taken::NotYet,
+            WaitState::Idle | WaitState::Waiting | WaitState::Closed | WaitState::Skipped => {
+                Taken::NotYet
+            }
         }
     }
 
@@ -511,7 +515,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         w: Pin<&Waiter<T>>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Option<T>> {
-        if w.state() != WAITING {
+        if w.state() != WaitState::Waiting {
             w.reset();
         }
         match self.queue.pop() {
@@ -567,7 +571,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     /// A receive case whose select won it: perform the receive now.
     pub(crate) fn take_recv(&self, w: Pin<&Waiter<T>>) -> Taken<Option<T>> {
         match w.state() {
-            DONE => {
+            WaitState::Done => {
                 w.reset();
                 match self.queue.pop() {
                     Pop::Value(v) => {
@@ -578,7 +582,9 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
                     Pop::Empty | Pop::Busy => Taken::Lost,
                 }
             }
-            _ => Taken::NotYet,
+            WaitState::Idle | WaitState::Waiting | WaitState::Closed | WaitState::Skipped => {
+                Taken::NotYet
+            }
         }
     }
 

@@ -21,7 +21,7 @@ use crate::flavor::list::List;
 use crate::flavor::ring::Ring;
 use crate::loom::atomic::AtomicUsize;
 use crate::rendezvous::Rendezvous;
-use crate::waiter::{Claim, Taken, Waiter, Wake, WAITING};
+use crate::waiter::{Claim, Taken, WaitState, Waiter, Wake};
 
 /// Spin rounds (1, 2, 4 ... 64 pause instructions) a blocked thread waits
 /// before yielding, and yields before parking.
@@ -210,7 +210,7 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Parks the calling thread until `w` leaves `WAITING` or `deadline`
+    /// Parks the calling thread until `w` leaves `WaitState::Waiting` or `deadline`
     /// passes. `true` if it left.
     fn park_until(w: &Waiter<T>, deadline: Option<Instant>) -> bool {
         // A counterpart on another core usually comes within microseconds;
@@ -218,11 +218,11 @@ impl<T> Chan<T> {
         // would otherwise dominate a hand-off between threads: spin
         // briefly, then yield a few times.
         let mut i = 0;
-        while w.state() == WAITING && Self::backoff(i) {
+        while w.state() == WaitState::Waiting && Self::backoff(i) {
             i += 1;
         }
         loop {
-            if w.state() != WAITING {
+            if w.state() != WaitState::Waiting {
                 return true;
             }
             match deadline {

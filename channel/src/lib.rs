@@ -140,6 +140,56 @@ pub struct Receiver<T> {
     stream: Option<Pin<Box<Waiter<T>>>>,
 }
 
+/// The accessors both handles have, written once.
+macro_rules! handle_accessors {
+    () => {
+        /// Closes the channel (see the crate docs). `false` if it was
+        /// already closed.
+        ///
+        /// ```
+        /// let (tx, rx) = gort_channel::bounded::<u8>(1);
+        /// assert!(rx.close());
+        /// assert!(!tx.close());
+        /// assert!(tx.is_closed());
+        /// ```
+        pub fn close(&self) -> bool {
+            self.chan.close()
+        }
+
+        /// `true` once the channel is closed (values may still be buffered).
+        pub fn is_closed(&self) -> bool {
+            self.chan.is_closed()
+        }
+
+        /// Values in the channel now (on an unbuffered channel: values that
+        /// met a woken receive that has not taken them yet).
+        ///
+        /// ```
+        /// let (tx, rx) = gort_channel::bounded::<u8>(4);
+        /// tx.try_send(1).unwrap();
+        /// assert_eq!((tx.len(), rx.len(), rx.is_empty()), (1, 1, false));
+        /// ```
+        pub fn len(&self) -> usize {
+            self.chan.len()
+        }
+
+        /// `true` if nothing is buffered.
+        pub fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+
+        /// The buffer size (`Some(0)` unbuffered, `None` unbounded).
+        ///
+        /// ```
+        /// assert_eq!(gort_channel::bounded::<u8>(0).0.capacity(), Some(0));
+        /// assert_eq!(gort_channel::unbounded::<u8>().1.capacity(), None);
+        /// ```
+        pub fn capacity(&self) -> Option<usize> {
+            self.chan.capacity()
+        }
+    };
+}
+
 impl<T> Sender<T> {
     /// Sends `value`, waiting while the buffer is full (for an unbuffered
     /// channel: until a receiver takes it). `Err` only if the channel is
@@ -184,30 +234,7 @@ impl<T> Sender<T> {
             .send_blocking(value, Instant::now().checked_add(timeout))
     }
 
-    /// Closes the channel (see the crate docs). `false` if it was closed.
-    pub fn close(&self) -> bool {
-        self.chan.close()
-    }
-
-    /// `true` once the channel is closed.
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
-    /// Values buffered now.
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// `true` if nothing is buffered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The buffer size (`Some(0)` unbuffered, `None` unbounded).
-    pub fn capacity(&self) -> Option<usize> {
-        self.chan.capacity()
-    }
+    handle_accessors!();
 
     /// A [`futures_sink::Sink`] over this sender. Closing the sink drops
     /// the sender (closing the channel if it was the last one).
@@ -258,30 +285,7 @@ impl<T> Receiver<T> {
         self.chan.recv_blocking(Instant::now().checked_add(timeout))
     }
 
-    /// Closes the channel (see the crate docs). `false` if it was closed.
-    pub fn close(&self) -> bool {
-        self.chan.close()
-    }
-
-    /// `true` once the channel is closed (values may still be buffered).
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
-    /// Values buffered now.
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// `true` if nothing is buffered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The buffer size (`Some(0)` unbuffered, `None` unbounded).
-    pub fn capacity(&self) -> Option<usize> {
-        self.chan.capacity()
-    }
+    handle_accessors!();
 }
 
 impl<T> Clone for Sender<T> {
@@ -444,7 +448,7 @@ impl<T> SendSink<T> {
                 None => Poll::Ready(Ok(())),
             };
         };
-        if self.pending.is_none() && self.waiter.state() == waiter::IDLE {
+        if self.pending.is_none() && self.waiter.state() == waiter::WaitState::Idle {
             return Poll::Ready(Ok(()));
         }
         sender
@@ -469,7 +473,7 @@ impl<T> futures_sink::Sink<T> for SendSink<T> {
             return Err(SendError(item));
         }
         assert!(
-            this.pending.is_none() && this.waiter.state() == waiter::IDLE,
+            this.pending.is_none() && this.waiter.state() == waiter::WaitState::Idle,
             "start_send called without poll_ready returning Ready"
         );
         this.pending = Some(item);

@@ -28,7 +28,7 @@
 //! - Free values and parked receivers never coexist: a free value appears
 //!   only when no receiver is parked, and a receive takes it before it
 //!   could park.
-//! - Closed: parked receivers are told (`CLOSED`) only once `reserved` is 0
+//! - Closed: parked receivers are told (`WaitState::Closed`) only once `reserved` is 0
 //!   (a reserved value may yet pass to them); the close itself, or the last
 //!   woken receive to take its value, tells them.
 //!
@@ -43,7 +43,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use crate::error::{TryRecvError, TrySendError};
-use crate::waiter::{Claim, Taken, WaitQueue, Waiter, Wake, CLOSED, DONE, IDLE, SKIPPED, WAITING};
+use crate::waiter::{Claim, Taken, WaitQueue, WaitState, Waiter, Wake};
 
 pub(crate) struct State<T> {
     buf: VecDeque<T>,
@@ -138,7 +138,7 @@ impl<T> Rendezvous<T> {
             // SAFETY: under the lock; each popped waiter is linked and live.
             unsafe {
                 while let Some(w) = st.sendq.pop_front() {
-                    wakes.push((*w).complete(CLOSED).1);
+                    wakes.push((*w).complete(WaitState::Closed).1);
                 }
             }
         }
@@ -146,7 +146,7 @@ impl<T> Rendezvous<T> {
         true
     }
 
-    /// Completes every parked receive with `CLOSED`: called once the
+    /// Completes every parked receive with `WaitState::Closed`: called once the
     /// channel is closed and no value is reserved (any value left in `buf`
     /// is free, and then no receive is parked).
     fn tell_receivers_closed(st: &mut State<T>, wakes: &mut Wakes) {
@@ -154,7 +154,7 @@ impl<T> Rendezvous<T> {
         // live, and is completed just after unlinking.
         unsafe {
             while let Some(w) = st.recvq.pop_front() {
-                wakes.push((*w).complete(CLOSED).1);
+                wakes.push((*w).complete(WaitState::Closed).1);
             }
         }
     }
@@ -178,7 +178,7 @@ impl<T> Rendezvous<T> {
             st.buf.push_back(value);
             st.reserved += 1;
             // SAFETY: as above; we just unlinked it.
-            wakes.push(unsafe { (*r).complete(DONE) }.1);
+            wakes.push(unsafe { (*r).complete(WaitState::Done) }.1);
             return Ok(());
         }
         Err(TrySendError::Full(value))
@@ -202,47 +202,49 @@ impl<T> Rendezvous<T> {
         value: &mut Option<T>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Result<(), T>> {
-        if let Some(res) = Self::finished_send(w) {
-            return Poll::Ready(res);
-        }
-        let mut wakes = Wakes::new();
-        // A replaced wake handle, dropped after the lock.
-        let mut stale = Wake::None;
-        let res = {
-            let mut st = self.lock();
-            match w.state() {
-                WAITING => {
-                    // SAFETY: under the lock.
-                    stale = unsafe { w.set_wake(wake()) };
-                    Poll::Pending
-                }
-                IDLE => {
-                    let v = value.take().expect("send polled after completion");
-                    match self.try_send_locked(&mut st, v, &mut wakes) {
-                        Ok(()) => Poll::Ready(Ok(())),
-                        Err(TrySendError::Closed(v)) => Poll::Ready(Err(v)),
-                        Err(TrySendError::Full(v)) => {
-                            let wp: *const Waiter<T> = &*w;
-                            // SAFETY: under the lock; `w` is pinned (stays put
-                            // until unlinked) and idle (not linked).
-                            unsafe {
-                                stale = w.arm(Some(v), wake());
-                                st.sendq.push_back(wp);
+        let mut wake = Some(wake);
+        let mut wake = || (wake.take().expect("one wake handle per poll"))();
+        loop {
+            if let Some(res) = Self::finished_send(w) {
+                return Poll::Ready(res);
+            }
+            let mut wakes = Wakes::new();
+            // A replaced wake handle, dropped after the lock.
+            let mut stale = Wake::None;
+            let res = {
+                let mut st = self.lock();
+                match w.state() {
+                    WaitState::Waiting => {
+                        // SAFETY: under the lock.
+                        stale = unsafe { w.set_wake(wake()) };
+                        Poll::Pending
+                    }
+                    WaitState::Idle => {
+                        let v = value.take().expect("send polled after completion");
+                        match self.try_send_locked(&mut st, v, &mut wakes) {
+                            Ok(()) => Poll::Ready(Ok(())),
+                            Err(TrySendError::Closed(v)) => Poll::Ready(Err(v)),
+                            Err(TrySendError::Full(v)) => {
+                                let wp: *const Waiter<T> = &*w;
+                                // SAFETY: under the lock; `w` is pinned (stays
+                                // put until unlinked) and idle (not linked).
+                                unsafe {
+                                    stale = w.arm(Some(v), wake());
+                                    st.sendq.push_back(wp);
+                                }
+                                Poll::Pending
                             }
-                            Poll::Pending
                         }
                     }
+                    // Completed between our first look and the lock: look
+                    // again.
+                    WaitState::Done | WaitState::Closed | WaitState::Skipped => continue,
                 }
-                // Completed between our first look and the lock.
-                _ => {
-                    drop(st);
-                    return self.poll_send(w, value, wake);
-                }
-            }
-        };
-        drop(stale);
-        wakes.fire();
-        res
+            };
+            drop(stale);
+            wakes.fire();
+            return res;
+        }
     }
 
     /// A send future dropped while parked: unlink it; the value is not
@@ -255,17 +257,17 @@ impl<T> Rendezvous<T> {
     /// while idle or parked); resets the waiter.
     pub(crate) fn finished_send(w: Pin<&Waiter<T>>) -> Option<Result<(), T>> {
         match w.state() {
-            DONE => {
+            WaitState::Done => {
                 w.reset();
                 Some(Ok(()))
             }
-            CLOSED => {
+            WaitState::Closed => {
                 // SAFETY: final state observed: the completer is done with it.
                 let v = unsafe { w.take_value() }.expect("a closed send keeps its value");
                 w.reset();
                 Some(Err(v))
             }
-            _ => None,
+            WaitState::Idle | WaitState::Waiting | WaitState::Skipped => None,
         }
     }
 
@@ -282,26 +284,26 @@ impl<T> Rendezvous<T> {
     }
 
     /// Takes a send's waiter back, unlinking it if parked, and returns its
-    /// value unless a receiver took it (`DONE`). Leaves the waiter idle.
+    /// value unless a receiver took it (`WaitState::Done`). Leaves the waiter idle.
     fn withdraw_send(&self, w: Pin<&Waiter<T>>) -> Option<T> {
         let value = match w.state() {
-            IDLE | DONE => None,
+            WaitState::Idle | WaitState::Done => None,
             // SAFETY: final states: the completer is done with the waiter.
-            SKIPPED | CLOSED => unsafe { w.take_value() },
-            _ => {
+            WaitState::Skipped | WaitState::Closed => unsafe { w.take_value() },
+            WaitState::Waiting => {
                 let mut st = self.lock();
                 match w.state() {
-                    WAITING => {
-                        // SAFETY: under the lock; WAITING means linked in
+                    WaitState::Waiting => {
+                        // SAFETY: under the lock; WaitState::Waiting means linked in
                         // sendq.
                         unsafe {
                             st.sendq.remove(&*w);
                             w.take_value()
                         }
                     }
-                    DONE => None,
-                    // SAFETY: final state: the completer is done with it.
-                    _ => unsafe { w.take_value() },
+                    WaitState::Done | WaitState::Idle => None,
+                    // SAFETY: final states: the completer is done with it.
+                    WaitState::Skipped | WaitState::Closed => unsafe { w.take_value() },
                 }
             }
         };
@@ -327,7 +329,7 @@ impl<T> Rendezvous<T> {
         // SAFETY: under the lock; the popped waiter is linked and live.
         if let Some(s) = unsafe { st.sendq.pop_front() } {
             // SAFETY: just unlinked.
-            let (taken, wake) = unsafe { (*s).complete(DONE) };
+            let (taken, wake) = unsafe { (*s).complete(WaitState::Done) };
             wakes.push(wake);
             let v = taken.expect("a parked send holds its value");
             return Ok(match st.buf.pop_front() {
@@ -363,52 +365,54 @@ impl<T> Rendezvous<T> {
         w: Pin<&Waiter<T>>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Option<T>> {
-        if let Some(res) = self.finished_recv(w) {
-            return Poll::Ready(res);
-        }
-        let mut wakes = Wakes::new();
-        // A replaced wake handle, dropped after the lock.
-        let mut stale = Wake::None;
-        let res = {
-            let mut st = self.lock();
-            match w.state() {
-                WAITING => {
-                    // SAFETY: under the lock.
-                    stale = unsafe { w.set_wake(wake()) };
-                    Poll::Pending
-                }
-                IDLE => match self.try_recv_locked(&mut st, &mut wakes) {
-                    Ok(v) => Poll::Ready(Some(v)),
-                    Err(TryRecvError::Closed) => Poll::Ready(None),
-                    Err(TryRecvError::Empty) => {
-                        let wp: *const Waiter<T> = &*w;
-                        // SAFETY: under the lock; `w` is pinned and idle.
-                        unsafe {
-                            stale = w.arm(None, wake());
-                            st.recvq.push_back(wp);
-                        }
+        let mut wake = Some(wake);
+        let mut wake = || (wake.take().expect("one wake handle per poll"))();
+        loop {
+            if let Some(res) = self.finished_recv(w) {
+                return Poll::Ready(res);
+            }
+            let mut wakes = Wakes::new();
+            // A replaced wake handle, dropped after the lock.
+            let mut stale = Wake::None;
+            let res = {
+                let mut st = self.lock();
+                match w.state() {
+                    WaitState::Waiting => {
+                        // SAFETY: under the lock.
+                        stale = unsafe { w.set_wake(wake()) };
                         Poll::Pending
                     }
-                },
-                // Completed between our first look and the lock.
-                _ => {
-                    drop(st);
-                    return self.poll_recv(w, wake);
+                    WaitState::Idle => match self.try_recv_locked(&mut st, &mut wakes) {
+                        Ok(v) => Poll::Ready(Some(v)),
+                        Err(TryRecvError::Closed) => Poll::Ready(None),
+                        Err(TryRecvError::Empty) => {
+                            let wp: *const Waiter<T> = &*w;
+                            // SAFETY: under the lock; `w` is pinned and idle.
+                            unsafe {
+                                stale = w.arm(None, wake());
+                                st.recvq.push_back(wp);
+                            }
+                            Poll::Pending
+                        }
+                    },
+                    // Completed between our first look and the lock: look
+                    // again (outside the lock, which a woken receive takes).
+                    WaitState::Done | WaitState::Closed | WaitState::Skipped => continue,
                 }
-            }
-        };
-        drop(stale);
-        wakes.fire();
-        res
+            };
+            drop(stale);
+            wakes.fire();
+            return res;
+        }
     }
 
     /// The result of a receive whose waiter reached a final state (`None`
     /// while idle or parked; `Some(None)`: closed and drained); resets the
-    /// waiter. A woken receive (`DONE`) takes the front of `buf`, one of
+    /// waiter. A woken receive (`WaitState::Done`) takes the front of `buf`, one of
     /// the values reserved for woken receives.
     fn finished_recv(&self, w: Pin<&Waiter<T>>) -> Option<Option<T>> {
         match w.state() {
-            DONE => {
+            WaitState::Done => {
                 w.reset();
                 let mut wakes = Wakes::new();
                 let v = {
@@ -422,11 +426,11 @@ impl<T> Rendezvous<T> {
                 wakes.fire();
                 Some(Some(v))
             }
-            CLOSED => {
+            WaitState::Closed => {
                 w.reset();
                 Some(None)
             }
-            _ => None,
+            WaitState::Idle | WaitState::Waiting | WaitState::Skipped => None,
         }
     }
 
@@ -444,31 +448,32 @@ impl<T> Rendezvous<T> {
     /// ever handed to a receive, so nothing can be lost.
     pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
         match w.state() {
-            IDLE => return,
+            WaitState::Idle => return,
             // A select case that lost (unlinked), or told of the close.
-            SKIPPED | CLOSED => return w.reset(),
-            _ => {}
+            WaitState::Skipped | WaitState::Closed => return w.reset(),
+            WaitState::Waiting | WaitState::Done => {}
         }
         let mut wakes = Wakes::new();
         {
             let mut st = self.lock();
             match w.state() {
-                WAITING => {
-                    // SAFETY: under the lock; WAITING means linked in recvq.
+                WaitState::Waiting => {
+                    // SAFETY: under the lock; WaitState::Waiting means linked in recvq.
                     unsafe { st.recvq.remove(&*w) };
                 }
-                DONE => {
+                WaitState::Done => {
                     // SAFETY: under the lock; a popped waiter was linked
                     // and is live, and is completed just after unlinking.
                     match unsafe { st.recvq.pop_front() } {
                         // SAFETY: as above.
-                        Some(r) => wakes.push(unsafe { (*r).complete(DONE) }.1),
+                        Some(r) => wakes.push(unsafe { (*r).complete(WaitState::Done) }.1),
                         // Free now; no receiver is parked to be told of a
                         // close.
                         None => st.reserved -= 1,
                     }
                 }
-                _ => {}
+                // Only a parked waiter changes state under us.
+                WaitState::Idle | WaitState::Closed | WaitState::Skipped => {}
             }
         }
         w.reset();
@@ -540,7 +545,7 @@ impl<T> Rendezvous<T> {
     /// A registered case's select was polled with another waker.
     pub(crate) fn rewake_case(&self, w: Pin<&Waiter<T>>, wake: Wake) {
         let st = self.lock();
-        if w.state() == WAITING {
+        if w.state() == WaitState::Waiting {
             // SAFETY: under the lock.
             let stale = unsafe { w.set_wake(wake) };
             drop(st);
@@ -561,10 +566,10 @@ impl<T> Rendezvous<T> {
     /// it completed meanwhile, and a poll reports how.
     pub(crate) fn abandon(&self, w: Pin<&Waiter<T>>, send: bool, value: &mut Option<T>) -> bool {
         let mut st = self.lock();
-        if w.state() != WAITING {
+        if w.state() != WaitState::Waiting {
             return false;
         }
-        // SAFETY: under the lock; WAITING means linked in the queue of its
+        // SAFETY: under the lock; WaitState::Waiting means linked in the queue of its
         // direction.
         let back = unsafe {
             if send {

@@ -11,7 +11,7 @@
 //! 2. **Register.** Each channel case links a waiter into its channel, in
 //!    the same random order. The waiters share the select's *claim word*
 //!    (0 = open, `case + 1` = won): a counterpart that pops one of them must
-//!    win the claim first, and unlinks it as `SKIPPED` if another case won
+//!    win the claim first, and unlinks it as `WaitState::Skipped` if another case won
 //!    (see `waiter.rs`). A case is checked and linked under its channel's
 //!    lock; if it could complete right now, the select claims its own word
 //!    as aborted (so no counterpart can take any case), takes its cases back

@@ -9,16 +9,17 @@
 //!
 //! - Every field except `state` is touched only under the channel's lock.
 //! - A waiter is linked into at most one queue, and only while its state is
-//!   `WAITING`. Whoever moves it out of `WAITING` (a counterpart completing
-//!   it, or `close`) unlinks it first, under the lock.
+//!   [`WaitState::Waiting`]. Whoever moves it out of `Waiting` (a
+//!   counterpart completing it, or `close`) unlinks it first, under the
+//!   lock.
 //! - The counterpart takes a send's value from `slot` (no one writes a
 //!   value into a receive's waiter), moves the wake handle out, and only
-//!   then stores the final state with `Release`. From that store on it never touches the waiter again: the
-//!   owner may observe the state without the lock (`Acquire`) and free the
-//!   waiter at once.
+//!   then stores the final state with `Release`. From that store on it
+//!   never touches the waiter again: the owner may observe the state
+//!   without the lock (`Acquire`) and free the waiter at once.
 //! - The owner (the future or the blocked thread) must not move the waiter
 //!   while it is linked (futures are `!Unpin`), and unlinks it under the lock
-//!   before freeing it if it is still `WAITING`.
+//!   before freeing it if it is still `Waiting`.
 
 use std::marker::PhantomPinned;
 use std::ptr;
@@ -28,21 +29,42 @@ use crate::loom::UnsafeCell;
 use std::task::Waker;
 use std::thread::Thread;
 
-/// Parked; linked into a queue.
-pub(crate) const WAITING: u8 = 0;
-/// Completed by a counterpart: a send's value was taken from `slot`; a
-/// receive was woken to retry (no channel writes a value into a receive's
-/// waiter).
-pub(crate) const DONE: u8 = 1;
-/// The channel closed while a send was parked: it gets its value back from
-/// `slot`. (Parked receives are woken to retry instead, and drain.)
-pub(crate) const CLOSED: u8 = 2;
-/// Not registered (initial, or after the owner took it back).
-pub(crate) const IDLE: u8 = 3;
-/// A `select!` case that lost: a completer found its select already
-/// claimed by another case and unlinked it without touching its slot (a
-/// send case keeps its value).
-pub(crate) const SKIPPED: u8 = 4;
+/// Where a waiter is in its life. Stored as a `u8` in an atomic: the
+/// owner reads it without the lock (`Acquire`, pairing with the completer's
+/// `Release`).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitState {
+    /// Parked; linked into a queue.
+    Waiting = 0,
+    /// Completed by a counterpart: a send's value was taken from `slot`; a
+    /// receive was woken to retry (no channel writes a value into a
+    /// receive's waiter).
+    Done = 1,
+    /// The channel closed while a send was parked: it gets its value back
+    /// from `slot`. (Parked receives are woken to retry instead, and
+    /// drain.)
+    Closed = 2,
+    /// Not registered (initial, or after the owner took it back).
+    Idle = 3,
+    /// A `select!` case that lost: a completer found its select already
+    /// claimed by another case and unlinked it without touching its slot
+    /// (a send case keeps its value).
+    Skipped = 4,
+}
+
+impl WaitState {
+    fn from_u8(v: u8) -> WaitState {
+        match v {
+            0 => WaitState::Waiting,
+            1 => WaitState::Done,
+            2 => WaitState::Closed,
+            3 => WaitState::Idle,
+            4 => WaitState::Skipped,
+            _ => unreachable!("waiter state {v}"),
+        }
+    }
+}
 
 /// A select's claim word (in the select future): 0 while open, `case + 1`
 /// once that case won, [`CLAIM_ABORTED`] while the select takes its cases
@@ -106,7 +128,7 @@ unsafe impl<T: Send> Sync for Waiter<T> {}
 impl<T> Waiter<T> {
     pub(crate) fn new() -> Self {
         Waiter {
-            state: AtomicU8::new(IDLE),
+            state: AtomicU8::new(WaitState::Idle as u8),
             slot: UnsafeCell::new(None),
             wake: UnsafeCell::new(Wake::None),
             prev: UnsafeCell::new(ptr::null()),
@@ -118,11 +140,11 @@ impl<T> Waiter<T> {
     }
 
     /// The state, read without the lock (pairs with the completer's Release).
-    pub(crate) fn state(&self) -> u8 {
-        self.state.load(Ordering::Acquire)
+    pub(crate) fn state(&self) -> WaitState {
+        WaitState::from_u8(self.state.load(Ordering::Acquire))
     }
 
-    /// Prepares the waiter for linking: state `WAITING`, the value (for a
+    /// Prepares the waiter for linking: state `WaitState::Waiting`, the value (for a
     /// send) and the wake handle.
     ///
     /// # Safety
@@ -158,7 +180,8 @@ impl<T> Waiter<T> {
         self.claim.with_mut(|c| unsafe { *c = claim });
         // SAFETY: as above.
         self.case.with_mut(|c| unsafe { *c = case });
-        self.state.store(WAITING, Ordering::Relaxed);
+        self.state
+            .store(WaitState::Waiting as u8, Ordering::Relaxed);
         stale
     }
 
@@ -202,7 +225,7 @@ impl<T> Waiter<T> {
             .is_ok()
     }
 
-    /// Replaces the wake handle of a waiter that is still `WAITING`; returns
+    /// Replaces the wake handle of a waiter that is still `WaitState::Waiting`; returns
     /// the old one, to be dropped after the lock.
     ///
     /// # Safety
@@ -214,7 +237,7 @@ impl<T> Waiter<T> {
             .with_mut(|w| unsafe { std::mem::replace(&mut *w, wake) })
     }
 
-    /// Takes the value out of the slot (the owner, after `DONE`/`CLOSED`,
+    /// Takes the value out of the slot (the owner, after `WaitState::Done`/`WaitState::Closed`,
     /// or anyone under the lock).
     ///
     /// # Safety
@@ -227,19 +250,19 @@ impl<T> Waiter<T> {
 
     /// Marks the waiter idle again after its owner took its result.
     pub(crate) fn reset(&self) {
-        self.state.store(IDLE, Ordering::Relaxed);
+        self.state.store(WaitState::Idle as u8, Ordering::Relaxed);
     }
 
-    /// Completes an unlinked waiter: for `DONE`, takes the value out of
+    /// Completes an unlinked waiter: for `WaitState::Done`, takes the value out of
     /// `slot` (a send's; a receive's slot is empty), then moves the wake
     /// handle out and publishes `state`. Returns the taken value and the
     /// wake handle, to be fired after the lock is released.
     ///
     /// # Safety
-    /// Under the channel's lock; the waiter was `WAITING` and has just been
+    /// Under the channel's lock; the waiter was `WaitState::Waiting` and has just been
     /// unlinked by the caller.
-    pub(crate) unsafe fn complete(&self, state: u8) -> (Option<T>, Wake) {
-        let taken = if state == DONE {
+    pub(crate) unsafe fn complete(&self, state: WaitState) -> (Option<T>, Wake) {
+        let taken = if state == WaitState::Done {
             // SAFETY: per the caller, we own the waiter's fields until the
             // store.
             self.slot.with_mut(|s| unsafe { (*s).take() })
@@ -251,7 +274,7 @@ impl<T> Waiter<T> {
             .wake
             .with_mut(|w| unsafe { std::mem::replace(&mut *w, Wake::None) });
         // From here on the owner may free the waiter.
-        self.state.store(state, Ordering::Release);
+        self.state.store(state as u8, Ordering::Release);
         (taken, wake)
     }
 }
@@ -283,7 +306,7 @@ impl<T> WaitQueue<T> {
     /// Links `w` at the tail.
     ///
     /// # Safety
-    /// Under the lock; `w` is armed (`WAITING`), not linked, and stays at
+    /// Under the lock; `w` is armed (`WaitState::Waiting`), not linked, and stays at
     /// this address until it is unlinked.
     pub(crate) unsafe fn push_back(&mut self, w: *const Waiter<T>) {
         // SAFETY: per the caller; `tail`, if any, is a linked live waiter.
@@ -304,7 +327,7 @@ impl<T> WaitQueue<T> {
     /// Unlinks and returns the first waiter a completer may complete.
     /// Select cases must have their select's claim won for them (Go's
     /// `dequeue` with `selectDone`); a case whose select another case
-    /// already won is unlinked and marked `SKIPPED` on the way.
+    /// already won is unlinked and marked `WaitState::Skipped` on the way.
     ///
     /// # Safety
     /// Under the lock.
@@ -319,7 +342,8 @@ impl<T> WaitQueue<T> {
                 }
                 // Its select is decided elsewhere; from this store on the
                 // owner may free it.
-                (*w).state.store(SKIPPED, Ordering::Release);
+                (*w).state
+                    .store(WaitState::Skipped as u8, Ordering::Release);
             }
         }
         None

@@ -52,7 +52,6 @@
 //! pool's state, the shutdown flag's mutex. None is held while another is
 //! taken, and none while user code runs.
 #![warn(missing_docs)]
-#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod block_on;
 mod blocking;
