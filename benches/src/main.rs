@@ -170,7 +170,7 @@ fn main() -> ExitCode {
         print!("{}", table.render());
         let mut notes = vec![format!(
             "ratio = {} median / {} median (lower is better); goal = the issues' floor, {} <= {:.2}x {} \
-             (TARGETS.md aims lower per row); `{0} vs best` = {0}'s median / the lowest other \
+             (the fastest column is the aim); `{0} vs best` = {0}'s median / the lowest other \
              median of the row. alloc_* rows are in bytes per task, not time.",
             AnyContender::SUBJECT,
             AnyContender::BASELINE,

@@ -1,4 +1,6 @@
-//! Go's channel semantics (DESIGN.md, "Go semantics the channels must keep"),
+//! Go's channel semantics (FIFO, a true rendezvous at capacity 0, close
+//! that drains, a send on a closed channel giving its value back, nothing
+//! lost or duplicated, cancellation safety, wake-ups exactly when due),
 //! each as its own test, each run on the four kinds of channel: unbuffered
 //! (`bounded(0)`), `bounded(1)`, `bounded(128)` and `unbounded()`. A test
 //! named `close_drains_the_buffer_then_errors::cap128` is one semantic on one

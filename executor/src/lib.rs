@@ -146,7 +146,7 @@ mod size_tests {
     use crate::scheduler::Scheduler;
     use crate::task::{task_size, HEADER_SIZE};
 
-    // DESIGN.md: header <= 64 bytes. Checked at compile time.
+    // The task header fits one 64-byte cache line. Checked at compile time.
     const _: () = assert!(HEADER_SIZE <= 64);
 
     #[test]

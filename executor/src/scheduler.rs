@@ -234,7 +234,7 @@ impl Shared {
         }
     }
 
-    /// `true` if any queue holds a task (the last searcher's re-check).
+    /// `true` if any queue holds a task (a parking worker's re-check).
     pub(crate) fn has_work_anywhere(&self) -> bool {
         !self.injector.is_empty() || self.processors.iter().any(|p| p.has_work())
     }

@@ -15,7 +15,7 @@
 //!    stealing; stealing first serves tasks already waiting in a busy
 //!    worker's ring before newly ready ones: see ARCHITECTURE.md,
 //!    "Departures".)
-//! 4. Nothing: park (the last searcher re-checks every queue first).
+//! 4. Nothing: park (every parking worker re-checks every queue first).
 //!
 //! Shutdown, in order: `close` sets the flag and unparks everyone; each
 //! worker finishes its current poll, drops (cancels) everything in its own
@@ -386,7 +386,7 @@ impl Worker {
         let shared = self.shared();
         let index = self.processor.index;
         let was_searching = self.processor.is_searching.replace(false);
-        shared
+        let last_searcher = shared
             .idle
             .transition_worker_to_parked(index, was_searching);
         // Look once more after leaving the counts. The last searcher must
@@ -399,7 +399,7 @@ impl Worker {
         if shared.has_work_anywhere() {
             shared.notify_parked();
         }
-        tracing::trace!(target: "gort::scheduler", worker = index, "park");
+        tracing::trace!(target: "gort::scheduler", worker = index, last_searcher, "park");
         loop {
             let woke_tasks = self.park_or_drive(self.trim_while_idle());
             if shared.is_closed() {

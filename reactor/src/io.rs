@@ -6,8 +6,8 @@
 //! arrives before the task awaits it is therefore never lost. Each event
 //! also bumps a *tick* in the same word; a task clears only the readiness
 //! it acted on (same tick), so an event that arrived between its
-//! `WouldBlock` and the clear is not wiped out (the race of the issue's
-//! "write that becomes possible between a WouldBlock and the registration").
+//! `WouldBlock` and the clear is not wiped out (a write that becomes
+//! possible between a `WouldBlock` and the registration is not missed).
 //!
 //! Registrations live in a slab; the token given to mio is the slot index
 //! with the slot's generation in the high bits, so an event for a source

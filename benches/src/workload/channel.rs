@@ -104,7 +104,8 @@ impl Shape {
         producers: THREADS,
         consumers: THREADS,
     };
-    /// `mpmc2x2`: 2 producers, 2 consumers (the shape of TARGETS.md's channel aims).
+    /// `mpmc2x2`: 2 producers, 2 consumers (the shape the channel aims in
+    /// BENCHMARKS.md are stated for).
     pub const MPMC_2X2: Shape = Shape::Flow {
         producers: 2,
         consumers: 2,
@@ -799,7 +800,7 @@ pub fn async_suite() -> Suite {
             format!(
                 "seq runs only where it cannot deadlock: capacity N and unbounded \
                  (as crossbeam's and kanal's suites); mpmc is {THREADS}x{THREADS}, mpsc {THREADS}x1; \
-                 mpmc2x2 is the shape of TARGETS.md's channel aims."
+                 mpmc2x2 is the shape the channel aims are stated for."
             ),
         ],
         columns: vec![

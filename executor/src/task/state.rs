@@ -11,7 +11,8 @@
 //! - every `Waker` clone.
 //!
 //! Transitions return `#[must_use]` enums naming the caller's next step; the
-//! bit logic stays here and `raw.rs` only matches on the result.
+//! bit logic stays here and the harness (`vtable.rs`) only matches on the
+//! result.
 
 use crate::loom::atomic::{AtomicUsize, Ordering::*};
 
