@@ -59,6 +59,7 @@ mod context;
 mod idle;
 mod injector;
 mod loom;
+mod netpoll;
 mod pad;
 mod park;
 mod processor;

@@ -3,20 +3,21 @@
 //! A `Parker` is a one-token semaphore: `unpark` leaves a token (at most
 //! one), `park` consumes it, blocking until there is one. A token left
 //! before `park` makes `park` return at once, so an unpark racing a park is
-//! never lost. This is the executor's whole view of "sleeping": the
-//! reactor issue plugs the netpoller in behind the same `park(timeout)` /
-//! `unpark()` surface.
+//! never lost. A parking worker that holds the right to turn the reactor
+//! ([`Turn`]) sleeps in the reactor instead (`park_turning`), and `unpark`
+//! then ends the turn.
 
 use std::time::Duration;
 
 use crate::loom::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::{lock, Condvar, Mutex};
+use crate::netpoll::{self, Turn};
+use crate::worker::Worker;
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
 const NOTIFIED: usize = 2;
 /// Blocked in the reactor as its driver: `unpark` wakes the reactor.
-#[cfg(not(loom))]
 const IN_REACTOR: usize = 3;
 
 /// A one-token semaphore for one thread.
@@ -83,15 +84,16 @@ impl Parker {
         }
     }
 
-    /// As [`park`](Self::park), but if nobody is driving the reactor,
-    /// drives it while waiting (Go's `findrunnable` ending in a blocking
-    /// `netpoll`): I/O events and timers wake their tasks from this thread.
-    /// Returns after a token, an event, a timer or `timeout`.
-    #[cfg(not(loom))]
-    pub(crate) fn park_or_drive(&self, timeout: Option<Duration>) {
-        let Some(mut driver) = gort_reactor::Reactor::get().try_drive() else {
-            return self.park(timeout);
-        };
+    /// As [`park`](Self::park), but waiting in a turn of the reactor
+    /// (Go's `findrunnable` ending in a blocking `netpoll`): I/O events and
+    /// timers wake their tasks onto `worker`'s ring. Returns after a token,
+    /// an event, a timer or `timeout`; `true` if the turn woke any task.
+    pub(crate) fn park_turning(
+        &self,
+        turn: Turn,
+        worker: &Worker,
+        timeout: Option<Duration>,
+    ) -> bool {
         match self
             .state
             .compare_exchange(EMPTY, IN_REACTOR, SeqCst, SeqCst)
@@ -99,24 +101,23 @@ impl Parker {
             Ok(_) => {}
             Err(NOTIFIED) => {
                 self.state.store(EMPTY, SeqCst);
-                return;
+                return false;
             }
             Err(s) => unreachable!("parker in state {s} while its owner parks"),
         }
         // An unpark from here on wakes the reactor, so the turn returns.
-        driver.turn(timeout);
-        drop(driver);
+        let woke = turn.run(worker, timeout);
         // Leave; a token that arrived meanwhile is taken (its wake-up
         // already ended the turn).
         self.state.swap(EMPTY, SeqCst);
+        woke
     }
 
     /// Leaves a token and wakes the owner if it is parked.
     pub(crate) fn unpark(&self) {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
-            #[cfg(not(loom))]
-            IN_REACTOR => gort_reactor::Reactor::get().wake(),
+            IN_REACTOR => netpoll::wake(),
             PARKED => {
                 // Take the lock so the notify cannot fall between the
                 // owner's state check and its wait.

@@ -97,9 +97,8 @@ impl Scheduler {
             remote_spawned: CachePadded(AtomicU64::new(0)),
             remote_completed: CachePadded(AtomicU64::new(0)),
         };
-        // Idle workers drive the reactor from now on (see `Parker::park_or_drive`).
-        #[cfg(not(loom))]
-        gort_reactor::Reactor::get().runtime_started();
+        // Idle workers turn the reactor from now on (`Worker::park_or_drive`).
+        crate::netpoll::runtime_started();
         (Scheduler(Arc::new(shared)), locals)
     }
 
@@ -246,8 +245,7 @@ impl Shared {
         if self.closed.swap(true, SeqCst) {
             return false;
         }
-        #[cfg(not(loom))]
-        gort_reactor::Reactor::get().runtime_stopped();
+        crate::netpoll::runtime_stopped();
         fence(SeqCst);
         for index in self.idle.unpark_all() {
             self.processors[index].parker.unpark();

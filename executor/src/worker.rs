@@ -27,6 +27,7 @@ use std::rc::Rc;
 
 use crate::context;
 use crate::loom::atomic::{fence, Ordering::SeqCst};
+use crate::netpoll;
 use crate::processor::{
     random_order, Processor, INJECTOR_BATCH_MAX, INJECTOR_CHECK_INTERVAL, MAX_LIFO_POLLS,
 };
@@ -55,8 +56,9 @@ pub(crate) struct Worker {
     /// sleepers afterwards to run them (tokio's driver-owning worker does
     /// the same; going through the injector cost a self-notification).
     pub(crate) driving: Cell<bool>,
-    /// Set when a task was scheduled while `driving`.
-    driving_woke: Cell<bool>,
+    /// Set when a task was scheduled while `driving`. Both flags are
+    /// written only by `netpoll::Turn::run`.
+    pub(crate) driving_woke: Cell<bool>,
 }
 
 /// Scheduler handles a worker clones at once when its cache is empty.
@@ -228,15 +230,7 @@ impl Worker {
     /// wakes join this ring (or overflow to the injector). `true` if it
     /// woke any.
     fn poll_reactor_into_ring(&self) -> bool {
-        #[cfg(not(loom))]
-        if let Some(mut driver) = gort_reactor::Reactor::get().try_drive() {
-            self.driving.set(true);
-            self.driving_woke.set(false);
-            driver.turn(Some(std::time::Duration::ZERO));
-            self.driving.set(false);
-            return self.driving_woke.get();
-        }
-        false
+        netpoll::try_turn().is_some_and(|turn| turn.run(self, Some(std::time::Duration::ZERO)))
     }
 
     /// [`poll_reactor_into_ring`](Self::poll_reactor_into_ring), then one
@@ -450,17 +444,12 @@ impl Worker {
     /// to run.
     fn park_or_drive(&self, timeout: Option<std::time::Duration>) -> bool {
         let parker = &self.shared().processors[self.processor.index].parker;
-        #[cfg(not(loom))]
-        {
-            self.driving.set(true);
-            parker.park_or_drive(timeout);
-            self.driving.set(false);
-            !self.processor.local.is_empty()
-        }
-        #[cfg(loom)]
-        {
-            parker.park(timeout);
-            false
+        match netpoll::try_turn() {
+            Some(turn) => parker.park_turning(turn, self, timeout),
+            None => {
+                parker.park(timeout);
+                false
+            }
         }
     }
 

@@ -1,0 +1,81 @@
+//! The executor's one seam to the netpoller (gort-reactor's `Reactor`, Go's
+//! `netpoll`). Every contact between the scheduler and the reactor goes
+//! through here: a runtime starting or stopping, a turn of the reactor
+//! (non-blocking from the run loop, blocking from a parking worker), and
+//! waking the thread blocked in a turn.
+//!
+//! A turn runs on a worker, and the tasks it wakes are scheduled onto that
+//! worker's ring (`Worker::schedule_driving`, chosen by `Scheduler::schedule`
+//! while the worker's `driving` flag is set); [`Turn::run`] sets and clears
+//! the flag and returns whether the turn woke any task, so the flags are
+//! touched nowhere else.
+//!
+//! Under loom there is no reactor: [`try_turn`] never grants a turn and the
+//! rest does nothing.
+
+use std::time::Duration;
+
+use crate::worker::Worker;
+
+/// The right to turn the reactor, held by one thread at a time (the
+/// reactor's poll lock).
+pub(crate) struct Turn {
+    #[cfg(not(loom))]
+    driver: gort_reactor::Driver<'static>,
+}
+
+/// Takes the right to turn the reactor, unless another thread holds it.
+pub(crate) fn try_turn() -> Option<Turn> {
+    #[cfg(not(loom))]
+    {
+        gort_reactor::Reactor::get()
+            .try_drive()
+            .map(|driver| Turn { driver })
+    }
+    #[cfg(loom)]
+    {
+        None
+    }
+}
+
+impl Turn {
+    /// Turns the reactor once on `worker`'s thread, waiting at most
+    /// `timeout` for an event or timer (`Some(Duration::ZERO)`: not at
+    /// all; `None`: until one comes or [`wake`] is called). The tasks it
+    /// wakes go to `worker`'s ring. `true` if it woke any.
+    pub(crate) fn run(self, worker: &Worker, timeout: Option<Duration>) -> bool {
+        #[cfg(not(loom))]
+        {
+            let mut driver = self.driver;
+            worker.driving.set(true);
+            worker.driving_woke.set(false);
+            driver.turn(timeout);
+            worker.driving.set(false);
+            worker.driving_woke.get()
+        }
+        #[cfg(loom)]
+        {
+            let _ = (worker, timeout);
+            false
+        }
+    }
+}
+
+/// Ends a blocking turn early (an event the turn waits for).
+pub(crate) fn wake() {
+    #[cfg(not(loom))]
+    gort_reactor::Reactor::get().wake();
+}
+
+/// A runtime started: from now on its idle workers turn the reactor.
+pub(crate) fn runtime_started() {
+    #[cfg(not(loom))]
+    gort_reactor::Reactor::get().runtime_started();
+}
+
+/// A runtime stopped: if it was the last, the reactor's own thread takes
+/// over the turning.
+pub(crate) fn runtime_stopped() {
+    #[cfg(not(loom))]
+    gort_reactor::Reactor::get().runtime_stopped();
+}
