@@ -43,7 +43,7 @@
 //! | task block classes | 64, 104, 136, 168, 200, 264 bytes | an empty task is 64; the others 8 less than a multiple of 16, what glibc serves without waste; larger futures use the allocator directly |
 //! | free blocks per worker | 128 per class, batches of 32 | Go's `gfput` keeps 64 and moves 32 |
 //! | free batches process-wide | 4,096 per class while busy; trimmed to 32 when every worker has parked, 32 batches per 30 ms | a burst of 100,000 live tasks recycles its memory (Go keeps every dead G); an idle program gives it back |
-//! | scheduler handles per worker | refill 64, keep 512 | enough to absorb a burst of 10,000 spawns in a few refills |
+//! | scheduler handles per processor | refill 64, keep 512 | enough to absorb a burst of 10,000 spawns in a few refills |
 //!
 //! # Lock order
 //!

@@ -4,11 +4,10 @@
 //! (non-blocking from the run loop, blocking from a parking worker), and
 //! waking the thread blocked in a turn.
 //!
-//! A turn runs on a worker, and the tasks it wakes are scheduled onto that
-//! worker's ring (`Worker::schedule_driving`, chosen by `Scheduler::schedule`
+//! A turn runs on a worker whose processor is lent to its thread, and the
+//! tasks it wakes are scheduled onto that processor's ring (`Worker::schedule`
 //! while the worker's `driving` flag is set); [`Turn::run`] sets and clears
-//! the flag and returns whether the turn woke any task, so the flags are
-//! touched nowhere else.
+//! the flag and returns whether the turn woke any task.
 //!
 //! Under loom there is no reactor: [`try_turn`] never grants a turn and the
 //! rest does nothing.
@@ -20,19 +19,19 @@ use crate::worker::Worker;
 /// The right to turn the reactor, held by one thread at a time (the
 /// reactor's poll lock).
 pub(crate) struct Turn {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, miri)))]
     driver: gort_reactor::Driver<'static>,
 }
 
 /// Takes the right to turn the reactor, unless another thread holds it.
 pub(crate) fn try_turn() -> Option<Turn> {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, miri)))]
     {
         gort_reactor::Reactor::get()
             .try_drive()
             .map(|driver| Turn { driver })
     }
-    #[cfg(loom)]
+    #[cfg(any(loom, miri))]
     {
         None
     }
@@ -44,7 +43,7 @@ impl Turn {
     /// all; `None`: until one comes or [`wake`] is called). The tasks it
     /// wakes go to `worker`'s ring. `true` if it woke any.
     pub(crate) fn run(self, worker: &Worker, timeout: Option<Duration>) -> bool {
-        #[cfg(not(loom))]
+        #[cfg(not(any(loom, miri)))]
         {
             let mut driver = self.driver;
             worker.driving.set(true);
@@ -53,7 +52,7 @@ impl Turn {
             worker.driving.set(false);
             worker.driving_woke.get()
         }
-        #[cfg(loom)]
+        #[cfg(any(loom, miri))]
         {
             let _ = (worker, timeout);
             false
@@ -63,19 +62,19 @@ impl Turn {
 
 /// Ends a blocking turn early (an event the turn waits for).
 pub(crate) fn wake() {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, miri)))]
     gort_reactor::Reactor::get().wake();
 }
 
 /// A runtime started: from now on its idle workers turn the reactor.
 pub(crate) fn runtime_started() {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, miri)))]
     gort_reactor::Reactor::get().runtime_started();
 }
 
 /// A runtime stopped: if it was the last, the reactor's own thread takes
 /// over the turning.
 pub(crate) fn runtime_stopped() {
-    #[cfg(not(loom))]
+    #[cfg(not(any(loom, miri)))]
     gort_reactor::Reactor::get().runtime_stopped();
 }

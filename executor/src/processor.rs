@@ -2,15 +2,14 @@
 //! LIFO slot (`runnext`). The part other threads touch (the steal end of
 //! the ring, the LIFO slot, the registry of tasks it first ran, its
 //! parker and counters) lives in `ProcessorShared`, in the scheduler; the
-//! owner-only part (`Processor`) lives on its worker thread.
-
-use std::cell::Cell;
+//! owner's part (`Processor`) is one boxed value held by the worker that
+//! runs it.
 
 use crate::loom::atomic::{AtomicU64, Ordering::*};
 use crate::park::Parker;
 use crate::queue::{self, LifoSlot, Local, Steal};
-use crate::scheduler::{next_id_block, ID_BLOCK};
-use crate::task::{Id, Registry};
+use crate::scheduler::{next_id_block, Scheduler, Shared, ID_BLOCK};
+use crate::task::{Id, Notified, Registry};
 
 /// Polls of the LIFO slot in a row before the ring gets a turn. Go can
 /// rely on preemption after 10 ms; futures cannot be preempted, so this
@@ -79,21 +78,37 @@ impl ProcessorShared {
     }
 }
 
-/// The owner-only part of a processor, held by its worker thread.
+/// Scheduler handles a processor clones at once when its cache is empty.
+const HANDLE_REFILL: usize = 64;
+/// Most handles a processor caches; beyond, it drops half in one go.
+const HANDLE_CACHE_MAX: usize = 512;
+
+/// The owner's part of a processor: the ring's owner end and the state
+/// only the processor's current worker touches, all plain fields. One
+/// boxed value that the worker loop owns (`worker.rs`) and lends to its
+/// thread while a task or a reactor turn runs, so that the spawns and
+/// wakes made there find it (tokio's `Box<Core>`). Being one owned value
+/// is what lets a processor change threads.
 pub(crate) struct Processor {
     /// This processor's index in the scheduler.
     pub(crate) index: usize,
     /// The owner's end of the ring.
     pub(crate) local: Local,
     /// Scheduling ticks (one per task taken from a queue).
-    pub(crate) tick: Cell<u32>,
+    tick: u32,
     /// `true` while this worker counts as searching (see `idle.rs`).
-    pub(crate) is_searching: Cell<bool>,
+    pub(crate) is_searching: bool,
     /// xorshift state for victim order.
-    rng: Cell<u64>,
+    rng: u64,
     /// The next task id this processor hands out, and the end of its block.
-    next_id: Cell<u64>,
-    id_end: Cell<u64>,
+    next_id: u64,
+    id_end: u64,
+    /// Spare clones of the scheduler handle for new tasks. Every task holds
+    /// one (8 bytes, it keeps the runtime's shared state alive); cloning
+    /// and dropping one per task would bounce the `Arc`'s count between
+    /// the core that spawns and the core that frees. Clones are
+    /// interchangeable, so the cache is refilled and trimmed in batches.
+    handles: Vec<Scheduler>,
 }
 
 impl Processor {
@@ -101,43 +116,126 @@ impl Processor {
         Processor {
             index,
             local,
-            tick: Cell::new(0),
-            is_searching: Cell::new(false),
-            rng: Cell::new(
-                0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
-            ),
-            next_id: Cell::new(0),
-            id_end: Cell::new(0),
+            tick: 0,
+            is_searching: false,
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            next_id: 0,
+            id_end: 0,
+            handles: Vec::with_capacity(HANDLE_CACHE_MAX),
         }
     }
 
     /// A fresh task id from this processor's block.
-    pub(crate) fn next_id(&self) -> Id {
-        if self.next_id.get() == self.id_end.get() {
-            let start = next_id_block();
-            self.next_id.set(start);
-            self.id_end.set(start + ID_BLOCK);
+    pub(crate) fn next_id(&mut self) -> Id {
+        if self.next_id == self.id_end {
+            self.next_id = next_id_block();
+            self.id_end = self.next_id + ID_BLOCK;
         }
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
+        let id = self.next_id;
+        self.next_id += 1;
         Id(id)
     }
 
     /// Advances and returns the tick.
-    pub(crate) fn next_tick(&self) -> u32 {
-        let t = self.tick.get().wrapping_add(1);
-        self.tick.set(t);
-        t
+    pub(crate) fn next_tick(&mut self) -> u32 {
+        self.tick = self.tick.wrapping_add(1);
+        self.tick
     }
 
     /// A pseudo-random number (xorshift64*).
-    pub(crate) fn random(&self) -> u64 {
-        let mut x = self.rng.get();
+    pub(crate) fn random(&mut self) -> u64 {
+        let mut x = self.rng;
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
-        self.rng.set(x);
+        self.rng = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A clone of `scheduler` for a new task, from the cache.
+    pub(crate) fn take_handle(&mut self, scheduler: &Scheduler) -> Scheduler {
+        if self.handles.is_empty() {
+            self.handles
+                .extend(std::iter::repeat_with(|| scheduler.clone()).take(HANDLE_REFILL));
+        }
+        self.handles.pop().expect("refilled above")
+    }
+
+    /// Takes back a freed task's scheduler handle.
+    pub(crate) fn put_handle(&mut self, handle: Scheduler) {
+        self.handles.push(handle);
+        if self.handles.len() > HANDLE_CACHE_MAX {
+            drop(self.handles.split_off(HANDLE_CACHE_MAX / 2));
+        }
+    }
+
+    /// Makes a task runnable on this processor: into the LIFO slot (the
+    /// displaced task goes to the ring) or to the ring tail.
+    pub(crate) fn schedule_local(&mut self, shared: &Shared, task: Notified, lifo: bool) {
+        // Under `--cfg gort_randomize` the LIFO slot is skipped half the
+        // time, as Go's race mode randomizes `runnext`, to shake out code
+        // that depends on the order in which tasks run.
+        #[cfg(gort_randomize)]
+        let lifo = lifo && self.random() & 1 == 0;
+        if lifo {
+            if let Some(prev) = shared.processors[self.index].lifo.push(task) {
+                self.push_back(shared, prev);
+            }
+        } else {
+            self.push_back(shared, task);
+        }
+    }
+
+    /// A task woken during its own poll (`yield_now`): it goes behind all
+    /// runnable work. Go's `Gosched` puts it on the global queue; we keep it
+    /// in the ring (no shared queue on the yield path) but first move a
+    /// batch of the injector's tasks in ahead of it, so that remote work
+    /// is not stuck behind tasks that keep yielding.
+    ///
+    /// Like `Gosched`, a yield wakes nobody: this worker is running and
+    /// comes back to the task itself. (Moving injector tasks in does wake a
+    /// worker: that is new stealable work.)
+    pub(crate) fn yield_local(&mut self, shared: &Shared, task: Notified) {
+        if !shared.injector.is_empty() {
+            // Keep one slot for the yielding task itself.
+            let room = self.local.remaining().saturating_sub(1);
+            self.move_injector_batch(shared, room, 0);
+        }
+        self.local.push_back_or_overflow(task, &shared.injector);
+    }
+
+    /// A task woken by a reactor turn on this processor's thread: to the
+    /// ring tail, waking nobody yet (the worker decides after the turn).
+    pub(crate) fn schedule_driving(&mut self, shared: &Shared, task: Notified) {
+        self.local.push_back_or_overflow(task, &shared.injector);
+    }
+
+    /// To the ring tail (or the injector if it overflows), waking a parked
+    /// worker for it.
+    pub(crate) fn push_back(&mut self, shared: &Shared, task: Notified) {
+        self.local.push_back_or_overflow(task, &shared.injector);
+        shared.notify_parked();
+    }
+
+    /// Moves up to `min(128, len / P + 1, room) - already` tasks from the
+    /// injector to the ring tail (Go's `globrunqget`), waking a worker if
+    /// any moved: the ring now holds stealable work.
+    pub(crate) fn move_injector_batch(&mut self, shared: &Shared, room: usize, already: usize) {
+        let n = (shared.injector.len() / shared.processors.len() + 1)
+            .min(INJECTOR_BATCH_MAX)
+            .min(room)
+            .saturating_sub(already);
+        let mut moved = false;
+        for _ in 0..n {
+            let Some(task) = shared.injector.pop() else {
+                break;
+            };
+            self.local.push_back_or_overflow(task, &shared.injector);
+            moved = true;
+        }
+        if moved {
+            shared.notify_parked();
+        }
     }
 }
 

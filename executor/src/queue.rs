@@ -62,10 +62,10 @@ fn unpack(head: u64) -> (u32, u32) {
     ((head >> 32) as u32, head as u32)
 }
 
-/// The owner's end of a ring. Not `Sync`: only the owner pushes and pops.
+/// The owner's end of a ring: pushing and popping take `&mut self`, so
+/// only its one holder (the processor) does them.
 pub(crate) struct Local {
     inner: Arc<Inner>,
-    _not_sync: std::marker::PhantomData<std::cell::Cell<()>>,
 }
 
 /// The thieves' end of a ring.
@@ -85,7 +85,6 @@ pub(crate) fn local() -> (Local, Steal) {
     (
         Local {
             inner: inner.clone(),
-            _not_sync: std::marker::PhantomData,
         },
         Steal(inner),
     )
@@ -144,7 +143,11 @@ impl Local {
     /// `task` to the injector in one batch (Go's `runqputslow`); if a thief
     /// is mid-steal, sends just `task` there (the thief frees slots soon).
     /// Returns `true` if tasks went to the injector.
-    pub(crate) fn push_back_or_overflow(&self, mut task: Notified, injector: &Injector) -> bool {
+    pub(crate) fn push_back_or_overflow(
+        &mut self,
+        mut task: Notified,
+        injector: &Injector,
+    ) -> bool {
         let tail = loop {
             let (steal, real) = unpack(self.inner.head.load(Acquire));
             // Only the owner writes `tail`.
@@ -169,7 +172,7 @@ impl Local {
     }
 
     fn push_overflow(
-        &self,
+        &mut self,
         task: Notified,
         head: u32,
         tail: u32,
@@ -198,7 +201,7 @@ impl Local {
     }
 
     /// Pops from the head (the oldest task).
-    pub(crate) fn pop(&self) -> Option<Notified> {
+    pub(crate) fn pop(&mut self) -> Option<Notified> {
         let mut head = self.inner.head.load(Acquire);
         let idx = loop {
             let (steal, real) = unpack(head);
@@ -239,7 +242,7 @@ impl Steal {
 
     /// Steals half of this ring (rounded up) into `dst`, the caller's own
     /// ring, and returns one of the stolen tasks to run now.
-    pub(crate) fn steal_into(&self, dst: &Local) -> Option<Notified> {
+    pub(crate) fn steal_into(&self, dst: &mut Local) -> Option<Notified> {
         let dst_tail = dst.inner.tail.load(Relaxed);
         // Do not steal more than fits; half the ring at most is claimed.
         if dst.remaining() < CAPACITY / 2 {
@@ -358,5 +361,97 @@ impl LifoSlot {
 impl Drop for LifoSlot {
     fn drop(&mut self) {
         drop(self.take());
+    }
+}
+
+/// The ring and the LIFO slot on one thread; with miri, these check the
+/// slot reads and writes and that every task left in a queue is freed.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::task::{new_task, Id, Schedule};
+
+    /// Drops whatever is scheduled (nothing here wakes a task).
+    struct NoSchedule;
+    impl Schedule for NoSchedule {
+        fn schedule(&self, task: Notified) {
+            drop(task);
+        }
+        fn yield_task(&self, task: Notified) {
+            drop(task);
+        }
+        fn release(&self) {}
+    }
+
+    fn task(id: u64) -> Notified {
+        let (notified, join) = new_task(async {}, NoSchedule, Id(id));
+        drop(join);
+        notified
+    }
+
+    fn drain(local: &mut Local) -> Vec<u64> {
+        std::iter::from_fn(|| local.pop())
+            .map(|t| t.id().0)
+            .collect()
+    }
+
+    #[test]
+    fn pops_in_push_order() {
+        let injector = Injector::new();
+        let (mut local, _steal) = local();
+        for id in 0..10 {
+            assert!(!local.push_back_or_overflow(task(id), &injector));
+        }
+        assert_eq!(local.len(), 10);
+        assert_eq!(drain(&mut local), (0..10).collect::<Vec<_>>());
+        assert!(local.is_empty());
+    }
+
+    #[test]
+    fn a_full_ring_moves_its_older_half_and_the_new_task_to_the_injector() {
+        let injector = Injector::new();
+        let (mut local, _steal) = local();
+        let n = CAPACITY as u64;
+        for id in 0..n {
+            assert!(!local.push_back_or_overflow(task(id), &injector));
+        }
+        assert_eq!(local.remaining(), 0);
+        assert!(local.push_back_or_overflow(task(n), &injector));
+        let moved: Vec<u64> = std::iter::from_fn(|| injector.pop())
+            .map(|t| t.id().0)
+            .collect();
+        let half = n / 2;
+        assert_eq!(moved, (0..half).chain([n]).collect::<Vec<_>>());
+        assert_eq!(drain(&mut local), (half..n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_steal_takes_the_older_half_and_runs_its_last() {
+        let injector = Injector::new();
+        let (mut victim, steal) = local();
+        let (mut thief, _) = local();
+        for id in 0..7 {
+            victim.push_back_or_overflow(task(id), &injector);
+        }
+        // Half of 7, rounded up: 0..4; the thief runs 3 and queues 0..3.
+        let run = steal.steal_into(&mut thief).expect("work to steal");
+        assert_eq!(run.id().0, 3);
+        assert_eq!(drain(&mut thief), vec![0, 1, 2]);
+        assert_eq!(drain(&mut victim), vec![4, 5, 6]);
+        assert!(steal.steal_into(&mut thief).is_none());
+    }
+
+    #[test]
+    fn dropping_the_queues_frees_their_tasks() {
+        let injector = Injector::new();
+        let (mut local, steal) = local();
+        for id in 0..5 {
+            local.push_back_or_overflow(task(id), &injector);
+        }
+        let lifo = LifoSlot::new();
+        assert!(lifo.push(task(10)).is_none());
+        assert_eq!(lifo.push(task(11)).map(|t| t.id().0), Some(10));
+        assert!(!lifo.is_empty());
+        drop((local, steal, lifo));
     }
 }

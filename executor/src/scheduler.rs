@@ -23,7 +23,7 @@ use crate::pad::CachePadded;
 use crate::processor::ProcessorShared;
 use crate::queue::Local;
 use crate::task::{self, Id, JoinHandle, Notified, Schedule};
-use crate::worker::{self, Worker};
+use crate::worker;
 
 /// Settings fixed at build time.
 pub(crate) struct Config {
@@ -97,7 +97,7 @@ impl Scheduler {
             remote_spawned: CachePadded(AtomicU64::new(0)),
             remote_completed: CachePadded(AtomicU64::new(0)),
         };
-        // Idle workers turn the reactor from now on (`Worker::park_or_drive`).
+        // Idle workers turn the reactor from now on (`netpoll::try_turn`).
         crate::netpoll::runtime_started();
         (Scheduler(Arc::new(shared)), locals)
     }
@@ -106,9 +106,9 @@ impl Scheduler {
         &self.0
     }
 
-    /// `true` if `worker` belongs to this scheduler.
-    fn owns(&self, worker: &Worker) -> bool {
-        self.ptr_eq(&worker.scheduler)
+    /// The address of the shared state: the same for every clone.
+    pub(crate) fn id(&self) -> *const Shared {
+        &*self.0
     }
 
     /// `true` if both are the same scheduler.
@@ -126,13 +126,13 @@ impl Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        worker::with_current(|w| match w {
-            Some(w) if self.owns(w) => {
-                let id = w.processor.next_id();
-                let (notified, join) = task::new_task(future, w.take_handle(), id);
+        worker::with_processor(self.id(), |w| match w {
+            Some((_, p)) => {
+                let id = p.next_id();
+                let (notified, join) = task::new_task(future, p.take_handle(self), id);
                 tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn");
-                self.0.processors[w.processor.index].count_spawned();
-                w.schedule_local(notified, true);
+                self.0.processors[p.index].count_spawned();
+                p.schedule_local(&self.0, notified, true);
                 join
             }
             _ => {
@@ -182,31 +182,30 @@ impl Scheduler {
 
 impl Schedule for Scheduler {
     fn schedule(&self, task: Notified) {
-        worker::with_current(|w| match w {
-            Some(w) if self.owns(w) && w.driving.get() => w.schedule_driving(task),
-            Some(w) if self.owns(w) => w.schedule_local(task, true),
-            _ => self.schedule_remote(task),
+        worker::with_processor(self.id(), |w| match w {
+            Some((w, p)) => w.schedule(p, task),
+            None => self.schedule_remote(task),
         })
     }
 
     fn yield_task(&self, task: Notified) {
-        worker::with_current(|w| match w {
-            Some(w) if self.owns(w) => w.yield_local(task),
-            _ => self.schedule_remote(task),
+        worker::with_processor(self.id(), |w| match w {
+            Some((_, p)) => p.yield_local(&self.0, task),
+            None => self.schedule_remote(task),
         })
     }
 
     fn recycle(self) {
-        worker::with_current(|w| match w {
-            Some(w) if self.owns(w) => w.put_handle(self),
-            _ => drop(self),
+        worker::with_processor(self.id(), |w| match w {
+            Some((_, p)) => p.put_handle(self),
+            None => drop(self),
         })
     }
 
     fn release(&self) {
-        worker::with_current(|w| match w {
-            Some(w) if self.owns(w) => self.0.processors[w.processor.index].count_completed(),
-            _ => {
+        worker::with_processor(self.id(), |w| match w {
+            Some((_, p)) => self.0.processors[p.index].count_completed(),
+            None => {
                 self.0.remote_completed.fetch_add(1, Relaxed);
             }
         })

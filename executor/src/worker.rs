@@ -23,48 +23,40 @@
 //! last one out cancels what is left in the injector and every registry.
 
 use std::cell::{Cell, RefCell};
+use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 
 use crate::context;
 use crate::loom::atomic::{fence, Ordering::SeqCst};
 use crate::netpoll;
-use crate::processor::{
-    random_order, Processor, INJECTOR_BATCH_MAX, INJECTOR_CHECK_INTERVAL, MAX_LIFO_POLLS,
-};
+use crate::processor::{random_order, Processor, INJECTOR_CHECK_INTERVAL, MAX_LIFO_POLLS};
 use crate::queue::Local;
 use crate::runtime::Handle;
 use crate::scheduler::{Scheduler, Shared};
 use crate::task::{Notified, RegistryOwner};
 
 /// Pause between two chunks of an idle trim of the task free lists (see
-/// `Worker::trim_while_idle`): about 33 chunks a second per trimming
+/// `Held::trim_while_idle`): about 33 chunks a second per trimming
 /// worker, each a few tens of microseconds.
 #[cfg(not(loom))]
 const TRIM_PAUSE: std::time::Duration = std::time::Duration::from_millis(30);
-/// A running worker: its scheduler and its processor.
+
+/// A worker thread (Go's M) as the code running on it sees it: its
+/// scheduler, and its processor while the worker loop lends it out.
 pub(crate) struct Worker {
     pub(crate) scheduler: Scheduler,
-    pub(crate) processor: Processor,
-    /// Spare clones of `scheduler` for new tasks. Every task holds one
-    /// (8 bytes, it keeps the runtime's shared state alive); cloning and
-    /// dropping one per task would bounce the `Arc`'s count between the
-    /// core that spawns and the core that frees. Clones are interchangeable,
-    /// so a worker refills and trims this cache in batches instead.
-    handles: RefCell<Vec<Scheduler>>,
-    /// Set while this (parked) worker drives the reactor: tasks that the
-    /// turn wakes go to the ring, and the worker takes itself out of the
+    /// The processor, while a task or a reactor turn runs on this thread
+    /// (see [`Held::lend`]); `None` while the worker loop itself holds it.
+    processor: RefCell<Option<Box<Processor>>>,
+    /// Set while this worker turns the reactor: the tasks that the turn
+    /// wakes go to the ring, and the worker takes itself out of the
     /// sleepers afterwards to run them (tokio's driver-owning worker does
     /// the same; going through the injector cost a self-notification).
     pub(crate) driving: Cell<bool>,
     /// Set when a task was scheduled while `driving`. Both flags are
-    /// written only by `netpoll::Turn::run`.
+    /// written only by `netpoll::Turn::run` and `Worker::schedule`.
     pub(crate) driving_woke: Cell<bool>,
 }
-
-/// Scheduler handles a worker clones at once when its cache is empty.
-const HANDLE_REFILL: usize = 64;
-/// Most handles a worker caches; beyond, it drops half in one go.
-const HANDLE_CACHE_MAX: usize = 512;
 
 thread_local! {
     /// The worker running on this thread, if any.
@@ -83,6 +75,28 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
         .unwrap_or_else(|_| (f.take().unwrap())(None))
 }
 
+/// Calls `f` with this thread's processor if this is a worker thread of
+/// `scheduler` (a [`Scheduler::id`]) with its processor lent out (a task or
+/// a reactor turn is running here); with `None` otherwise: another thread,
+/// another runtime, a worker between polls (shutdown dropping tasks), or a
+/// call nested inside another's `f` (a destructor run there). `None` means
+/// the remote path, which is always correct.
+pub(crate) fn with_processor<R>(
+    scheduler: *const Shared,
+    f: impl FnOnce(Option<(&Worker, &mut Processor)>) -> R,
+) -> R {
+    with_current(|w| {
+        if let Some(w) = w.filter(|w| std::ptr::eq(w.scheduler.id(), scheduler)) {
+            if let Ok(mut lent) = w.processor.try_borrow_mut() {
+                if let Some(p) = lent.as_deref_mut() {
+                    return f(Some((w, p)));
+                }
+            }
+        }
+        f(None)
+    })
+}
+
 /// `true` on a worker thread of any gort runtime.
 pub(crate) fn is_worker_thread() -> bool {
     with_current(|w| w.is_some())
@@ -91,9 +105,8 @@ pub(crate) fn is_worker_thread() -> bool {
 /// The body of worker thread `index`.
 pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
     let worker = Rc::new(Worker {
-        processor: Processor::new(index, local),
         scheduler: scheduler.clone(),
-        handles: RefCell::new(Vec::with_capacity(HANDLE_CACHE_MAX)),
+        processor: RefCell::new(Some(Box::new(Processor::new(index, local)))),
         driving: Cell::new(false),
         driving_woke: Cell::new(false),
     });
@@ -110,7 +123,7 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
         .registry
         .claim()
         .expect("a processor's registry is claimed twice");
-    worker.run(&owner);
+    Held::take(&worker).run(&owner);
 }
 
 /// Leaves the worker loop, normally or (should a bug panic out of the
@@ -126,10 +139,15 @@ impl Drop for ExitGuard {
     fn drop(&mut self) {
         let shared = self.scheduler.shared();
         if let Some(worker) = self.worker.take() {
-            if std::thread::panicking() && !shared.is_closed() {
-                worker.requeue_local();
-            } else {
-                worker.drain_local();
+            // The loop gave the processor back on its way out (`Held`'s
+            // drop), returning or unwinding.
+            let processor = worker.processor.borrow_mut().take();
+            if let Some(mut p) = processor {
+                if std::thread::panicking() && !shared.is_closed() {
+                    requeue_local(shared, &mut p);
+                } else {
+                    drain_local(shared, &mut p);
+                }
             }
             CURRENT.with(|c| c.borrow_mut().take());
         }
@@ -143,36 +161,101 @@ impl Worker {
         self.scheduler.shared()
     }
 
-    /// A clone of the scheduler handle for a new task, from the cache.
-    pub(crate) fn take_handle(&self) -> Scheduler {
-        let mut handles = self.handles.borrow_mut();
-        if handles.is_empty() {
-            handles.extend(std::iter::repeat_with(|| self.scheduler.clone()).take(HANDLE_REFILL));
+    /// Makes `task` runnable from this worker thread, whose processor is
+    /// lent out: to the ring while a reactor turn runs here (see
+    /// `driving`), else to the LIFO slot.
+    pub(crate) fn schedule(&self, p: &mut Processor, task: Notified) {
+        if self.driving.get() {
+            self.driving_woke.set(true);
+            p.schedule_driving(self.shared(), task);
+        } else {
+            p.schedule_local(self.shared(), task, true);
         }
-        handles.pop().expect("refilled above")
+    }
+}
+
+/// Moves every task queued on a processor to the injector (a dying worker
+/// of a live runtime).
+fn requeue_local(shared: &Shared, p: &mut Processor) {
+    let lifo = &shared.processors[p.index].lifo;
+    while let Some(task) = lifo.take().or_else(|| p.local.pop()) {
+        shared.injector.push(task);
+    }
+    shared.notify_parked();
+}
+
+/// Cancels every task queued on a processor (shutdown).
+fn drain_local(shared: &Shared, p: &mut Processor) {
+    let lifo = &shared.processors[p.index].lifo;
+    while let Some(task) = lifo.take().or_else(|| p.local.pop()) {
+        drop(task);
+    }
+}
+
+/// A worker with its processor in hand: the loop. It lends the processor
+/// to its thread's [`Worker`] while a task or a reactor turn runs, and
+/// gives it back to the `Worker` when the loop ends, returning or
+/// unwinding, where the exit guard finds it.
+struct Held<'w> {
+    worker: &'w Worker,
+    processor: Option<Box<Processor>>,
+}
+
+impl Deref for Held<'_> {
+    type Target = Processor;
+    fn deref(&self) -> &Processor {
+        self.processor
+            .as_deref()
+            .expect("the loop holds its processor")
+    }
+}
+
+impl DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Processor {
+        self.processor
+            .as_deref_mut()
+            .expect("the loop holds its processor")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.processor.take() {
+            *self.worker.processor.borrow_mut() = Some(p);
+        }
+    }
+}
+
+impl<'w> Held<'w> {
+    /// Takes the processor from `worker`.
+    fn take(worker: &'w Worker) -> Self {
+        let processor = worker.processor.borrow_mut().take();
+        assert!(processor.is_some(), "a worker starts with its processor");
+        Held { worker, processor }
     }
 
-    /// Takes back a freed task's scheduler handle.
-    pub(crate) fn put_handle(&self, handle: Scheduler) {
-        let excess = {
-            let mut handles = self.handles.borrow_mut();
-            handles.push(handle);
-            if handles.len() > HANDLE_CACHE_MAX {
-                handles.split_off(HANDLE_CACHE_MAX / 2)
-            } else {
-                Vec::new()
-            }
-        };
-        drop(excess);
+    fn shared(&self) -> &'w Shared {
+        self.worker.shared()
     }
 
-    fn run(&self, owner: &RegistryOwner<'_>) {
+    /// Runs `f` with the processor lent to this thread's [`Worker`]: the
+    /// spawns and wakes made inside find it there.
+    fn lend<R>(&mut self, f: impl FnOnce(&Worker) -> R) -> R {
+        let worker = self.worker;
+        *worker.processor.borrow_mut() = self.processor.take();
+        let result = f(worker);
+        self.processor = worker.processor.borrow_mut().take();
+        assert!(self.processor.is_some(), "a lent processor comes back");
+        result
+    }
+
+    fn run(mut self, owner: &RegistryOwner<'_>) {
         let shared = self.shared();
         loop {
             if shared.is_closed() {
                 return;
             }
-            let tick = self.processor.next_tick();
+            let tick = self.next_tick();
             if let Some(task) = self.next_local_task(tick) {
                 self.run_task(task, owner);
                 continue;
@@ -188,7 +271,9 @@ impl Worker {
         }
     }
 
-    fn next_local_task(&self, tick: u32) -> Option<Notified> {
+    /// Step 1 of the loop: every 61st tick a reactor turn and an injector
+    /// batch first; then the LIFO slot, then the ring.
+    fn next_local_task(&mut self, tick: u32) -> Option<Notified> {
         let shared = self.shared();
         if tick % INJECTOR_CHECK_INTERVAL == 0 {
             // I/O and timers must not wait for this worker to go idle
@@ -204,22 +289,24 @@ impl Worker {
                 return Some(task);
             }
         }
-        let p = &shared.processors[self.processor.index];
-        p.lifo.take().or_else(|| self.processor.local.pop())
+        shared.processors[self.index]
+            .lifo
+            .take()
+            .or_else(|| self.local.pop())
     }
 
     /// Step 3 of the loop: injector batch, then steal, then a non-blocking
     /// reactor turn if nobody is driving.
-    fn find_work(&self) -> Option<Notified> {
+    fn find_work(&mut self) -> Option<Notified> {
         if let Some(task) = self.take_from_injector() {
             return Some(task);
         }
         let shared = self.shared();
-        if !self.processor.is_searching.get() {
+        if !self.is_searching {
             if !shared.idle.transition_worker_to_searching() {
                 return None;
             }
-            self.processor.is_searching.set(true);
+            self.is_searching = true;
         }
         self.steal_work()
             .or_else(|| self.take_from_injector())
@@ -229,17 +316,20 @@ impl Worker {
     /// A non-blocking reactor turn, if nobody is driving; the tasks it
     /// wakes join this ring (or overflow to the injector). `true` if it
     /// woke any.
-    fn poll_reactor_into_ring(&self) -> bool {
-        netpoll::try_turn().is_some_and(|turn| turn.run(self, Some(std::time::Duration::ZERO)))
+    fn poll_reactor_into_ring(&mut self) -> bool {
+        match netpoll::try_turn() {
+            Some(turn) => self.lend(|w| turn.run(w, Some(std::time::Duration::ZERO))),
+            None => false,
+        }
     }
 
     /// [`poll_reactor_into_ring`](Self::poll_reactor_into_ring), then one
     /// of the woken tasks to run (the rest stay stealable, and a worker is
     /// woken for them).
-    fn poll_reactor(&self) -> Option<Notified> {
+    fn poll_reactor(&mut self) -> Option<Notified> {
         self.poll_reactor_into_ring();
-        let task = self.processor.local.pop()?;
-        if !self.processor.local.is_empty() {
+        let task = self.local.pop()?;
+        if !self.local.is_empty() {
             self.shared().notify_parked();
         }
         Some(task)
@@ -247,53 +337,30 @@ impl Worker {
 
     /// Takes `min(128, len / P + 1)` tasks from the injector: one to run,
     /// the rest into the (empty) ring.
-    fn take_from_injector(&self) -> Option<Notified> {
+    fn take_from_injector(&mut self) -> Option<Notified> {
         let shared = self.shared();
         if shared.injector.is_empty() {
             return None;
         }
         let first = shared.injector.pop()?;
         // The ring had room for the whole batch; `first` runs now.
-        self.move_injector_batch(self.processor.local.remaining(), 1);
+        let room = self.local.remaining();
+        self.move_injector_batch(shared, room, 1);
         Some(first)
     }
 
-    /// Moves up to `min(128, len / P + 1, room) - already` tasks from the
-    /// injector to the ring tail (Go's `globrunqget`), waking a worker if
-    /// any moved: the ring now holds stealable work.
-    fn move_injector_batch(&self, room: usize, already: usize) {
+    fn steal_work(&mut self) -> Option<Notified> {
         let shared = self.shared();
-        let n = (shared.injector.len() / shared.processors.len() + 1)
-            .min(INJECTOR_BATCH_MAX)
-            .min(room)
-            .saturating_sub(already);
-        let mut moved = false;
-        for _ in 0..n {
-            let Some(task) = shared.injector.pop() else {
-                break;
-            };
-            self.processor
-                .local
-                .push_back_or_overflow(task, &shared.injector);
-            moved = true;
-        }
-        if moved {
-            shared.notify_parked();
-        }
-    }
-
-    fn steal_work(&self) -> Option<Notified> {
-        let shared = self.shared();
-        let me = self.processor.index;
+        let me = self.index;
         let n = shared.processors.len();
         const PASSES: usize = 2;
         for pass in 0..PASSES {
-            for victim in random_order(n, self.processor.random()) {
+            for victim in random_order(n, self.random()) {
                 if victim == me {
                     continue;
                 }
                 let p = &shared.processors[victim];
-                if let Some(task) = p.steal.steal_into(&self.processor.local) {
+                if let Some(task) = p.steal.steal_into(&mut self.local) {
                     tracing::trace!(target: "gort::scheduler", worker = me, victim, task_id = task.id().0, "steal");
                     return Some(task);
                 }
@@ -308,78 +375,38 @@ impl Worker {
         None
     }
 
-    fn run_task(&self, task: Notified, owner: &RegistryOwner<'_>) {
+    /// Polls `task`, then the LIFO slot's tasks, at most `MAX_LIFO_POLLS`
+    /// in a row (the next one goes to the ring tail).
+    fn run_task(&mut self, task: Notified, owner: &RegistryOwner<'_>) {
         let shared = self.shared();
-        if self.processor.is_searching.replace(false)
+        if std::mem::replace(&mut self.is_searching, false)
             && shared.idle.transition_worker_from_searching()
         {
             // The last searcher found work: wake another to keep looking.
             shared.notify_parked();
         }
-        task.run(Some(owner));
-        let lifo = &shared.processors[self.processor.index].lifo;
-        let mut polls = 0;
-        while let Some(task) = lifo.take() {
-            if polls == MAX_LIFO_POLLS || shared.is_closed() {
-                self.push_back(task);
-                break;
-            }
-            polls += 1;
+        let lifo = &shared.processors[self.index].lifo;
+        let overflow = self.lend(|_| {
             task.run(Some(owner));
-        }
-    }
-
-    /// Makes a task runnable on this processor: into the LIFO slot (the
-    /// displaced task goes to the ring) or to the ring tail.
-    pub(crate) fn schedule_local(&self, task: Notified, lifo: bool) {
-        // Under `--cfg gort_randomize` the LIFO slot is skipped half the
-        // time, as Go's race mode randomizes `runnext`, to shake out code
-        // that depends on the order in which tasks run.
-        #[cfg(gort_randomize)]
-        let lifo = lifo && self.processor.random() & 1 == 0;
-        if lifo {
-            let slot = &self.shared().processors[self.processor.index].lifo;
-            if let Some(prev) = slot.push(task) {
-                self.push_back(prev);
+            let mut polls = 0;
+            while let Some(task) = lifo.take() {
+                if polls == MAX_LIFO_POLLS || shared.is_closed() {
+                    return Some(task);
+                }
+                polls += 1;
+                task.run(Some(owner));
             }
-        } else {
-            self.push_back(task);
+            None
+        });
+        if let Some(task) = overflow {
+            self.push_back(shared, task);
         }
     }
 
-    /// A task woken during its own poll (`yield_now`): it goes behind all
-    /// runnable work. Go's `Gosched` puts it on the global queue; we keep it
-    /// in the ring (no shared queue on the yield path) but first move a
-    /// batch of the injector's tasks in ahead of it, so that remote work
-    /// is not stuck behind tasks that keep yielding.
-    ///
-    /// Like `Gosched`, a yield wakes nobody: this worker is running and
-    /// comes back to the task itself. (Moving injector tasks in does wake a
-    /// worker: that is new stealable work.)
-    pub(crate) fn yield_local(&self, task: Notified) {
+    fn park(&mut self) {
         let shared = self.shared();
-        if !shared.injector.is_empty() {
-            // Keep one slot for the yielding task itself.
-            let room = self.processor.local.remaining().saturating_sub(1);
-            self.move_injector_batch(room, 0);
-        }
-        self.processor
-            .local
-            .push_back_or_overflow(task, &shared.injector);
-    }
-
-    fn push_back(&self, task: Notified) {
-        let shared = self.shared();
-        self.processor
-            .local
-            .push_back_or_overflow(task, &shared.injector);
-        shared.notify_parked();
-    }
-
-    fn park(&self) {
-        let shared = self.shared();
-        let index = self.processor.index;
-        let was_searching = self.processor.is_searching.replace(false);
+        let index = self.index;
+        let was_searching = std::mem::replace(&mut self.is_searching, false);
         let last_searcher = shared
             .idle
             .transition_worker_to_parked(index, was_searching);
@@ -395,7 +422,8 @@ impl Worker {
         }
         tracing::trace!(target: "gort::scheduler", worker = index, last_searcher, "park");
         loop {
-            let woke_tasks = self.park_or_drive(self.trim_while_idle());
+            let timeout = self.trim_while_idle();
+            let woke_tasks = self.park_or_drive(timeout);
             if shared.is_closed() {
                 return;
             }
@@ -403,9 +431,8 @@ impl Worker {
                 // Run what the reactor turn woke. Leave the sleepers (unless
                 // a notifier already took us out, counting us as searching),
                 // and let another worker help if there is more than one.
-                let notified = !shared.idle.unpark_self(index);
-                self.processor.is_searching.set(notified);
-                if self.processor.local.len() > 1 || !shared.injector.is_empty() {
+                self.is_searching = !shared.idle.unpark_self(index);
+                if self.local.len() > 1 || !shared.injector.is_empty() {
                     shared.notify_parked();
                 }
                 tracing::trace!(target: "gort::scheduler", worker = index, "unparked by the reactor");
@@ -413,7 +440,7 @@ impl Worker {
             }
             if !shared.idle.is_parked(index) {
                 // Notified: the notifier counted us as unparked and searching.
-                self.processor.is_searching.set(true);
+                self.is_searching = true;
                 tracing::trace!(target: "gort::scheduler", worker = index, "unparked");
                 return;
             }
@@ -428,7 +455,7 @@ impl Worker {
         #[cfg(not(loom))]
         {
             let shared = self.shared();
-            let index = self.processor.index;
+            let index = self.index;
             let idle =
                 || shared.idle.all_parked() && shared.idle.is_parked(index) && !shared.is_closed();
             if idle() && crate::task::alloc::trim_idle(crate::task::alloc::TRIM_CHUNK, idle) {
@@ -440,48 +467,54 @@ impl Worker {
 
     /// Parks (for at most `timeout`); the first idle worker drives the
     /// reactor meanwhile. Tasks the turn wakes land in this processor's
-    /// ring (`schedule_driving`); `true` if there are any, for the caller
-    /// to run.
-    fn park_or_drive(&self, timeout: Option<std::time::Duration>) -> bool {
-        let parker = &self.shared().processors[self.processor.index].parker;
+    /// ring; `true` if there are any, for the caller to run.
+    fn park_or_drive(&mut self, timeout: Option<std::time::Duration>) -> bool {
+        let parker = &self.shared().processors[self.index].parker;
         match netpoll::try_turn() {
-            Some(turn) => parker.park_turning(turn, self, timeout),
+            Some(turn) => self.lend(|w| parker.park_turning(turn, w, timeout)),
             None => {
                 parker.park(timeout);
                 false
             }
         }
     }
+}
 
-    /// A task woken by this worker's reactor turn: to the ring tail, waking
-    /// nobody yet (see `park`).
-    pub(crate) fn schedule_driving(&self, task: Notified) {
-        self.driving_woke.set(true);
-        self.processor
-            .local
-            .push_back_or_overflow(task, &self.shared().injector);
-    }
-
-    /// Moves every task queued on this processor to the injector (a dying
-    /// worker of a live runtime).
-    fn requeue_local(&self) {
-        let shared = self.shared();
-        let lifo = &shared.processors[self.processor.index].lifo;
-        while let Some(task) = lifo.take().or_else(|| self.processor.local.pop()) {
-            shared.injector.push(task);
-        }
-        shared.notify_parked();
-    }
-
-    /// Cancels every task queued on this processor (shutdown).
-    fn drain_local(&self) {
-        let lifo = &self.shared().processors[self.processor.index].lifo;
-        loop {
-            let task = lifo.take().or_else(|| self.processor.local.pop());
-            match task {
-                Some(task) => drop(task),
-                None => break,
+#[cfg(all(test, not(loom)))]
+mod tests {
+    /// The worker loop end to end, small enough for miri: spawns from a
+    /// worker (LIFO slot and ring), wakes from another worker's task,
+    /// yields, joins, and a shutdown that frees a task parked forever.
+    #[test]
+    fn spawns_wakes_yields_joins_and_shutdown_free_every_task() {
+        let rt = crate::runtime::Builder::new()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let total = rt.block_on(rt.spawn(async {
+            // Never woken: only the shutdown frees it.
+            drop(crate::spawn(std::future::pending::<()>()));
+            let handles: Vec<_> = (0..20u64)
+                .map(|i| {
+                    crate::spawn(async move {
+                        let (tx, rx) = futures::channel::oneshot::channel();
+                        let child = crate::spawn(async move {
+                            crate::yield_now().await;
+                            tx.send(i * 2).unwrap();
+                        });
+                        let got = rx.await.unwrap();
+                        child.await.unwrap();
+                        got
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for h in handles {
+                total += h.await.unwrap();
             }
-        }
+            total
+        }));
+        assert_eq!(total.unwrap(), (0..20u64).map(|i| i * 2).sum::<u64>());
+        drop(rt);
     }
 }

@@ -34,16 +34,16 @@ fn steal_races_pop_and_push() {
     loom::model(|| {
         let sched = QueueSched::new();
         let injector = Arc::new(Injector::new());
-        let (local, steal) = queue::local();
+        let (mut local, steal) = queue::local();
         let mut all = tasks(&sched, 0..3);
         let late = all.pop().unwrap();
         for t in all {
             assert!(!local.push_back_or_overflow(t, &injector));
         }
         let th = thread::spawn(move || {
-            let (mine, _) = queue::local();
+            let (mut mine, _) = queue::local();
             let mut got = Vec::new();
-            if let Some(t) = steal.steal_into(&mine) {
+            if let Some(t) = steal.steal_into(&mut mine) {
                 got.push(t);
             }
             while let Some(t) = mine.pop() {
@@ -72,7 +72,7 @@ fn overflow_races_steal() {
     loom::model(|| {
         let sched = QueueSched::new();
         let injector = Arc::new(Injector::new());
-        let (local, steal) = queue::local();
+        let (mut local, steal) = queue::local();
         let n = CAPACITY as u64 + 1;
         let mut all = tasks(&sched, 0..n);
         let last = all.pop().unwrap();
@@ -80,9 +80,9 @@ fn overflow_races_steal() {
             local.push_back_or_overflow(t, &injector);
         }
         let th = thread::spawn(move || {
-            let (mine, _) = queue::local();
+            let (mut mine, _) = queue::local();
             let mut got = Vec::new();
-            if let Some(t) = steal.steal_into(&mine) {
+            if let Some(t) = steal.steal_into(&mut mine) {
                 got.push(t);
             }
             while let Some(t) = mine.pop() {
@@ -108,7 +108,7 @@ fn two_thieves() {
     loom::model(|| {
         let sched = QueueSched::new();
         let injector = Injector::new();
-        let (local, steal) = queue::local();
+        let (mut local, steal) = queue::local();
         for t in tasks(&sched, 0..4) {
             local.push_back_or_overflow(t, &injector);
         }
@@ -116,8 +116,8 @@ fn two_thieves() {
             .map(|_| {
                 let steal = steal.clone();
                 thread::spawn(move || {
-                    let (mine, _) = queue::local();
-                    let mut got: Vec<Notified> = steal.steal_into(&mine).into_iter().collect();
+                    let (mut mine, _) = queue::local();
+                    let mut got: Vec<Notified> = steal.steal_into(&mut mine).into_iter().collect();
                     got.extend(std::iter::from_fn(|| mine.pop()));
                     got
                 })
