@@ -13,7 +13,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::workload::Measurement;
+use crate::stats::Measurement;
+
+/// The name of Go's column in every table that has one.
+pub const GO: &str = "Go";
 
 /// The one line printed when `go` is not on `PATH`.
 pub const NOT_FOUND: &str =

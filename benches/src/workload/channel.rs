@@ -22,10 +22,11 @@
 use std::future::Future;
 use std::time::Instant;
 
-use super::{Measurement, Params, Unit};
-use crate::contender::{join, Contender};
-use crate::report::thousands;
-use crate::suite::{CellFn, Env, Suite, SuiteColumn, SuiteRow};
+use crate::contender::{join, Contender, Params};
+use crate::results::Column;
+use crate::stats::thousands;
+use crate::stats::{Measurement, Unit};
+use crate::suite::{cell, Cell, Env, Suite, Workload};
 
 /// Messages per run (full size).
 pub const MESSAGES: u64 = 1_000_000;
@@ -692,22 +693,18 @@ enum On {
 }
 
 /// The cell running `case` on `Ch`'s async API, or `None` (`n/a`).
-fn async_cell<Ch: ChannelImpl>(case: Case, on: On) -> Option<CellFn> {
-    Ch::supports(case).then(|| -> CellFn {
-        Box::new(move |env: &Env<'_>, p: &Params| match on {
-            On::Tokio => run_async::<_, Ch>(env.tokio, case, messages(p)),
-            On::Gort => run_async::<_, Ch>(env.gort, case, messages(p)),
-        })
-    })
+fn async_cell<Ch: ChannelImpl>(case: Case, on: On) -> Option<Cell> {
+    let run = move |env: &Env, p: &Params| match on {
+        On::Tokio => run_async::<_, Ch>(&env.tokio, case, messages(p)),
+        On::Gort => run_async::<_, Ch>(&env.gort, case, messages(p)),
+    };
+    cell(run).filter(|_| Ch::supports(case))
 }
 
 /// The cell running `case` on `Ch`'s blocking API, or `None` (`n/a`).
-fn blocking_cell<Ch: BlockingChannelImpl>(case: Case) -> Option<CellFn> {
-    Ch::supports(case).then(|| -> CellFn {
-        Box::new(move |_: &Env<'_>, p: &Params| {
-            run_blocking::<Ch>(case, blocking_messages(p, case))
-        })
-    })
+fn blocking_cell<Ch: BlockingChannelImpl>(case: Case) -> Option<Cell> {
+    let run = move |_: &Env, p: &Params| run_blocking::<Ch>(case, blocking_messages(p, case));
+    cell(run).filter(|_| Ch::supports(case))
 }
 
 /// The cases of a suite, in row order, with their row-name parts.
@@ -750,14 +747,6 @@ fn describe(case: Case, unit: &str) -> String {
     }
 }
 
-fn column(name: &str, ranked: bool, about: &str) -> SuiteColumn {
-    SuiteColumn {
-        name: name.to_string(),
-        ranked,
-        about: about.to_string(),
-    }
-}
-
 /// The async channel suite (`chan/<shape>/<cap>`): gort, flume,
 /// async-channel, kanal and tokio's mpsc, all on tokio (2 workers), and
 /// gort's channel on gort's runtime for reference.
@@ -771,10 +760,11 @@ pub fn async_suite() -> Suite {
     ];
     let rows = cases(&shapes)
         .into_iter()
-        .map(|(name, case)| SuiteRow {
+        .map(|(name, case)| Workload {
             name: format!("chan/{name}"),
             description: describe(case, "task"),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
                 async_cell::<GortChan>(case, On::Tokio),
                 async_cell::<Flume>(case, On::Tokio),
@@ -804,26 +794,26 @@ pub fn async_suite() -> Suite {
             ),
         ],
         columns: vec![
-            column("gort", true, "gort::chan (send().await / recv().await) on tokio"),
-            column("flume", true, "flume send_async / recv_async on tokio"),
-            column(
+            Column::new("gort", true, "gort::chan (send().await / recv().await) on tokio"),
+            Column::new("flume", true, "flume send_async / recv_async on tokio"),
+            Column::new(
                 "async-channel",
                 true,
                 "async-channel on tokio (no capacity 0: bounded(0) panics)",
             ),
-            column("kanal", true, "kanal bounded_async / unbounded_async on tokio"),
-            column(
+            Column::new("kanal", true, "kanal bounded_async / unbounded_async on tokio"),
+            Column::new(
                 TOKIO_MPSC,
                 true,
                 "tokio::sync::mpsc channel / unbounded_channel (one receiver: no mpmc; no capacity 0)",
             ),
-            column(
+            Column::new(
                 "gort (gort rt)",
                 false,
                 "gort::chan on gort's own runtime (2 workers)",
             ),
         ],
-        subject: 0,
+        baseline: None,
         rows,
     }
 }
@@ -839,10 +829,11 @@ pub fn blocking_suite() -> Suite {
     ];
     let rows = cases(&shapes)
         .into_iter()
-        .map(|(name, case)| SuiteRow {
+        .map(|(name, case)| Workload {
             name: format!("chan/blocking/{name}"),
             description: describe(case, "thread"),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
                 blocking_cell::<GortBlocking>(case),
                 blocking_cell::<Crossbeam>(case),
@@ -868,15 +859,15 @@ pub fn blocking_suite() -> Suite {
                 .to_string(),
         ],
         columns: vec![
-            column("gort", true, "gort::chan send_blocking / recv_blocking"),
-            column("crossbeam-channel", true, "crossbeam-channel send / recv"),
-            column(
+            Column::new("gort", true, "gort::chan send_blocking / recv_blocking"),
+            Column::new("crossbeam-channel", true, "crossbeam-channel send / recv"),
+            Column::new(
                 STD_MPSC,
                 true,
                 "std::sync::mpsc sync_channel / channel (one receiver: no mpmc)",
             ),
         ],
-        subject: 0,
+        baseline: None,
         rows,
     }
 }
