@@ -425,105 +425,99 @@ macro_rules! supports {
     };
 }
 
-/// gort's channel (`gort::chan`), async API.
-pub struct GortChan;
-supports!(GortChan: rendezvous true, bounded true, unbounded true, mpmc true);
+/// Defines `$t`, a crate whose channels are `$bounded(n)` and `$unbounded()`
+/// with cloneable receivers (so MPMC), sending with `$send` and receiving
+/// with `$recv`: as [`ChannelImpl`] with `async`, else as
+/// [`BlockingChannelImpl`].
+macro_rules! mpmc_crate {
+    ($(#[$doc:meta])* $t:ident $name:literal, rendezvous $r:literal, $tx:ty, $rx:ty,
+     $bounded:path, $unbounded:path, $send:ident, $recv:ident $(, $async:ident)?) => {
+        $(#[$doc])*
+        pub struct $t;
+        supports!($t: rendezvous $r, bounded true, unbounded true, mpmc true);
 
-impl ChannelImpl for GortChan {
-    const NAME: &'static str = "gort";
-    type Tx = gort::chan::Sender<u64>;
-    type Rx = gort::chan::Receiver<u64>;
+        mpmc_crate!(@impl $($async)? $t $name, $tx, $rx, $bounded, $unbounded, $send, $recv);
+    };
+    (@impl async $t:ident $name:literal, $tx:ty, $rx:ty, $bounded:path, $unbounded:path,
+     $send:ident, $recv:ident) => {
+        impl ChannelImpl for $t {
+            const NAME: &'static str = $name;
+            type Tx = $tx;
+            type Rx = $rx;
 
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(gort::chan::unbounded, gort::chan::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    async fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send(v).await.is_ok()
-    }
-    #[inline]
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
+            fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
+                cap.map_or_else($unbounded, $bounded)
+            }
+            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+                rx.clone()
+            }
+            #[inline]
+            async fn send(tx: &Self::Tx, v: u64) -> bool {
+                tx.$send(v).await.is_ok()
+            }
+            #[inline]
+            async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.$recv().await.ok()
+            }
+        }
+    };
+    (@impl $t:ident $name:literal, $tx:ty, $rx:ty, $bounded:path, $unbounded:path,
+     $send:ident, $recv:ident) => {
+        impl BlockingChannelImpl for $t {
+            const NAME: &'static str = $name;
+            type Tx = $tx;
+            type Rx = $rx;
+
+            fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
+                cap.map_or_else($unbounded, $bounded)
+            }
+            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+                rx.clone()
+            }
+            #[inline]
+            fn send(tx: &Self::Tx, v: u64) -> bool {
+                tx.$send(v).is_ok()
+            }
+            #[inline]
+            fn recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.$recv().ok()
+            }
+        }
+    };
 }
 
-/// flume, async API (`send_async`/`recv_async`).
-pub struct Flume;
-supports!(Flume: rendezvous true, bounded true, unbounded true, mpmc true);
-
-impl ChannelImpl for Flume {
-    const NAME: &'static str = "flume";
-    type Tx = flume::Sender<u64>;
-    type Rx = flume::Receiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(flume::unbounded, flume::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    async fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send_async(v).await.is_ok()
-    }
-    #[inline]
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv_async().await.ok()
-    }
-}
-
-/// async-channel (smol's); `bounded(0)` panics there, so no rendezvous.
-pub struct AsyncChannel;
-supports!(AsyncChannel: rendezvous false, bounded true, unbounded true, mpmc true);
-
-impl ChannelImpl for AsyncChannel {
-    const NAME: &'static str = "async-channel";
-    type Tx = async_channel::Sender<u64>;
-    type Rx = async_channel::Receiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(async_channel::unbounded, async_channel::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    async fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send(v).await.is_ok()
-    }
-    #[inline]
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
-
-/// kanal, async API (`bounded_async`/`unbounded_async`).
-pub struct Kanal;
-supports!(Kanal: rendezvous true, bounded true, unbounded true, mpmc true);
-
-impl ChannelImpl for Kanal {
-    const NAME: &'static str = "kanal";
-    type Tx = kanal::AsyncSender<u64>;
-    type Rx = kanal::AsyncReceiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(kanal::unbounded_async, kanal::bounded_async)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    async fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send(v).await.is_ok()
-    }
-    #[inline]
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
+mpmc_crate!(
+    /// gort's channel (`gort::chan`), async API.
+    GortChan "gort", rendezvous true, gort::chan::Sender<u64>, gort::chan::Receiver<u64>,
+    gort::chan::bounded, gort::chan::unbounded, send, recv, async
+);
+mpmc_crate!(
+    /// flume, async API (`send_async`/`recv_async`).
+    Flume "flume", rendezvous true, flume::Sender<u64>, flume::Receiver<u64>,
+    flume::bounded, flume::unbounded, send_async, recv_async, async
+);
+mpmc_crate!(
+    /// async-channel (smol's); `bounded(0)` panics there, so no rendezvous.
+    AsyncChannel "async-channel", rendezvous false, async_channel::Sender<u64>,
+    async_channel::Receiver<u64>, async_channel::bounded, async_channel::unbounded, send, recv,
+    async
+);
+mpmc_crate!(
+    /// kanal, async API (`bounded_async`/`unbounded_async`).
+    Kanal "kanal", rendezvous true, kanal::AsyncSender<u64>, kanal::AsyncReceiver<u64>,
+    kanal::bounded_async, kanal::unbounded_async, send, recv, async
+);
+mpmc_crate!(
+    /// gort's channel, blocking API (`send_blocking`/`recv_blocking`).
+    GortBlocking "gort", rendezvous true, gort::chan::Sender<u64>, gort::chan::Receiver<u64>,
+    gort::chan::bounded, gort::chan::unbounded, send_blocking, recv_blocking
+);
+mpmc_crate!(
+    /// crossbeam-channel.
+    Crossbeam "crossbeam-channel", rendezvous true, crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>, crossbeam_channel::bounded, crossbeam_channel::unbounded,
+    send, recv
+);
 
 /// `tokio::sync::mpsc::channel` (bounded, capacity > 0, one receiver).
 pub struct TokioBounded;
@@ -576,56 +570,6 @@ impl ChannelImpl for TokioUnbounded {
     #[inline]
     fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
         rx.recv()
-    }
-}
-
-/// gort's channel, blocking API (`send_blocking`/`recv_blocking`).
-pub struct GortBlocking;
-supports!(GortBlocking: rendezvous true, bounded true, unbounded true, mpmc true);
-
-impl BlockingChannelImpl for GortBlocking {
-    const NAME: &'static str = "gort";
-    type Tx = gort::chan::Sender<u64>;
-    type Rx = gort::chan::Receiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(gort::chan::unbounded, gort::chan::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send_blocking(v).is_ok()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv_blocking().ok()
-    }
-}
-
-/// crossbeam-channel.
-pub struct Crossbeam;
-supports!(Crossbeam: rendezvous true, bounded true, unbounded true, mpmc true);
-
-impl BlockingChannelImpl for Crossbeam {
-    const NAME: &'static str = "crossbeam-channel";
-    type Tx = crossbeam_channel::Sender<u64>;
-    type Rx = crossbeam_channel::Receiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(crossbeam_channel::unbounded, crossbeam_channel::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send(v).is_ok()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().ok()
     }
 }
 
