@@ -94,6 +94,31 @@ impl GoBench {
         }
     }
 
+    /// Builds Go's benchmarks. Without `go` (or when it fails to build the
+    /// package), prints one line and returns `None`: the column is left out,
+    /// the run goes on.
+    pub fn setup_or_leave_out() -> Option<GoBench> {
+        match GoBench::setup() {
+            GoSetup::Ready(go) => {
+                let dir = source_dir();
+                eprintln!("Go: built {} with {}", dir.display(), go.version());
+                Some(go)
+            }
+            GoSetup::NotFound => {
+                println!("\n{}", NOT_FOUND);
+                None
+            }
+            GoSetup::Failed(e) => {
+                eprintln!("{e}");
+                println!(
+                    "\ngo is installed but building benches/go failed (message on stderr): \
+                     Go's column is left out"
+                );
+                None
+            }
+        }
+    }
+
     /// Go's version as `go version` says it, e.g. `go1.19.8`.
     pub fn version(&self) -> &str {
         &self.version

@@ -17,7 +17,8 @@
 //! - [`suite`]: what the registry is made of: suites of workloads with a
 //!   cell per column, and the [`Env`](suite::Env) the cells run on.
 //! - [`workload`]: the registry ([`workload::suites`]) and the workloads.
-//! - [`report`]: a table as aligned Markdown, the ratios as an SVG chart.
+//! - [`report`]: a table as aligned Markdown, the method line, the ratios
+//!   as an SVG chart.
 //! - [`runner`]: measures a suite into a table: warm-up, then interleaved
 //!   runs (A B A B ...), under a watchdog.
 //! - [`markdown`]: the generated part of BENCHMARKS.md.

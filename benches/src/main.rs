@@ -11,10 +11,10 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
-use gort_bench::cli::{self, Options, USAGE};
-use gort_bench::contender::{Contender, Gort, Params, Smol, Tokio, WORKERS};
+use gort_bench::cli::{self, USAGE};
+use gort_bench::contender::{Params, WORKERS};
 use gort_bench::counting_alloc::CountingAlloc;
-use gort_bench::gobench::{self, GoBench, GoSetup, GO};
+use gort_bench::gobench::{GoBench, GO};
 use gort_bench::report;
 use gort_bench::results::{self, Results};
 use gort_bench::runner::{self, Config, Progress, Watchdog};
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
         machine: gort_bench::machine::describe(),
         date: humantime::format_rfc3339_seconds(SystemTime::now()).to_string()[..10].to_string(),
         args: std::env::args().skip(1).collect(),
-        method: method(&opts),
+        method: report::method(&opts),
         tables: Vec::new(),
     };
     println!("# gort-bench versus");
@@ -88,7 +88,7 @@ fn main() -> ExitCode {
         }
     };
     if suites.iter().any(|s| s.uses(GO)) {
-        env.go = setup_go();
+        env.go = GoBench::setup_or_leave_out();
     }
     let cfg = Config {
         runs: opts.runs,
@@ -150,56 +150,4 @@ fn main() -> ExitCode {
         ),
     }
     ExitCode::SUCCESS
-}
-
-/// The method line: how the runtimes were built and how every row is measured.
-fn method(opts: &Options) -> String {
-    let names = [Gort::NAME, Tokio::NAME, Smol::NAME];
-    let order = format!("{} {} ...", names.join(" "), names.join(" "));
-    let per_run = if opts.run_target.is_zero() {
-        "one iteration per run".to_string()
-    } else {
-        format!(
-            "a timed run repeats the workload back to back for ~{} ms (same count on every \
-             runtime) and keeps the mean",
-            opts.run_target.as_millis()
-        )
-    };
-    let sizes = if opts.quick {
-        "--quick sizes (smaller; not comparable with a full run)"
-    } else {
-        "full sizes"
-    };
-    format!(
-        "{} built once each with {WORKERS} worker threads; per workload 1 warm-up run \
-         each, then {} runs each interleaved ({order}); {per_run}; median (min–max) of the runs; \
-         {sizes}",
-        names.join(", "),
-        opts.runs,
-    )
-}
-
-/// Builds Go's benchmarks. Without `go` (or when it fails to build the
-/// package), prints one line and returns `None`: the column is left out,
-/// the run goes on.
-fn setup_go() -> Option<GoBench> {
-    match GoBench::setup() {
-        GoSetup::Ready(go) => {
-            let dir = gobench::source_dir();
-            eprintln!("Go: built {} with {}", dir.display(), go.version());
-            Some(go)
-        }
-        GoSetup::NotFound => {
-            println!("\n{}", gobench::NOT_FOUND);
-            None
-        }
-        GoSetup::Failed(e) => {
-            eprintln!("{e}");
-            println!(
-                "\ngo is installed but building benches/go failed (message on stderr): \
-                 Go's column is left out"
-            );
-            None
-        }
-    }
 }

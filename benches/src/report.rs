@@ -8,6 +8,8 @@
 
 use std::fmt::Write as _;
 
+use crate::cli::Options;
+use crate::contender::{Contender, Gort, Smol, Tokio, WORKERS};
 use crate::results::{lowest, Results, Row, Table};
 use crate::stats::{ratio, Summary, Unit};
 
@@ -196,6 +198,34 @@ fn aligned(lines: &[Vec<String>]) -> String {
         out.push_str(&line(l));
     }
     out
+}
+
+/// The method line of a run with `opts`: how the runtimes were built and
+/// how every row is measured.
+pub fn method(opts: &Options) -> String {
+    let names = [Gort::NAME, Tokio::NAME, Smol::NAME];
+    let order = format!("{} {} ...", names.join(" "), names.join(" "));
+    let per_run = if opts.run_target.is_zero() {
+        "one iteration per run".to_string()
+    } else {
+        format!(
+            "a timed run repeats the workload back to back for ~{} ms (same count on every \
+             runtime) and keeps the mean",
+            opts.run_target.as_millis()
+        )
+    };
+    let sizes = if opts.quick {
+        "--quick sizes (smaller; not comparable with a full run)"
+    } else {
+        "full sizes"
+    };
+    format!(
+        "{} built once each with {WORKERS} worker threads; per workload 1 warm-up run \
+         each, then {} runs each interleaved ({order}); {per_run}; median (min–max) of the runs; \
+         {sizes}",
+        names.join(", "),
+        opts.runs,
+    )
 }
 
 /// Escapes text for SVG.

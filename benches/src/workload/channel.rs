@@ -228,16 +228,14 @@ impl Tally {
 
 /// Messages per run of the async suite for `p`.
 pub fn messages(p: &Params) -> u64 {
-    p.size(MESSAGES as usize, MESSAGES_QUICK as usize) as u64
+    p.size(MESSAGES, MESSAGES_QUICK)
 }
 
 /// Messages per run of the blocking suite for `p` and `case`: fewer at
 /// capacity 0 and 1 (see [`HANDOFF_MESSAGES`]).
 pub fn blocking_messages(p: &Params, case: Case) -> u64 {
     match case.cap {
-        Cap::Bounded(0 | 1) => {
-            p.size(HANDOFF_MESSAGES as usize, HANDOFF_MESSAGES_QUICK as usize) as u64
-        }
+        Cap::Bounded(0 | 1) => p.size(HANDOFF_MESSAGES, HANDOFF_MESSAGES_QUICK),
         _ => messages(p),
     }
 }

@@ -407,11 +407,7 @@ pub struct GoBenchmark {
 impl GoBenchmark {
     /// `b.N` for `p`.
     pub fn ops(&self, p: &Params) -> u64 {
-        if p.quick {
-            self.ops_quick
-        } else {
-            self.ops
-        }
+        p.size(self.ops, self.ops_quick)
     }
 
     /// One run on gort's channels on `rt`, with `p.workers` as GOMAXPROCS.

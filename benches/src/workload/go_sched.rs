@@ -29,11 +29,7 @@ pub const CREATE_OPS: (u64, u64) = (1_000_000, 20_000);
 pub const HOG_OPS: (u64, u64) = (100_000, 10_000);
 
 fn ops(p: &Params, (full, quick): (u64, u64)) -> u64 {
-    if p.quick {
-        quick
-    } else {
-        full
-    }
+    p.size(full, quick)
 }
 
 /// CreateGoroutines on `rt`.

@@ -26,10 +26,10 @@ use crate::suite::{cell, Env, Suite, Workload};
 pub const PARKED_TASKS: (usize, usize) = (1_000_000, 10_000);
 /// Parked threads in the memory row (full, quick).
 pub const PARKED_THREADS: (usize, usize) = (10_000, 1_000);
-/// Units created in the create+teardown row: tasks, threads (full).
-pub const CREATED: (usize, usize) = (100_000, 10_000);
-/// Under `--quick`: tasks, threads.
-pub const CREATED_QUICK: (usize, usize) = (10_000, 1_000);
+/// Tasks created in the create+teardown row (full, quick).
+pub const CREATED_TASKS: (usize, usize) = (100_000, 10_000);
+/// Threads created in the create+teardown row (full, quick).
+pub const CREATED_THREADS: (usize, usize) = (10_000, 1_000);
 /// Round trips of the switch row (full, quick).
 pub const ROUND_TRIPS: (usize, usize) = (100_000, 10_000);
 
@@ -203,14 +203,14 @@ pub fn suite() -> Suite {
             unit: Unit::PerOp,
             goal: None,
             cells: vec![
-                cell(|env, p| create_tasks(&env.gort, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
-                cell(|env, p| create_tasks(&env.tokio, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
-                cell(|env, p| create_tasks(&env.smol, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
+                cell(|env, p| create_tasks(&env.gort, size(p, CREATED_TASKS))),
+                cell(|env, p| create_tasks(&env.tokio, size(p, CREATED_TASKS))),
+                cell(|env, p| create_tasks(&env.smol, size(p, CREATED_TASKS))),
                 cell(|env, p| {
-                    let n = if p.quick { CREATED_QUICK.0 } else { CREATED.0 };
+                    let n = size(p, CREATED_TASKS);
                     env.go("seed/create_teardown")?.run("SeedCreate", n as u64, p.workers)
                 }),
-                cell(|_, p| create_threads(if p.quick { CREATED_QUICK.1 } else { CREATED.1 })),
+                cell(|_, p| create_threads(size(p, CREATED_THREADS))),
             ],
         },
         Workload {
