@@ -4,9 +4,9 @@
 //! and monomorphised per runtime, so the measured loop calls each runtime's own
 //! `spawn` directly (no boxing, no dynamic dispatch beyond what `spawn` does).
 //!
-//! Adding a contender: implement [`Contender`] in a new submodule, add a
-//! variant to [`AnyContender`] (and to [`AnyContender::NAMES`] and
-//! [`AnyContender::build`]), and add one arm to [`dispatch!`](crate::dispatch).
+//! Adding a contender: implement [`Contender`] in a new submodule, add it
+//! to [`Env`](crate::suite::Env) and to the `runtimes!` macro of
+//! [`workload`](crate::workload), and give it a column in the runtime suite.
 
 mod gort_rt;
 mod smol_rt;
@@ -73,91 +73,25 @@ pub async fn join<C: Contender, T: Send + 'static>(handle: C::JoinHandle<T>) -> 
         .map_err(|e| format!("{} task failed to join: {e:?}", C::NAME))
 }
 
-/// One built runtime of any contender; the set compared in a run.
-pub enum AnyContender {
-    /// gort, the runtime under test.
-    Gort(Gort),
-    /// tokio's multi-threaded runtime, the baseline.
-    Tokio(Tokio),
-    /// smol's executor (async-executor on as many threads).
-    Smol(Smol),
+/// Worker threads of every runtime (and Go's GOMAXPROCS) in a run.
+pub const WORKERS: usize = 2;
+
+/// Parameters shared by all workloads of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// Worker threads each runtime was built with.
+    pub workers: usize,
+    /// Smaller sizes for a quick smoke run.
+    pub quick: bool,
 }
 
-impl AnyContender {
-    /// Names of all contenders, in table order: the subject first, then the
-    /// baseline, then the other peers.
-    pub const NAMES: &'static [&'static str] = &[Gort::NAME, Tokio::NAME, Smol::NAME];
-
-    /// Name of the runtime under test (numerator of the ratio column).
-    pub const SUBJECT: &'static str = Gort::NAME;
-
-    /// Name of the baseline (denominator of the ratio column).
-    pub const BASELINE: &'static str = Tokio::NAME;
-
-    /// Builds the contender called `name` with `workers` worker threads.
-    pub fn build(name: &str, workers: usize) -> std::io::Result<AnyContender> {
-        match name {
-            n if n == Gort::NAME => Gort::build(workers).map(AnyContender::Gort),
-            n if n == Tokio::NAME => Tokio::build(workers).map(AnyContender::Tokio),
-            n if n == Smol::NAME => Smol::build(workers).map(AnyContender::Smol),
-            other => Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("unknown contender {other:?}"),
-            )),
+impl Params {
+    /// `full` normally, `quick` under `--quick`.
+    pub fn size<T>(&self, full: T, quick: T) -> T {
+        if self.quick {
+            quick
+        } else {
+            full
         }
     }
-
-    /// This contender's name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            AnyContender::Gort(_) => Gort::NAME,
-            AnyContender::Tokio(_) => Tokio::NAME,
-            AnyContender::Smol(_) => Smol::NAME,
-        }
-    }
-
-    /// The gort runtime, if this is it.
-    pub fn as_gort(&self) -> Option<&Gort> {
-        match self {
-            AnyContender::Gort(rt) => Some(rt),
-            _ => None,
-        }
-    }
-
-    /// The smol executor, if this is it.
-    pub fn as_smol(&self) -> Option<&Smol> {
-        match self {
-            AnyContender::Smol(rt) => Some(rt),
-            _ => None,
-        }
-    }
-
-    /// The tokio runtime, if this is it.
-    pub fn as_tokio(&self) -> Option<&Tokio> {
-        match self {
-            AnyContender::Tokio(rt) => Some(rt),
-            _ => None,
-        }
-    }
-}
-
-/// Turns a function generic over [`Contender`] into a
-/// [`RunFn`](crate::workload::RunFn) that matches on [`AnyContender`].
-///
-/// `dispatch!(path::to::workload_fn)` expands to a non-capturing closure,
-/// which coerces to a plain `fn` pointer; each arm calls the monomorphised
-/// workload for that runtime.
-#[macro_export]
-macro_rules! dispatch {
-    ($f:path) => {
-        |rt: &$crate::contender::AnyContender,
-         params: &$crate::workload::Params|
-         -> ::std::result::Result<$crate::workload::Measurement, ::std::string::String> {
-            match rt {
-                $crate::contender::AnyContender::Gort(c) => $f(c, params),
-                $crate::contender::AnyContender::Tokio(c) => $f(c, params),
-                $crate::contender::AnyContender::Smol(c) => $f(c, params),
-            }
-        }
-    };
 }

@@ -13,7 +13,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::workload::Measurement;
+use crate::stats::Measurement;
+
+/// The name of Go's column in every table that has one.
+pub const GO: &str = "Go";
 
 /// The one line printed when `go` is not on `PATH`.
 pub const NOT_FOUND: &str =
@@ -88,6 +91,31 @@ impl GoBench {
                 String::from_utf8_lossy(&out.stderr).trim()
             )),
             Ok(_) => GoSetup::Ready(bench),
+        }
+    }
+
+    /// Builds Go's benchmarks. Without `go` (or when it fails to build the
+    /// package), prints one line and returns `None`: the column is left out,
+    /// the run goes on.
+    pub fn setup_or_leave_out() -> Option<GoBench> {
+        match GoBench::setup() {
+            GoSetup::Ready(go) => {
+                let dir = source_dir();
+                eprintln!("Go: built {} with {}", dir.display(), go.version());
+                Some(go)
+            }
+            GoSetup::NotFound => {
+                println!("\n{}", NOT_FOUND);
+                None
+            }
+            GoSetup::Failed(e) => {
+                eprintln!("{e}");
+                println!(
+                    "\ngo is installed but building benches/go failed (message on stderr): \
+                     Go's column is left out"
+                );
+                None
+            }
         }
     }
 

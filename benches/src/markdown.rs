@@ -5,8 +5,8 @@
 //! `gort-bench-md` (`benches/src/bin/md.rs`) reads the JSON, renders it with
 //! [`render`] and puts it in place with [`splice`].
 
-use crate::report::{Column, CompareRow, CompareTable, Row, Table};
-use crate::results::{Results, Section};
+use crate::report;
+use crate::results::Results;
 
 /// The line that opens the generated part of BENCHMARKS.md.
 pub const BEGIN: &str =
@@ -31,61 +31,9 @@ pub fn command(args: &[String]) -> String {
     cmd
 }
 
-/// The Markdown table of one section: the runtime table (rows with a goal)
-/// with ratio and goal columns, or a comparison table with the best of
-/// each row in bold.
-pub fn section_table(s: &Section) -> String {
-    let names: Vec<String> = s.columns.iter().map(|c| c.name.clone()).collect();
-    let baseline = s
-        .rows
-        .iter()
-        .find_map(|r| r.against.as_ref())
-        .and_then(|a| names.iter().position(|n| n == a));
-    let with_goals = !s.rows.is_empty() && s.rows.iter().all(|r| r.goal.is_some());
-    match baseline {
-        Some(baseline) if with_goals => Table {
-            contenders: names,
-            subject: s.subject,
-            baseline,
-            rows: s
-                .rows
-                .iter()
-                .map(|r| Row {
-                    workload: r.workload.clone(),
-                    unit: r.unit,
-                    goal: r.goal.unwrap_or(f64::NAN),
-                    cells: r.cells.clone(),
-                })
-                .collect(),
-        }
-        .render(),
-        _ => CompareTable {
-            columns: s
-                .columns
-                .iter()
-                .map(|c| Column {
-                    name: c.name.clone(),
-                    ranked: c.ranked,
-                })
-                .collect(),
-            subject: s.subject,
-            rows: s
-                .rows
-                .iter()
-                .map(|r| CompareRow {
-                    workload: r.workload.clone(),
-                    unit: r.unit,
-                    cells: r.cells.clone(),
-                })
-                .collect(),
-        }
-        .render(),
-    }
-}
-
 /// The generated part of BENCHMARKS.md, markers included: the run's
 /// machine, date, command and method, the chart `chart` (a path relative
-/// to the document, if any), then every section's heading, notes and
+/// to the document, if any), then every table's heading, notes and
 /// table.
 pub fn render(r: &Results, chart: Option<&str>) -> String {
     let mut out = String::new();
@@ -101,16 +49,16 @@ pub fn render(r: &Results, chart: Option<&str>) -> String {
             "\n![gort's median over the reference median per workload, log axis]({chart})\n"
         ));
     }
-    for s in &r.sections {
-        out.push_str(&format!("\n### {}\n\n", s.title));
-        for note in &s.notes {
+    for t in &r.tables {
+        out.push_str(&format!("\n### {}\n\n", t.title));
+        for note in &t.notes {
             out.push_str(note);
             out.push('\n');
         }
-        if !s.notes.is_empty() {
+        if !t.notes.is_empty() {
             out.push('\n');
         }
-        out.push_str(&section_table(s));
+        out.push_str(&report::render(t));
     }
     out.push('\n');
     out.push_str(END);
@@ -143,86 +91,27 @@ pub fn splice(document: &str, generated: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{ResultColumn, ResultRow};
-    use crate::stats::Summary;
-    use crate::workload::Unit;
-
-    fn summary(median: f64) -> Option<Summary> {
-        Some(Summary {
-            median,
-            min: median,
-            max: median,
-            count: 15,
-        })
-    }
-
-    fn results() -> Results {
-        let column = |name: &str| ResultColumn {
-            name: name.into(),
-            ranked: true,
-        };
-        Results {
-            machine: "machine: AMD EPYC, nproc 2".into(),
-            date: "2026-11-27".into(),
-            args: vec!["--bench".into()],
-            method: "interleaved".into(),
-            sections: vec![
-                Section {
-                    title: "runtimes".into(),
-                    columns: vec![column("gort"), column("tokio"), column("Go")],
-                    subject: 0,
-                    notes: vec!["ratio = gort / tokio".into()],
-                    rows: vec![ResultRow {
-                        workload: "skynet".into(),
-                        unit: Unit::Time,
-                        goal: Some(0.8),
-                        cells: vec![summary(3e8), summary(6e8), summary(5e8)],
-                        ratio: Some(0.5),
-                        against: Some("tokio".into()),
-                    }],
-                },
-                Section {
-                    title: "chan/go".into(),
-                    columns: vec![column("gort"), column("Go")],
-                    subject: 0,
-                    notes: vec![],
-                    rows: vec![ResultRow {
-                        workload: "chan/go/ChanSync".into(),
-                        unit: Unit::PerOp,
-                        goal: None,
-                        cells: vec![summary(124.0), summary(107.0)],
-                        ratio: Some(1.16),
-                        against: Some("Go".into()),
-                    }],
-                },
-            ],
-        }
-    }
+    use crate::results::tests::sample;
 
     #[test]
     fn renders_every_section_with_its_kind_of_table() {
-        let md = render(&results(), Some("BENCHMARKS-ratios.svg"));
+        let md = render(&sample(), Some("BENCHMARKS-ratios.svg"));
         assert!(md.starts_with(BEGIN), "{md}");
         assert!(md.contains("](BENCHMARKS-ratios.svg)\n"), "{md}");
-        assert!(!render(&results(), None).contains("!["));
+        assert!(!render(&sample(), None).contains("!["));
         assert!(md.ends_with(&format!("{END}\n")), "{md}");
         assert!(md.contains("- Machine: AMD EPYC, nproc 2\n"), "{md}");
-        assert!(md.contains("- Date: 2026-11-27 (UTC)\n"), "{md}");
+        assert!(md.contains("- Date: 2026-11-26 (UTC)\n"), "{md}");
+        assert!(md.contains("- Command: `cargo bench -p gort-bench --bench versus -- --quick`\n"));
+        // Each table under its heading, after its notes.
         assert!(
-            md.contains("- Command: `cargo bench -p gort-bench --bench versus`\n"),
+            md.contains("### runtimes\n\na \"note\"\n\n| workload | gort median"),
             "{md}"
         );
         assert!(
-            md.contains("### runtimes\n\nratio = gort / tokio\n\n| workload"),
+            md.contains("### chan/go\n\na \"note\"\n\n| workload         | gort  "),
             "{md}"
         );
-        // The runtime table: ratio to tokio, the goal, and gort vs the best.
-        assert!(md.contains("| 0.50x "), "{md}");
-        assert!(md.contains("| yes "), "{md}");
-        assert!(md.contains("| best, 0.60x Go "), "{md}");
-        // The comparison table: Go's cell in bold, gort 1.16x behind it.
-        assert!(md.contains("| **107** (107–107) "), "{md}");
-        assert!(md.contains("| 1.16x Go "), "{md}");
     }
 
     #[test]

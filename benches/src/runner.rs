@@ -5,12 +5,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::contender::AnyContender;
-use crate::gobench::GoBench;
-use crate::report::{format_value, Row};
-use crate::stats::Summary;
-use crate::workload::go_chan::GO;
-use crate::workload::{Measurement, Params, Unit, Workload};
+use crate::contender::Params;
+use crate::report::format_value;
+use crate::results::{Row, Table};
+use crate::stats::{Measurement, Summary, Unit};
+use crate::suite::{Cell, Env, RunResult, Suite};
 
 /// How a run is performed.
 #[derive(Debug, Clone, Copy)]
@@ -129,241 +128,234 @@ impl Watchdog {
     }
 }
 
-/// One column of an interleaved comparison: a name (for progress lines and
-/// the watchdog) and a function performing one measured run.
-pub struct Subject<'a> {
-    /// Name shown in progress lines, e.g. `gort` or `kanal`.
-    pub name: &'a str,
-    /// How the subject repeats a workload within one run.
-    pub run: SubjectRun<'a>,
-}
-
-/// How a [`Subject`] performs one run of `k` iterations.
-pub enum SubjectRun<'a> {
-    /// One iteration per call; the runner calls it `k` times and keeps the mean.
-    Each(Box<dyn Fn() -> Result<Measurement, String> + 'a>),
-    /// Called once with `k`; repeats the workload `k` times itself and
-    /// returns the mean of one iteration (Go's `b.N`: one process per run,
-    /// not one per iteration).
-    Batch(Box<dyn Fn(u32) -> Result<Measurement, String> + 'a>),
-}
-
-impl<'a> Subject<'a> {
-    /// A subject that performs one iteration per call.
-    pub fn each(name: &'a str, run: impl Fn() -> Result<Measurement, String> + 'a) -> Self {
-        Subject {
-            name,
-            run: SubjectRun::Each(Box::new(run)),
-        }
-    }
-}
-
-/// One run of `subject`: `iterations` back-to-back iterations, each checked
-/// for `unit` (and by the subject for its result). Returns the mean value
+/// One run of `cell`: `iterations` back-to-back iterations, each checked
+/// for `unit` (and by the cell for its result). Returns the mean value
 /// per iteration in the unit (nanoseconds, bytes or ns/op) and the mean
-/// elapsed nanoseconds of an iteration (`None` for bytes).
+/// elapsed nanoseconds of an iteration (`None` for bytes and latencies).
 fn run_once(
     workload: &str,
-    subject: &Subject<'_>,
+    cell: &Cell,
+    env: &Env,
     unit: Unit,
     cfg: &Config,
-    watchdog: &Watchdog,
-    label: &str,
     iterations: u32,
 ) -> Result<(f64, Option<f64>), String> {
-    let (value, elapsed) =
-        watchdog.guard(format!("{workload} on {} ({label})", subject.name), || {
-            let check = |m: Measurement| -> Result<Measurement, String> {
-                if m.unit() == unit {
-                    Ok(m)
-                } else {
-                    Err(format!(
-                        "{workload}: returned {:?}, registered as {unit:?}",
-                        m.unit(),
-                    ))
-                }
-            };
-            match &subject.run {
-                SubjectRun::Batch(run) => {
-                    let m = check(run(iterations)?)?;
-                    Ok::<_, String>((m.value(), m.elapsed_ns()))
-                }
-                SubjectRun::Each(run) => {
-                    let mut value = 0.0;
-                    let mut elapsed: Option<f64> = None;
-                    for _ in 0..iterations {
-                        let m = check(run()?)?;
-                        value += m.value();
-                        if let Some(ns) = m.elapsed_ns() {
-                            *elapsed.get_or_insert(0.0) += ns;
-                        }
-                    }
-                    let n = f64::from(iterations);
-                    Ok((value / n, elapsed.map(|e| e / n)))
+    let check = |m: RunResult| -> Result<Measurement, String> {
+        let m = m?;
+        if m.unit() == unit {
+            Ok(m)
+        } else {
+            Err(format!(
+                "{workload}: returned {:?}, registered as {unit:?}",
+                m.unit()
+            ))
+        }
+    };
+    let p = &cfg.params;
+    let (value, elapsed) = match cell {
+        Cell::Batch(run) => {
+            let m = check(run(env, p, iterations))?;
+            (m.value(), m.elapsed_ns())
+        }
+        Cell::Each(run) => {
+            let (mut value, mut elapsed) = (0.0, None);
+            for _ in 0..iterations {
+                let m = check(run(env, p))?;
+                value += m.value();
+                if let Some(ns) = m.elapsed_ns() {
+                    *elapsed.get_or_insert(0.0) += ns;
                 }
             }
-        })?;
+            let n = f64::from(iterations);
+            (value / n, elapsed.map(|e: f64| e / n))
+        }
+    };
     std::thread::sleep(cfg.settle);
     Ok((value, elapsed))
 }
 
-/// Runs one workload on every subject: one warm-up run each, then
-/// `cfg.runs` measured runs each, interleaved (A B C A B C ...). Progress
-/// goes to stderr. The first wrong result ends it with that message (no
-/// time is kept). Returns one summary per subject, in order.
-///
-/// A timed run repeats the workload `k` times back to back and keeps the
-/// mean, `k` chosen from the slowest warm-up so a run lasts about
-/// `cfg.run_target` (see [`iterations_for`]); the same `k` for every subject.
-pub fn run_interleaved(
-    workload: &str,
-    description: &str,
-    unit: Unit,
-    subjects: &[Subject<'_>],
+/// Measures every row of `suite` and returns its table. Per row: one
+/// warm-up run of every cell, then `cfg.runs` measured runs each,
+/// interleaved (A B C A B C ...), each under the watchdog. A timed run
+/// repeats the workload `k` times back to back and keeps the mean, `k`
+/// chosen from the slowest warm-up so a run lasts about `cfg.run_target`
+/// (see [`iterations_for`]); the same `k` for every cell. Progress goes to
+/// stderr. The first wrong result ends it with that message.
+pub fn run_suite(
+    suite: &Suite,
+    env: &Env,
     cfg: &Config,
     watchdog: &Watchdog,
-) -> Result<Vec<Summary>, String> {
-    eprintln!("[{workload}] {description}");
-    let mut slowest: Option<f64> = None;
-    for subject in subjects {
-        let (v, elapsed) = run_once(workload, subject, unit, cfg, watchdog, "warm-up", 1)?;
-        if let Some(e) = elapsed {
-            slowest = Some(slowest.map_or(e, |s: f64| s.max(e)));
+    progress: &mut Progress,
+) -> Result<Table, String> {
+    let mut rows = Vec::with_capacity(suite.rows.len());
+    for w in &suite.rows {
+        progress.start(&w.name);
+        eprintln!("[{}] {}", w.name, w.description);
+        let cells: Vec<(&str, &Cell)> = (w.cells.iter().zip(&suite.columns))
+            .filter_map(|(cell, column)| Some((column.name.as_str(), cell.as_ref()?)))
+            .collect();
+        let run = |(name, cell): (&str, &Cell), label: &str, k: u32| {
+            watchdog.guard(format!("{} on {name} ({label})", w.name), || {
+                run_once(&w.name, cell, env, w.unit, cfg, k)
+            })
+        };
+        let mut slowest: Option<f64> = None;
+        for &c in &cells {
+            let (v, elapsed) = run(c, "warm-up", 1)?;
+            if let Some(e) = elapsed {
+                slowest = Some(slowest.map_or(e, |s: f64| s.max(e)));
+            }
+            eprintln!(
+                "[{}] warm-up {:<6} {}",
+                w.name,
+                c.0,
+                format_value(v, w.unit)
+            );
         }
-        eprintln!(
-            "[{workload}] warm-up {:<6} {}",
-            subject.name,
-            format_value(v, unit)
-        );
-    }
-    let iterations = slowest.map_or(1, |ns| iterations_for(cfg.run_target, ns));
-    if iterations > 1 {
-        eprintln!("[{workload}] {iterations} iterations per run (mean kept)");
-    }
-
-    let mut samples = vec![Vec::with_capacity(cfg.runs); subjects.len()];
-    for i in 0..cfg.runs {
-        let mut line = format!("[{workload}] run {}/{}", i + 1, cfg.runs);
-        for (subject, samples) in subjects.iter().zip(&mut samples) {
-            let label = format!("run {}", i + 1);
-            let (v, _) = run_once(workload, subject, unit, cfg, watchdog, &label, iterations)?;
-            samples.push(v);
-            line.push_str(&format!("  {} {}", subject.name, format_value(v, unit)));
+        let k = slowest.map_or(1, |ns| iterations_for(cfg.run_target, ns));
+        if k > 1 {
+            eprintln!("[{}] {k} iterations per run (mean kept)", w.name);
         }
-        eprintln!("{line}");
+        let mut samples = vec![Vec::with_capacity(cfg.runs); cells.len()];
+        for i in 1..=cfg.runs {
+            let mut line = format!("[{}] run {i}/{}", w.name, cfg.runs);
+            for (&c, samples) in cells.iter().zip(&mut samples) {
+                let (v, _) = run(c, &format!("run {i}"), k)?;
+                samples.push(v);
+                line.push_str(&format!("  {} {}", c.0, format_value(v, w.unit)));
+            }
+            eprintln!("{line}");
+        }
+        let mut summaries = samples
+            .iter()
+            .map(|s| Summary::of(s).ok_or_else(|| format!("{}: no valid samples", w.name)));
+        let cells = w
+            .cells
+            .iter()
+            .map(|c| {
+                c.as_ref()
+                    .map(|_| summaries.next().expect("a summary per cell"))
+            })
+            .map(Option::transpose)
+            .collect::<Result<_, _>>()?;
+        rows.push(Row::new(
+            &w.name,
+            w.unit,
+            w.goal,
+            &suite.columns,
+            suite.baseline,
+            cells,
+        ));
     }
-
-    samples
-        .iter()
-        .map(|s| Summary::of(s).ok_or_else(|| format!("{workload}: no valid samples")))
-        .collect()
-}
-
-/// Runs `workload` on every contender, and on Go when `go` is set up and
-/// the workload has a Go version (see [`run_interleaved`]). The row has one
-/// cell per contender, then one for Go when `go` is `Some` (`None` where
-/// the workload has no Go version).
-pub fn run_workload(
-    workload: &Workload,
-    contenders: &[AnyContender],
-    go: Option<&GoBench>,
-    cfg: &Config,
-    watchdog: &Watchdog,
-) -> Result<Row, String> {
-    let params = cfg.params;
-    let mut subjects: Vec<Subject<'_>> = contenders
-        .iter()
-        .map(|rt| Subject::each(rt.name(), move || (workload.run)(rt, &params)))
-        .collect();
-    let go_run = go.zip(workload.go);
-    if let Some((go, run)) = go_run {
-        subjects.push(Subject {
-            name: GO,
-            run: SubjectRun::Batch(Box::new(move |k| run(go, &params, k))),
-        });
-    }
-    let mut summaries = run_interleaved(
-        workload.name,
-        workload.description,
-        workload.unit,
-        &subjects,
-        cfg,
-        watchdog,
-    )?
-    .into_iter();
-    let mut cells: Vec<Option<Summary>> = summaries
-        .by_ref()
-        .take(contenders.len())
-        .map(Some)
-        .collect();
-    if go.is_some() {
-        cells.push(summaries.next());
-    }
-    Ok(Row {
-        workload: workload.name.to_string(),
-        unit: workload.unit,
-        goal: workload.goal,
-        cells,
+    Ok(Table {
+        title: suite.title(),
+        subject: suite.columns[0].name.clone(),
+        columns: suite.columns.clone(),
+        notes: Vec::new(),
+        rows,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::{Arc, Mutex};
 
-    fn workload(unit: Unit, run: crate::workload::RunFn) -> Workload {
-        Workload {
-            name: "test_workload",
-            description: "test",
-            unit,
-            goal: 0.8,
-            run,
-            go: None,
+    use super::*;
+    use crate::results::Column;
+    use crate::suite::{cell, Workload};
+
+    /// A suite of one row with the cells `cells`, its columns named a, b, ...
+    fn suite(unit: Unit, cells: Vec<Option<Cell>>) -> Suite {
+        Suite {
+            title: "test".into(),
+            about: vec![],
+            columns: (0..cells.len())
+                .map(|i| Column::new(&((b'a' + i as u8) as char).to_string(), true, ""))
+                .collect(),
+            baseline: None,
+            rows: vec![Workload {
+                name: "w".into(),
+                description: "test".into(),
+                unit,
+                goal: None,
+                cells,
+            }],
         }
     }
 
-    fn config() -> Config {
-        Config {
+    /// Runs `s` with 3 runs of `run_target` each on 1-worker runtimes.
+    fn run(s: &Suite, run_target: Duration) -> Result<Table, String> {
+        let cfg = Config {
             runs: 3,
             params: Params {
                 workers: 1,
                 quick: true,
             },
             settle: Duration::ZERO,
-            run_target: Duration::ZERO,
-        }
-    }
-
-    /// `w` run on a 1-worker tokio runtime with the test config, no Go.
-    fn run_on_tokio(w: &Workload) -> Result<Row, String> {
-        let tokio = vec![AnyContender::build("tokio", 1).unwrap()];
-        run_workload(w, &tokio, None, &config(), &Watchdog::start(RUN_LIMIT))
+            run_target,
+        };
+        let env = Env::build(1).unwrap();
+        let watchdog = Watchdog::start(Duration::from_secs(60));
+        run_suite(s, &env, &cfg, &watchdog, &mut Progress::new(1))
     }
 
     #[test]
-    fn a_wrong_result_aborts_the_workload() {
-        let w = workload(Unit::Time, |_, _| Err("wrong sum".into()));
-        let err = run_on_tokio(&w).unwrap_err();
-        assert_eq!(err, "wrong sum");
+    fn a_wrong_result_or_unit_aborts_the_suite() {
+        let wrong = suite(Unit::Time, vec![cell(|_, _| Err("wrong sum".into()))]);
+        assert_eq!(run(&wrong, Duration::ZERO).unwrap_err(), "wrong sum");
+        let bytes = suite(Unit::Time, vec![cell(|_, _| Ok(Measurement::Bytes(1.0)))]);
+        let err = run(&bytes, Duration::ZERO).unwrap_err();
+        assert!(
+            err.contains("w: returned Bytes, registered as Time"),
+            "{err}"
+        );
+    }
+
+    /// Every call of a cell, in order: its name and iteration count.
+    type Calls = Arc<Mutex<Vec<(&'static str, u32)>>>;
+
+    /// A cell recording its calls into `calls`, taking `ms` per iteration.
+    fn timed(calls: &Calls, name: &'static str, ms: u64, batch: bool) -> Option<Cell> {
+        let calls = calls.clone();
+        let per_op = move |k: u32| {
+            calls.lock().unwrap().push((name, k));
+            Ok(Measurement::PerOp {
+                elapsed: Duration::from_millis(ms),
+                ops: 1_000_000,
+            })
+        };
+        Some(match batch {
+            true => Cell::Batch(Box::new(move |_, _, k| per_op(k))),
+            false => Cell::Each(Box::new(move |_, _| per_op(1))),
+        })
     }
 
     #[test]
-    fn a_measurement_in_the_wrong_unit_is_refused() {
-        let w = workload(Unit::Time, |_, _| Ok(Measurement::Bytes(1.0)));
-        let err = run_on_tokio(&w).unwrap_err();
-        assert!(err.contains("registered as Time"), "{err}");
+    fn cells_run_interleaved_with_gaps_and_the_slowest_warm_up_sizes_runs() {
+        let calls = Calls::default();
+        let cells = vec![
+            timed(&calls, "a", 5, false),
+            None,
+            timed(&calls, "c", 10, true),
+        ];
+        let table = run(&suite(Unit::PerOp, cells), Duration::from_millis(20)).unwrap();
+        // A run of the slower cell takes 10 ms: 2 iterations fill 20 ms,
+        // two calls of the other, one call with k = 2 of the batch cell.
+        let calls = calls.lock().unwrap().clone();
+        assert_eq!(calls[..2], [("a", 1), ("c", 1)], "warm-ups");
+        let run = [("a", 1), ("a", 1), ("c", 2)];
+        assert_eq!(calls[2..], [run, run, run].concat());
+        let medians: Vec<_> = table.rows[0]
+            .cells
+            .iter()
+            .map(|c| c.map(|s| s.median))
+            .collect();
+        assert_eq!(medians, [Some(5.0), None, Some(10.0)]);
+        assert_eq!(table.rows[0].cells[0].unwrap().count, 3);
+        assert_eq!(table.rows[0].ratio, Some(0.5));
+        assert_eq!(table.subject, "a");
     }
-
-    #[test]
-    fn samples_are_summarised_per_contender() {
-        let w = workload(Unit::Bytes, |_, _| Ok(Measurement::Bytes(64.0)));
-        let row = run_on_tokio(&w).unwrap();
-        assert_eq!(row.cells.len(), 1);
-        assert_eq!(row.cells[0].unwrap().count, 3);
-        assert_eq!(row.cells[0].unwrap().median, 64.0);
-    }
-
-    const RUN_LIMIT: Duration = Duration::from_secs(60);
 
     #[test]
     fn the_progress_line_fills_with_the_rows_done() {
@@ -375,36 +367,6 @@ mod tests {
         p.start("a");
         p.start("b");
         assert_eq!(p.done, 2);
-    }
-
-    #[test]
-    fn a_batch_subject_is_called_once_per_run_with_the_iteration_count() {
-        use std::cell::RefCell;
-        let calls = RefCell::new(Vec::new());
-        let each = Subject::each("each", || Ok(Measurement::Time(Duration::from_millis(5))));
-        let batch = Subject {
-            name: "batch",
-            run: SubjectRun::Batch(Box::new(|k| {
-                calls.borrow_mut().push(k);
-                Ok(Measurement::Time(Duration::from_millis(2)))
-            })),
-        };
-        let mut cfg = config();
-        cfg.run_target = Duration::from_millis(20);
-        let summaries = run_interleaved(
-            "w",
-            "test",
-            Unit::Time,
-            &[each, batch],
-            &cfg,
-            &Watchdog::start(RUN_LIMIT),
-        )
-        .unwrap();
-        // Warm-up with 1; the slowest warm-up (5 ms) sizes runs at 4
-        // iterations, which the batch subject does itself: one call per run.
-        assert_eq!(*calls.borrow(), [1, 4, 4, 4]);
-        assert_eq!(summaries[0].median, 5e6);
-        assert_eq!(summaries[1].median, 2e6);
     }
 
     #[test]
@@ -420,44 +382,5 @@ mod tests {
         assert_eq!(iterations_for(Duration::ZERO, 5.0 * ms), 1);
         assert_eq!(iterations_for(Duration::from_millis(20), 0.0), 1);
         assert_eq!(iterations_for(Duration::from_millis(20), f64::NAN), 1);
-    }
-
-    #[test]
-    fn subjects_run_interleaved_and_per_op_runs_are_sized_by_elapsed_time() {
-        use std::cell::RefCell;
-        let order = RefCell::new(Vec::new());
-        let subject = |name: &'static str, ns_per_op: u64| {
-            let order = &order;
-            Subject::each(name, move || {
-                order.borrow_mut().push(name);
-                Ok(Measurement::PerOp {
-                    elapsed: Duration::from_millis(ns_per_op),
-                    ops: 1_000_000,
-                })
-            })
-        };
-        let subjects = [subject("a", 5), subject("b", 10)];
-        let mut cfg = config();
-        cfg.run_target = Duration::from_millis(20);
-        let summaries = run_interleaved(
-            "w",
-            "test",
-            Unit::PerOp,
-            &subjects,
-            &cfg,
-            &Watchdog::start(RUN_LIMIT),
-        )
-        .unwrap();
-        drop(subjects);
-        // A run of the slower subject takes 10 ms: 2 iterations fill 20 ms.
-        let order = order.into_inner();
-        assert_eq!(order[..2], ["a", "b"], "warm-ups");
-        assert_eq!(
-            order[2..],
-            ["a", "a", "b", "b", "a", "a", "b", "b", "a", "a", "b", "b"]
-        );
-        assert_eq!(summaries[0].median, 5.0);
-        assert_eq!(summaries[1].median, 10.0);
-        assert_eq!(summaries[1].count, 3);
     }
 }

@@ -1,110 +1,117 @@
-//! Comparison suites: workloads measured across *implementations* (channel
-//! crates, Go) rather than across runtimes.
-//!
-//! A [`Suite`] is a set of columns (implementations) and rows (workloads);
-//! each cell is a [`CellFn`] performing one measured run, or `None` where
-//! that implementation cannot run that workload (`n/a`). [`Suite::run`]
-//! measures row by row, the cells of a row interleaved exactly like the
-//! runtime workloads (warm-up, then A B C A B C ...), and returns a
-//! [`CompareTable`].
+//! What the registry is made of: a [`Suite`] is one table to measure, its
+//! columns (runtimes, channel crates, Go, threads) and its rows
+//! ([`Workload`]s), each with one [`Cell`] per column, or `None` where that
+//! column cannot run that workload (`n/a`). The suites themselves are listed
+//! by [`workload::suites`](crate::workload::suites).
 
-use crate::contender::{AnyContender, Gort, Smol, Tokio};
+use crate::contender::{Contender, Gort, Params, Smol, Tokio};
 use crate::gobench::GoBench;
-use crate::report::{Column, CompareRow, CompareTable};
-use crate::runner::{run_interleaved, Config, Progress, Subject, Watchdog};
-use crate::workload::{self, Measurement, Params, Unit};
+use crate::results::Column;
+use crate::stats::{Measurement, Unit};
 
 /// What the cells run on: the runtimes built once per process, and Go's
 /// test binary when `go` is installed.
-#[derive(Clone, Copy)]
-pub struct Env<'a> {
-    /// gort's runtime (2 workers).
-    pub gort: &'a Gort,
-    /// tokio's multi-threaded runtime (2 workers).
-    pub tokio: &'a Tokio,
-    /// smol's executor (2 threads).
-    pub smol: &'a Smol,
+pub struct Env {
+    /// gort's runtime.
+    pub gort: Gort,
+    /// tokio's multi-threaded runtime.
+    pub tokio: Tokio,
+    /// smol's executor.
+    pub smol: Smol,
     /// Go's built benchmarks; `None` without `go`.
-    pub go: Option<&'a GoBench>,
+    pub go: Option<GoBench>,
 }
 
-impl<'a> Env<'a> {
-    /// The environment over the built contenders (which must include gort
-    /// and tokio) and Go's benchmarks if any.
-    pub fn new(contenders: &'a [AnyContender], go: Option<&'a GoBench>) -> Result<Env<'a>, String> {
-        let gort = contenders
-            .iter()
-            .find_map(AnyContender::as_gort)
-            .ok_or("the suites need the gort runtime")?;
-        let tokio = contenders
-            .iter()
-            .find_map(AnyContender::as_tokio)
-            .ok_or("the suites need the tokio runtime")?;
-        let smol = contenders
-            .iter()
-            .find_map(AnyContender::as_smol)
-            .ok_or("the suites need the smol executor")?;
+impl Env {
+    /// Builds every runtime with `workers` worker threads (Go is set up
+    /// apart, see [`GoBench::setup`]).
+    pub fn build(workers: usize) -> Result<Env, String> {
+        fn built<C: Contender>(workers: usize) -> Result<C, String> {
+            C::build(workers).map_err(|e| format!("building the {} runtime failed: {e}", C::NAME))
+        }
         Ok(Env {
-            gort,
-            tokio,
-            smol,
-            go,
+            gort: built(workers)?,
+            tokio: built(workers)?,
+            smol: built(workers)?,
+            go: None,
         })
     }
 
     /// Go's benchmarks, or an error naming `what` needed them.
-    pub fn go(&self, what: &str) -> Result<&'a GoBench, String> {
+    pub fn go(&self, what: &str) -> Result<&GoBench, String> {
         self.go
+            .as_ref()
             .ok_or_else(|| format!("{what}: Go's column was asked for but Go is not set up"))
     }
 }
 
-/// One measured run of one workload on one implementation; returns a
-/// measurement in its row's unit, or an error when the result was wrong.
-pub type CellFn = Box<dyn Fn(&Env<'_>, &Params) -> Result<Measurement, String>>;
+/// The outcome of one measured run: a measurement in its row's unit, or an
+/// error when the result was wrong (a wrong count must never become a time).
+pub type RunResult = Result<Measurement, String>;
 
-/// A column of a suite: an implementation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SuiteColumn {
-    /// Header text.
-    pub name: String,
-    /// Competes for "best" (see [`Column::ranked`]).
-    pub ranked: bool,
-    /// One line for the legend under the table: what exactly runs.
-    pub about: String,
+/// One iteration of a workload on one column.
+pub type EachFn = dyn Fn(&Env, &Params) -> RunResult;
+
+/// `k` iterations of a workload on one column, returning the mean of one.
+pub type BatchFn = dyn Fn(&Env, &Params, u32) -> RunResult;
+
+/// One workload on one column.
+pub enum Cell {
+    /// One iteration per call; the runner repeats it to fill a run.
+    Each(Box<EachFn>),
+    /// Called once per run with the iteration count `k`, which it repeats
+    /// itself (Go's `b.N`: one process per run).
+    Batch(Box<BatchFn>),
 }
 
-/// A row of a suite: one workload, one cell per column.
-pub struct SuiteRow {
+/// A cell that performs one iteration per call.
+pub fn cell(f: impl Fn(&Env, &Params) -> RunResult + 'static) -> Option<Cell> {
+    Some(Cell::Each(Box::new(f)))
+}
+
+/// A row: one workload, one cell per column.
+pub struct Workload {
     /// Unique name, matched by `--filter`, e.g. `chan/mpmc/cap128`.
     pub name: String,
     /// One line: what one run does.
     pub description: String,
-    /// What every cell returns ([`Unit::PerOp`] for the channel suites).
+    /// What every cell returns.
     pub unit: Unit,
+    /// The goal for the ratio to the suite's baseline (met when `<=`), in
+    /// a suite that has one.
+    pub goal: Option<f64>,
     /// One cell per column; `None` = `n/a`.
-    pub cells: Vec<Option<CellFn>>,
+    pub cells: Vec<Option<Cell>>,
 }
 
-/// A comparison suite: columns, rows, and which column is under test.
+/// A table to measure. Its first column is the implementation under test
+/// (gort); every row's ratio is gort's median over the baseline column's
+/// when there is one, else over the lowest median of the other ranked columns.
 pub struct Suite {
-    /// Heading, printed as `## <title>` above the table.
+    /// Heading, printed as `## <title>` above the table; `{vs}` in it
+    /// becomes `gort vs tokio, smol and Go` (the columns left after
+    /// [`Suite::remove_column`]).
     pub title: String,
-    /// Lines printed under the heading: executor, unit, sizes.
+    /// Lines printed under the heading: what runs, the unit, the sizes.
     pub about: Vec<String>,
-    /// The implementations.
-    pub columns: Vec<SuiteColumn>,
-    /// Index in `columns` of the implementation under test (gort).
-    pub subject: usize,
+    /// The columns.
+    pub columns: Vec<Column>,
+    /// The column every row's ratio is taken against, if fixed.
+    pub baseline: Option<usize>,
     /// The workloads.
-    pub rows: Vec<SuiteRow>,
+    pub rows: Vec<Workload>,
+}
+
+/// Whether a workload called `name` is selected by `filter`: all are when
+/// `None`; otherwise those whose name contains any comma-separated part.
+pub fn matches(name: &str, filter: Option<&str>) -> bool {
+    filter.map_or(true, |f| f.split(',').any(|part| name.contains(part)))
 }
 
 impl Suite {
-    /// Keeps the rows whose name matches `filter` (see [`workload::matches`]).
+    /// Keeps the rows whose name matches `filter` (see [`matches`]).
     pub fn select(mut self, filter: Option<&str>) -> Suite {
-        self.rows
-            .retain(|r| workload::matches(r.name.as_str(), filter));
+        self.rows.retain(|r| matches(&r.name, filter));
         self
     }
 
@@ -113,83 +120,47 @@ impl Suite {
         self.columns.iter().position(|c| c.name == name)
     }
 
-    /// Removes column `index` (and its cell in every row). The subject
-    /// column cannot be removed.
-    pub fn remove_column(&mut self, index: usize) {
-        assert_ne!(index, self.subject, "the subject column stays");
+    /// Whether some row has a cell in the column called `name`.
+    pub fn uses(&self, name: &str) -> bool {
+        self.column(name)
+            .is_some_and(|i| self.rows.iter().any(|r| r.cells[i].is_some()))
+    }
+
+    /// Removes the column called `name`, if any, and its cell in every row.
+    /// The first column (the subject) and the baseline cannot be removed.
+    pub fn remove_column(&mut self, name: &str) {
+        let Some(index) = self.column(name) else {
+            return;
+        };
+        assert!(index > 0 && Some(index) != self.baseline, "{name} stays");
         self.columns.remove(index);
         for row in &mut self.rows {
             row.cells.remove(index);
         }
-        if self.subject > index {
-            self.subject -= 1;
+        if let Some(b) = self.baseline.as_mut().filter(|b| **b > index) {
+            *b -= 1;
         }
     }
 
-    /// Measures every row (see [`run_interleaved`]); the first wrong result
-    /// ends it with that message.
-    pub fn run(
-        &self,
-        env: &Env<'_>,
-        cfg: &Config,
-        watchdog: &Watchdog,
-        progress: &mut Progress,
-    ) -> Result<CompareTable, String> {
-        let mut rows = Vec::with_capacity(self.rows.len());
-        for row in &self.rows {
-            progress.start(&row.name);
-            let params = cfg.params;
-            let subjects: Vec<Subject<'_>> = row
-                .cells
-                .iter()
-                .zip(&self.columns)
-                .filter_map(|(cell, column)| {
-                    let cell = cell.as_ref()?;
-                    Some(Subject::each(column.name.as_str(), move || {
-                        cell(env, &params)
-                    }))
-                })
-                .collect();
-            let mut summaries = run_interleaved(
-                &row.name,
-                &row.description,
-                row.unit,
-                &subjects,
-                cfg,
-                watchdog,
-            )?
-            .into_iter();
-            let cells = row
-                .cells
-                .iter()
-                .map(|cell| cell.as_ref().and_then(|_| summaries.next()))
-                .collect();
-            rows.push(CompareRow {
-                workload: row.name.clone(),
-                unit: row.unit,
-                cells,
-            });
-        }
-        Ok(CompareTable {
-            columns: self
-                .columns
-                .iter()
-                .map(|c| Column {
-                    name: c.name.clone(),
-                    ranked: c.ranked,
-                })
-                .collect(),
-            subject: self.subject,
-            rows,
-        })
+    /// The title with `{vs}` filled in.
+    pub fn title(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        let others = match names[1..].split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            Some((last, _)) => last.to_string(),
+            None => String::new(),
+        };
+        self.title
+            .replace("{vs}", &format!("{} vs {others}", names[0]))
     }
 
-    /// The legend printed under the table: one line per column, then how
-    /// to read the marks.
+    /// The legend printed under the table: one line per column that says
+    /// what runs in it, then, without a baseline, how to read the marks.
     pub fn legend(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .columns
             .iter()
+            .filter(|c| !c.about.is_empty())
             .map(|c| {
                 let rank = if c.ranked {
                     ""
@@ -199,124 +170,53 @@ impl Suite {
                 format!("- {}: {}{rank}", c.name, c.about)
             })
             .collect();
-        lines.push(format!(
-            "- **bold**: the lowest median of the ranked columns in the row; \
-             `{} vs best`: {0}'s median / the lowest median of the other ranked columns \
-             (`best, 0.80x X`: {0} is lowest, at 0.80x the runner-up X); n/a in a column: the \
-             implementation has no such channel or shape",
-            self.columns[self.subject].name
-        ));
+        if self.baseline.is_none() {
+            lines.push(format!(
+                "- **bold**: the lowest median of the ranked columns in the row; \
+                 `{} vs best`: {0}'s median / the lowest median of the other ranked columns \
+                 (`best, 0.80x X`: {0} is lowest, at 0.80x the runner-up X); n/a in a column: the \
+                 implementation has no such channel or shape",
+                self.columns[0].name
+            ));
+        }
         lines
     }
-}
-
-/// All comparison suites, in report order: the seed's table (per unit of
-/// concurrency), Go's scheduler benchmarks, Go's channel benchmarks, the async channel suite, the
-/// blocking channel suite.
-pub fn suites() -> Vec<Suite> {
-    vec![
-        workload::seed::suite(),
-        workload::go_sched::suite(),
-        workload::go_chan::suite(),
-        workload::channel::async_suite(),
-        workload::channel::blocking_suite(),
-    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    fn cell(ns: u64) -> Option<CellFn> {
-        Some(Box::new(move |_: &Env<'_>, _: &Params| {
-            Ok(Measurement::PerOp {
-                elapsed: Duration::from_nanos(ns * 100),
-                ops: 100,
-            })
-        }))
-    }
-
-    fn column(name: &str, ranked: bool) -> SuiteColumn {
-        SuiteColumn {
-            name: name.into(),
-            ranked,
-            about: format!("about {name}"),
-        }
-    }
 
     fn suite() -> Suite {
+        let row = |name: &str| Workload {
+            name: name.into(),
+            description: String::new(),
+            unit: Unit::PerOp,
+            goal: None,
+            cells: vec![cell(|_, _| Err("x".into())), None, None],
+        };
         Suite {
-            title: "test".into(),
+            title: "t: {vs}".into(),
             about: vec![],
-            columns: vec![column("a", true), column("b", true), column("c", false)],
-            subject: 1,
-            rows: vec![
-                SuiteRow {
-                    name: "chan/x/cap0".into(),
-                    description: "x".into(),
-                    unit: Unit::PerOp,
-                    cells: vec![cell(10), None, cell(30)],
-                },
-                SuiteRow {
-                    name: "chan/y/cap1".into(),
-                    description: "y".into(),
-                    unit: Unit::PerOp,
-                    cells: vec![cell(40), cell(20), None],
-                },
-            ],
+            columns: ["a", "b", "c"].map(|n| Column::new(n, n != "c", n)).into(),
+            baseline: None,
+            rows: vec![row("chan/x/cap0"), row("chan/y/cap1")],
         }
     }
 
     #[test]
-    fn select_and_remove_column() {
-        let s = suite().select(Some("chan/y"));
+    fn select_remove_column_title_and_legend() {
+        let s = suite().select(Some("chan/y,nothing"));
         assert_eq!(s.rows.len(), 1);
-        assert_eq!(s.rows[0].name, "chan/y/cap1");
+        assert_eq!(s.title(), "t: a vs b and c");
+        assert!(s.uses("a") && !s.uses("b") && !s.uses("z"));
         let mut s = suite();
-        s.remove_column(0);
-        assert_eq!(s.subject, 0);
-        assert_eq!(s.columns.len(), 2);
-        assert!(s.rows.iter().all(|r| r.cells.len() == 2));
+        s.remove_column("b");
+        s.remove_column("z");
         assert_eq!(s.column("c"), Some(1));
+        assert!(s.rows.iter().all(|r| r.cells.len() == 2));
+        assert_eq!(s.title(), "t: a vs c");
         assert_eq!(s.legend().len(), 3);
         assert!(s.legend()[1].contains("not ranked"));
-    }
-
-    #[test]
-    fn runs_cells_and_maps_summaries_back_with_gaps() {
-        let contenders = vec![
-            AnyContender::build("gort", 1).unwrap(),
-            AnyContender::build("tokio", 1).unwrap(),
-            AnyContender::build("smol", 1).unwrap(),
-        ];
-        let env = Env::new(&contenders, None).unwrap();
-        let cfg = Config {
-            runs: 2,
-            params: Params {
-                workers: 1,
-                quick: true,
-            },
-            settle: Duration::ZERO,
-            run_target: Duration::ZERO,
-        };
-        let table = suite()
-            .run(
-                &env,
-                &cfg,
-                &Watchdog::start(Duration::from_secs(60)),
-                &mut Progress::new(2),
-            )
-            .unwrap();
-        assert_eq!(table.subject, 1);
-        assert_eq!(table.rows.len(), 2);
-        let medians = |r: &CompareRow| -> Vec<Option<f64>> {
-            r.cells.iter().map(|c| c.map(|s| s.median)).collect()
-        };
-        assert_eq!(medians(&table.rows[0]), [Some(10.0), None, Some(30.0)]);
-        assert_eq!(medians(&table.rows[1]), [Some(40.0), Some(20.0), None]);
-        assert_eq!(table.rows[0].cells[0].unwrap().count, 2);
-        assert!(Env::new(&contenders[..1], None).is_err());
-        assert!(Env::new(&contenders[..2], None).is_err());
     }
 }

@@ -1,15 +1,12 @@
-//! The registry of workloads.
+//! The registry: every table the harness measures ([`suites`]), in report
+//! order, each row a workload with a cell per column.
 //!
-//! A workload is a name, a description, a unit, a goal and a [`RunFn`]. The
-//! run function performs one measured run on one contender and returns a
-//! [`Measurement`], or an error message when the result was wrong (a wrong
-//! count or sum must never turn into a time).
-//!
-//! Adding a workload: write `fn my_workload<C: Contender>(rt: &C, p: &Params)
-//! -> Result<Measurement, String>` (in a submodule) and add an entry to
-//! [`registry`] with `run: dispatch!(my_workload)`. When genericity would
-//! distort a result, write the [`RunFn`] by hand and match on
-//! [`AnyContender`] to call per-runtime versions.
+//! The runtime table's workloads are written once as
+//! `fn my_workload<C: Contender>(rt: &C, p: &Params) -> RunResult` (in a
+//! submodule) and get a cell per runtime with `runtimes!(my_workload)`; the
+//! other suites build their rows in their own submodule. A cell returns an
+//! error message when the result was wrong: a wrong count or sum must never
+//! turn into a time.
 
 pub mod alloc;
 pub mod channel;
@@ -22,294 +19,211 @@ pub mod timers;
 
 use std::time::Duration;
 
-use crate::contender::AnyContender;
-use crate::dispatch;
-use crate::gobench::GoBench;
+use crate::contender::{Contender, Gort, Params, Smol, Tokio, WORKERS};
+use crate::gobench::{GoBench, GO};
+use crate::results::Column;
+use crate::stats::{Measurement, Unit};
+use crate::suite::{cell, Cell, RunResult, Suite, Workload};
 
-/// What a workload measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Wall-clock time of one run; lower is better.
-    Time,
-    /// Bytes allocated (per unit of work); lower is better.
-    Bytes,
-    /// Nanoseconds per operation (per message, Go's ns/op); lower is better.
-    PerOp,
+/// The floor the issues set for every runtime workload: gort at most 0.80x tokio.
+pub const FLOOR: f64 = 0.80;
+
+/// All suites, in report order: the runtime table, the seed's table (per
+/// unit of concurrency), Go's scheduler benchmarks, Go's channel
+/// benchmarks, the async channel suite, the blocking channel suite.
+pub fn suites() -> Vec<Suite> {
+    vec![
+        runtimes(),
+        seed::suite(),
+        go_sched::suite(),
+        go_chan::suite(),
+        channel::async_suite(),
+        channel::blocking_suite(),
+    ]
 }
 
-/// The result of one run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Measurement {
-    /// Elapsed wall-clock time.
-    Time(Duration),
-    /// Bytes (may be fractional, e.g. an average per task).
-    Bytes(f64),
-    /// A latency read off a run (a percentile), not the run's length: one
-    /// run is never repeated to fill the run target.
-    Latency(Duration),
-    /// `ops` operations (messages) that took `elapsed` in all.
-    PerOp {
-        /// Wall-clock time of the whole run.
-        elapsed: Duration,
-        /// Operations done in that time (> 0).
-        ops: u64,
-    },
+/// The cells of `f`, a workload generic over [`Contender`], on gort, tokio
+/// and smol (the runtime table's first three columns).
+macro_rules! runtimes {
+    ($f:path) => {
+        vec![
+            cell(|env, p| $f(&env.gort, p)),
+            cell(|env, p| $f(&env.tokio, p)),
+            cell(|env, p| $f(&env.smol, p)),
+        ]
+    };
 }
-
-impl Measurement {
-    /// The unit of this measurement.
-    pub fn unit(&self) -> Unit {
-        match self {
-            Measurement::Time(_) | Measurement::Latency(_) => Unit::Time,
-            Measurement::Bytes(_) => Unit::Bytes,
-            Measurement::PerOp { .. } => Unit::PerOp,
-        }
-    }
-
-    /// The value as a number: nanoseconds for time, bytes for bytes,
-    /// nanoseconds per operation for per-op (NaN when `ops` is 0).
-    pub fn value(&self) -> f64 {
-        match *self {
-            Measurement::Time(d) | Measurement::Latency(d) => d.as_secs_f64() * 1e9,
-            Measurement::Bytes(b) => b,
-            Measurement::PerOp { elapsed, ops } => {
-                if ops == 0 {
-                    f64::NAN
-                } else {
-                    elapsed.as_secs_f64() * 1e9 / ops as f64
-                }
-            }
-        }
-    }
-
-    /// How long the run took, in nanoseconds, when it is a timed run
-    /// (`None` for bytes). Sizes the number of iterations per run.
-    pub fn elapsed_ns(&self) -> Option<f64> {
-        match *self {
-            Measurement::Time(d) | Measurement::PerOp { elapsed: d, .. } => {
-                Some(d.as_secs_f64() * 1e9)
-            }
-            Measurement::Bytes(_) | Measurement::Latency(_) => None,
-        }
-    }
-}
-
-/// Parameters shared by all workloads of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Params {
-    /// Worker threads each runtime was built with.
-    pub workers: usize,
-    /// Smaller sizes for a quick smoke run.
-    pub quick: bool,
-}
-
-impl Params {
-    /// `full` normally, `quick` under `--quick`.
-    pub fn size(&self, full: usize, quick: usize) -> usize {
-        if self.quick {
-            quick
-        } else {
-            full
-        }
-    }
-}
-
-/// One measured run of a workload on one contender.
-pub type RunFn = fn(&AnyContender, &Params) -> Result<Measurement, String>;
-
-/// One measured run of a workload's Go version: `k` iterations in one
-/// process (Go's `b.N`), returning the mean of one iteration.
-pub type GoRunFn = fn(&GoBench, &Params, u32) -> Result<Measurement, String>;
 
 /// A timed workload's Go version: `Benchmark<name>` in
 /// `benches/go/runtime_test.go`, one `b.N` iteration being one run of the
 /// workload (`-gort.quick` under `--quick`), `b.N = max(k, 2)` in one
 /// process after Go's own first run of `b.N = 1`, whose result it
 /// discards. Returns the mean time.
-pub fn go_time(go: &GoBench, p: &Params, name: &str, k: u32) -> Result<Measurement, String> {
+pub fn go_time(go: &GoBench, p: &Params, name: &str, k: u32) -> RunResult {
     let flags: &[&str] = if p.quick { &["-gort.quick"] } else { &[] };
     // Go's testing runs b.N = 1 first and reports that run itself under
     // `-test.benchtime 1x`: at least 2, so the first is a warm-up.
     let ops = u64::from(k.max(2));
-    let m = go.run_with(name, ops, p.workers, flags)?;
-    let ns = m.value();
+    let ns = go.run_with(name, ops, p.workers, flags)?.value();
     if !ns.is_finite() || ns <= 0.0 {
         return Err(format!("Go {name}: {ns} ns per run"));
     }
     Ok(Measurement::Time(Duration::from_nanos(ns.round() as u64)))
 }
 
-/// A registered workload.
-#[derive(Clone, Copy)]
-pub struct Workload {
-    /// Unique name (matched by `--filter`).
-    pub name: &'static str,
-    /// One line: what one run does.
-    pub description: &'static str,
-    /// What [`Workload::run`] returns.
-    pub unit: Unit,
-    /// The goal for the ratio subject/baseline of medians: met when `<= goal`.
-    pub goal: f64,
-    /// Performs one run.
-    pub run: RunFn,
-    /// The Go version, if the workload has one (Go's column).
-    pub go: Option<GoRunFn>,
-}
-
-impl std::fmt::Debug for Workload {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Workload")
-            .field("name", &self.name)
-            .field("unit", &self.unit)
-            .field("goal", &self.goal)
-            .finish_non_exhaustive()
+/// A row of the runtime table: `cells` on the runtimes, then Go's
+/// `Benchmark<go>` (see [`go_time`]) if there is one.
+fn row(
+    name: &str,
+    description: &str,
+    unit: Unit,
+    mut cells: Vec<Option<Cell>>,
+    go: Option<&'static str>,
+) -> Workload {
+    cells.push(go.map(|go| -> Cell {
+        Cell::Batch(Box::new(move |env, p, k| go_time(env.go(go)?, p, go, k)))
+    }));
+    Workload {
+        name: name.to_string(),
+        description: description.to_string(),
+        unit,
+        goal: Some(FLOOR),
+        cells,
     }
 }
 
-/// The floor the issues set for every workload: gort at most 0.80x tokio.
-pub const FLOOR: f64 = 0.80;
-
-/// All workloads, in report order.
-pub fn registry() -> Vec<Workload> {
-    vec![
-        Workload {
-            name: "spawn_many_local",
-            description:
-                "inside a task, spawn 10,000 tasks that bump an atomic; the last one signals",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(scheduler::spawn_many_local),
-            go: Some(|go, p, k| go_time(go, p, "SpawnManyLocal", k)),
-        },
-        Workload {
-            name: "spawn_many_remote_idle",
-            description: "from the bench thread, spawn 10,000 empty tasks via the handle; join all",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(scheduler::spawn_many_remote_idle),
-            go: Some(|go, p, k| go_time(go, p, "SpawnManyRemoteIdle", k)),
-        },
-        Workload {
-            name: "spawn_many_remote_busy",
-            description:
-                "as spawn_many_remote_idle, while 2 tasks per worker loop on yield_now + 10us stall",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(scheduler::spawn_many_remote_busy),
-            go: Some(|go, p, k| go_time(go, p, "SpawnManyRemoteBusy", k)),
-        },
-        Workload {
-            name: "ping_pong",
-            description:
-                "1,000 pairs: a task spawns a partner, one futures oneshot each way; all joined",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(scheduler::ping_pong),
-            go: Some(|go, p, k| go_time(go, p, "PingPong", k)),
-        },
-        Workload {
-            name: "yield_many",
-            description: "200 tasks x 1,000 yield_now, spawned from the bench thread; all joined",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(scheduler::yield_many),
-            go: Some(|go, p, k| go_time(go, p, "YieldMany", k)),
-        },
-        Workload {
-            name: "chained_spawn",
-            description: "a chain of 1,000 tasks, each spawning the next; the last one signals",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(scheduler::chained_spawn),
-            go: Some(|go, p, k| go_time(go, p, "ChainedSpawn", k)),
-        },
-        Workload {
-            name: "skynet",
-            description: "a tree of 1,111,111 tasks (10 children per node, 6 levels); leaves return their index, nodes sum their children",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(scheduler::skynet),
-            go: Some(|go, p, k| go_time(go, p, "Skynet", k)),
-        },
-        Workload {
-            name: "timers_sleep_many",
-            description: "inside a task, spawn 1,000,000 tasks that each sleep 0-10 ms on the runtime's timer; the last one signals (none may wake early)",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(timers::sleep_many),
-            go: Some(|go, p, k| go_time(go, p, "TimersSleepMany", k)),
-        },
-        Workload {
-            name: "timers_timeout_cancel",
-            description: "1,000,000 timeouts of 1 s created, registered and cancelled (one task per worker, around a future ready on its second poll)",
-            unit: Unit::Time,
-            goal: FLOOR,
-            run: dispatch!(timers::timeout_cancel),
-            go: Some(|go, p, k| go_time(go, p, "TimersTimeoutCancel", k)),
-        },
-        Workload {
-            name: "tcp_echo_throughput",
-            description: "TCP echo on loopback: a server process per runtime (same workers), 100 connections of a separate mio client, 64-byte messages back to back for 1 s; ns per message (msgs/s = 1e9 / it)",
-            unit: Unit::PerOp,
-            goal: 1.0,
-            run: net::throughput,
-            go: Some(net::go_throughput),
-        },
-        Workload {
-            name: "tcp_echo_p99_saturated",
-            description: "as tcp_echo_throughput (every connection always has a message in flight): 99th percentile latency from each message's write",
-            unit: Unit::Time,
-            goal: 1.0,
-            run: net::saturated_p99,
-            go: Some(net::go_saturated_p99),
-        },
-        Workload {
-            name: "tcp_echo_p50_at_20k",
-            description: "as tcp_echo_throughput at a fixed 20,000 msgs/s in all: median latency from each message's due time",
-            unit: Unit::Time,
-            goal: 1.0,
-            run: net::latency_p50,
-            go: Some(net::go_latency_p50),
-        },
-        Workload {
-            name: "tcp_echo_p99_at_20k",
-            description: "as tcp_echo_p50_at_20k: 99th percentile latency",
-            unit: Unit::Time,
-            goal: 1.0,
-            run: net::latency_p99,
-            go: Some(net::go_latency_p99),
-        },
-        Workload {
-            name: "alloc_per_empty_task",
-            description: "bytes asked of the global allocator per spawn(async {}) from inside a task (100 spawns, below the local queue size; gort recycles task blocks, so a warm worker asks for none: its empty task is a 64-byte block)",
-            unit: Unit::Bytes,
-            goal: FLOOR,
-            run: dispatch!(alloc::alloc_per_empty_task),
-            go: None,
-        },
-        Workload {
-            name: "alloc_per_task_burst_10k",
-            description: "bytes allocated per spawn(async {}) over 10,000 spawns in one poll (includes run-queue overflow; gort: less what its free lists kept from the run before, which an idle trim gives back over time)",
-            unit: Unit::Bytes,
-            goal: FLOOR,
-            run: dispatch!(alloc::alloc_per_task_burst),
-            go: None,
-        },
-    ]
-}
-
-/// Whether a workload called `name` is selected by `filter`: all are when
-/// `None`; otherwise those whose name contains any comma-separated part.
-pub fn matches(name: &str, filter: Option<&str>) -> bool {
-    filter.map_or(true, |f| f.split(',').any(|part| name.contains(part)))
-}
-
-/// The workloads whose name contains `filter` (all when `None`), in registry order.
-/// A comma-separated filter selects the workloads matching any part.
-pub fn select(all: Vec<Workload>, filter: Option<&str>) -> Vec<Workload> {
-    all.into_iter()
-        .filter(|w| matches(w.name, filter))
-        .collect()
+/// The runtime table: gort against tokio (the baseline), smol and Go on
+/// tokio's scheduler benchmarks, timers, TCP echo and allocation.
+fn runtimes() -> Suite {
+    let mut rows = vec![
+        row(
+            "spawn_many_local",
+            "inside a task, spawn 10,000 tasks that bump an atomic; the last one signals",
+            Unit::Time,
+            runtimes!(scheduler::spawn_many_local),
+            Some("SpawnManyLocal"),
+        ),
+        row(
+            "spawn_many_remote_idle",
+            "from the bench thread, spawn 10,000 empty tasks via the handle; join all",
+            Unit::Time,
+            runtimes!(scheduler::spawn_many_remote_idle),
+            Some("SpawnManyRemoteIdle"),
+        ),
+        row(
+            "spawn_many_remote_busy",
+            "as spawn_many_remote_idle, while 2 tasks per worker loop on yield_now + 10us stall",
+            Unit::Time,
+            runtimes!(scheduler::spawn_many_remote_busy),
+            Some("SpawnManyRemoteBusy"),
+        ),
+        row(
+            "ping_pong",
+            "1,000 pairs: a task spawns a partner, one futures oneshot each way; all joined",
+            Unit::Time,
+            runtimes!(scheduler::ping_pong),
+            Some("PingPong"),
+        ),
+        row(
+            "yield_many",
+            "200 tasks x 1,000 yield_now, spawned from the bench thread; all joined",
+            Unit::Time,
+            runtimes!(scheduler::yield_many),
+            Some("YieldMany"),
+        ),
+        row(
+            "chained_spawn",
+            "a chain of 1,000 tasks, each spawning the next; the last one signals",
+            Unit::Time,
+            runtimes!(scheduler::chained_spawn),
+            Some("ChainedSpawn"),
+        ),
+        row(
+            "skynet",
+            "a tree of 1,111,111 tasks (10 children per node, 6 levels); leaves return their \
+             index, nodes sum their children",
+            Unit::Time,
+            runtimes!(scheduler::skynet),
+            Some("Skynet"),
+        ),
+        row(
+            "timers_sleep_many",
+            "inside a task, spawn 1,000,000 tasks that each sleep 0-10 ms on the runtime's \
+             timer; the last one signals (none may wake early)",
+            Unit::Time,
+            runtimes!(timers::sleep_many),
+            Some("TimersSleepMany"),
+        ),
+        row(
+            "timers_timeout_cancel",
+            "1,000,000 timeouts of 1 s created, registered and cancelled (one task per worker, \
+             around a future ready on its second poll)",
+            Unit::Time,
+            runtimes!(timers::timeout_cancel),
+            Some("TimersTimeoutCancel"),
+        ),
+    ];
+    rows.extend(net::rows());
+    rows.push(row(
+        "alloc_per_empty_task",
+        "bytes asked of the global allocator per spawn(async {}) from inside a task (100 \
+         spawns, below the local queue size; gort recycles task blocks, so a warm worker asks \
+         for none: its empty task is a 64-byte block)",
+        Unit::Bytes,
+        runtimes!(alloc::alloc_per_empty_task),
+        None,
+    ));
+    rows.push(row(
+        "alloc_per_task_burst_10k",
+        "bytes allocated per spawn(async {}) over 10,000 spawns in one poll (includes \
+         run-queue overflow; gort: less what its free lists kept from the run before, which an \
+         idle trim gives back over time)",
+        Unit::Bytes,
+        runtimes!(alloc::alloc_per_task_burst),
+        None,
+    ));
+    Suite {
+        title: "runtimes: {vs}".to_string(),
+        about: vec![format!(
+            "ratio = gort median / tokio median (lower is better); goal = the issues' floor, \
+             gort <= {FLOOR:.2}x tokio (the fastest column is the aim); `gort vs best` = \
+             gort's median / the lowest other median of the row. alloc_* rows are in bytes \
+             per task, not time."
+        )],
+        columns: vec![
+            Column::new(
+                Gort::NAME,
+                true,
+                &format!("`gort::runtime::Builder::new().worker_threads({WORKERS})`"),
+            ),
+            Column::new(
+                Tokio::NAME,
+                true,
+                &format!("`new_multi_thread().worker_threads({WORKERS}).enable_all()`"),
+            ),
+            Column::new(
+                Smol::NAME,
+                true,
+                &format!(
+                    "one `async_executor::Executor` run by {WORKERS} threads under \
+                     `async_io::block_on` (smol's multi-threaded setup), async-io timers and \
+                     sockets (the servers of the tcp rows accept in `block_on` on the main \
+                     thread on every runtime; async-io's also turns its reactor there when idle)"
+                ),
+            ),
+            Column::new(
+                GO,
+                true,
+                &format!(
+                    "benches/go/runtime_test.go, GOMAXPROCS {WORKERS}, one process per run (b.N \
+                     = max(the run's iterations, 2), after Go's own b.N = 1 run, whose result \
+                     is discarded); its TCP server is TestEchoServer there"
+                ),
+            ),
+        ],
+        baseline: Some(1),
+        rows,
+    }
 }
 
 /// Test helper: runs `f` on its own thread and fails the test if it takes
@@ -335,17 +249,23 @@ pub(crate) fn with_deadline(what: &str, f: impl FnOnce() + Send + 'static) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gobench::{GoSetup, NOT_FOUND};
+    use crate::suite::{matches, Env};
 
     #[test]
     fn names_are_unique_and_filter_is_substring() {
-        let all = registry();
-        let mut names: Vec<_> = all.iter().map(|w| w.name).collect();
+        let mut names: Vec<String> = suites()
+            .into_iter()
+            .flat_map(|s| s.rows.into_iter().map(|r| r.name))
+            .collect();
+        let n = names.len();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), all.len());
-
-        let spawn: Vec<_> = select(registry(), Some("spawn_many"))
-            .iter()
+        assert_eq!(names.len(), n);
+        let spawn: Vec<_> = runtimes()
+            .select(Some("spawn_many"))
+            .rows
+            .into_iter()
             .map(|w| w.name)
             .collect();
         assert_eq!(
@@ -356,67 +276,49 @@ mod tests {
                 "spawn_many_remote_busy"
             ]
         );
-        assert_eq!(select(registry(), None).len(), all.len());
-        assert!(select(registry(), Some("no such workload")).is_empty());
+        assert!(matches("chan/x", Some("nothing,chan")) && !matches("x", Some("y")));
     }
 
+    /// Every cell of the runtime table at the quick sizes, Go's when `go`
+    /// is installed (a wrong count fails the Go benchmark, an error here).
     #[test]
-    fn every_workload_passes_its_checks_on_every_contender() {
-        for name in AnyContender::NAMES {
-            every_workload_passes_its_checks_on(name);
-        }
-    }
-
-    fn every_workload_passes_its_checks_on(name: &str) {
-        let rt = AnyContender::build(name, 2).unwrap();
-        let params = Params {
-            workers: 2,
-            quick: true,
-        };
-        for w in registry() {
-            let result = (w.run)(&rt, &params);
-            if w.name.starts_with("tcp_echo") && net::net_binary().is_err() {
-                // Needs the gort-bench-net binary (covered by net's own test).
-                continue;
-            }
-            if w.unit == Unit::Bytes {
-                // The test binary does not install the counting allocator.
-                let err = result.unwrap_err();
-                assert!(
-                    err.contains("not the global allocator"),
-                    "{}: {err}",
-                    w.name
-                );
-            } else {
-                let m = result.unwrap_or_else(|e| panic!("{}: {e}", w.name));
-                assert_eq!(m.unit(), w.unit, "{}", w.name);
-            }
-        }
-    }
-
-    /// With `go` installed, every Go version runs at the quick sizes and
-    /// passes its own checks (a wrong count fails the Go benchmark, which
-    /// is an error here); without it, there is nothing to run.
-    #[test]
-    fn every_go_version_runs_when_go_is_installed() {
-        use crate::gobench::{GoSetup, NOT_FOUND};
-        let go = match GoBench::setup() {
-            GoSetup::NotFound => return eprintln!("{NOT_FOUND} (test skipped)"),
+    fn every_runtime_workload_passes_its_checks_on_every_column() {
+        let mut env = Env::build(2).unwrap();
+        env.go = match GoBench::setup() {
+            GoSetup::NotFound => None,
             GoSetup::Failed(e) => panic!("go is installed but the package failed: {e}"),
-            GoSetup::Ready(go) => go,
+            GoSetup::Ready(go) => Some(go),
         };
-        let params = Params {
+        if env.go.is_none() {
+            eprintln!("{NOT_FOUND} (Go's cells skipped)");
+        }
+        let p = Params {
             workers: 2,
             quick: true,
         };
-        for w in registry() {
-            let Some(run) = w.go else { continue };
+        let s = runtimes();
+        for w in &s.rows {
             if w.name.starts_with("tcp_echo") && net::net_binary().is_err() {
-                continue;
+                continue; // Needs the gort-bench-net binary (covered by net's own test).
             }
-            let m = run(&go, &params, 2).unwrap_or_else(|e| panic!("{}: {e}", w.name));
-            assert_eq!(m.unit(), w.unit, "{}", w.name);
-            assert!(m.value() > 0.0, "{}: {m:?}", w.name);
+            for (cell, column) in w.cells.iter().zip(&s.columns) {
+                let result = match cell {
+                    None => continue,
+                    Some(_) if column.name == GO && env.go.is_none() => continue,
+                    Some(Cell::Each(run)) => run(&env, &p),
+                    Some(Cell::Batch(run)) => run(&env, &p, 2),
+                };
+                let what = format!("{} on {}", w.name, column.name);
+                if w.unit == Unit::Bytes {
+                    // The test binary does not install the counting allocator.
+                    let err = result.unwrap_err();
+                    assert!(err.contains("not the global allocator"), "{what}: {err}");
+                } else {
+                    let m = result.unwrap_or_else(|e| panic!("{what}: {e}"));
+                    assert_eq!(m.unit(), w.unit, "{what}");
+                    assert!(m.value() > 0.0, "{what}: {m:?}");
+                }
+            }
         }
     }
 
@@ -425,32 +327,5 @@ mod tests {
         with_deadline("quick", || {});
         let panicked = std::panic::catch_unwind(|| with_deadline("panics", || panic!("boom")));
         assert!(panicked.is_err());
-    }
-
-    #[test]
-    fn measurement_values() {
-        let t = Measurement::Time(Duration::from_micros(3));
-        assert_eq!(t.unit(), Unit::Time);
-        assert_eq!(t.value(), 3000.0);
-        assert_eq!(Measurement::Bytes(64.5).value(), 64.5);
-        assert_eq!(t.elapsed_ns(), Some(3000.0));
-        assert_eq!(Measurement::Bytes(64.5).elapsed_ns(), None);
-        let per = Measurement::PerOp {
-            elapsed: Duration::from_millis(21),
-            ops: 2_000_000,
-        };
-        assert_eq!(per.unit(), Unit::PerOp);
-        assert_eq!(per.value(), 10.5);
-        assert_eq!(per.elapsed_ns(), Some(21e6));
-        let none = Measurement::PerOp {
-            elapsed: Duration::from_millis(1),
-            ops: 0,
-        };
-        assert!(none.value().is_nan());
-        let p = Params {
-            workers: 2,
-            quick: true,
-        };
-        assert_eq!(p.size(10_000, 1_000), 1_000);
     }
 }

@@ -15,8 +15,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use gort_bench::markdown;
 use gort_bench::results::{self, Results};
+use gort_bench::{markdown, report};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -56,15 +56,15 @@ fn run(json_path: &Path, md_path: &Path) -> Result<usize, String> {
             json_path.display()
         )
     })?;
-    let results = Results::from_json(&json).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let results = Results::read(&json).map_err(|e| format!("{}: {e}", json_path.display()))?;
     let document = std::fs::read_to_string(md_path)
         .map_err(|e| format!("reading {}: {e}", md_path.display()))?;
     const CHART: &str = "BENCHMARKS-ratios.svg";
     let updated = markdown::splice(&document, &markdown::render(&results, Some(CHART)))
         .map_err(|e| format!("{}: {e}", md_path.display()))?;
     let chart = md_path.with_file_name(CHART);
-    std::fs::write(&chart, results.to_svg())
+    std::fs::write(&chart, report::svg(&results))
         .map_err(|e| format!("writing {}: {e}", chart.display()))?;
     std::fs::write(md_path, updated).map_err(|e| format!("writing {}: {e}", md_path.display()))?;
-    Ok(results.sections.len())
+    Ok(results.tables.len())
 }

@@ -59,14 +59,14 @@ const SMALL: usize = 128;
 const LARGE: usize = 1024;
 
 /// One implementation's channel constructors and a non-blocking send.
-/// `None` where it has no such channel.
 struct Contender {
     name: &'static str,
     /// `size_of` its sending handle for `u64`.
     sender_size: usize,
     /// Live bytes of an empty channel of capacity `cap` (`None`: unbounded),
-    /// after `fill` values were sent into it and left there.
-    held: fn(cap: Option<usize>, fill: usize) -> Option<i64>,
+    /// after `fill` values were sent into it and left there; `None` where
+    /// it has no such channel.
+    held: Box<dyn Fn(Option<usize>, usize) -> Option<i64>>,
 }
 
 /// Live bytes of `make(cap)` holding `fill` values, the handles kept alive
@@ -89,75 +89,58 @@ fn measure<S, R>(
     Some(bytes)
 }
 
+/// `held` of a crate with `bounded(n)` for every `n` (0 included) and
+/// `unbounded()`, both sending with `send`.
+fn both<S: 'static, R: 'static>(
+    bounded: fn(usize) -> (S, R),
+    unbounded: fn() -> (S, R),
+    send: fn(&S, u64) -> bool,
+) -> Box<dyn Fn(Option<usize>, usize) -> Option<i64>> {
+    Box::new(move |cap, fill| {
+        let make = || Some(cap.map_or_else(unbounded, bounded));
+        measure(make, send, fill)
+    })
+}
+
 fn contenders() -> Vec<Contender> {
     vec![
         Contender {
             name: "gort",
             sender_size: std::mem::size_of::<gort::chan::Sender<u64>>(),
-            held: |cap, fill| {
-                measure(
-                    || {
-                        Some(match cap {
-                            Some(n) => gort::chan::bounded::<u64>(n),
-                            None => gort::chan::unbounded(),
-                        })
-                    },
-                    |tx, v| tx.try_send(v).is_ok(),
-                    fill,
-                )
-            },
+            held: both(gort::chan::bounded, gort::chan::unbounded, |tx, v| {
+                tx.try_send(v).is_ok()
+            }),
         },
         Contender {
             name: "kanal",
             sender_size: std::mem::size_of::<kanal::AsyncSender<u64>>(),
-            held: |cap, fill| {
-                measure(
-                    || {
-                        Some(match cap {
-                            Some(n) => kanal::bounded_async::<u64>(n),
-                            None => kanal::unbounded_async(),
-                        })
-                    },
-                    |tx, v| tx.try_send(v).unwrap_or(false),
-                    fill,
-                )
-            },
+            held: both(kanal::bounded_async, kanal::unbounded_async, |tx, v| {
+                tx.try_send(v).unwrap_or(false)
+            }),
         },
         Contender {
             name: "flume",
             sender_size: std::mem::size_of::<flume::Sender<u64>>(),
-            held: |cap, fill| {
-                measure(
-                    || {
-                        Some(match cap {
-                            Some(n) => flume::bounded::<u64>(n),
-                            None => flume::unbounded(),
-                        })
-                    },
-                    |tx, v| tx.try_send(v).is_ok(),
-                    fill,
-                )
-            },
+            held: both(flume::bounded, flume::unbounded, |tx, v| {
+                tx.try_send(v).is_ok()
+            }),
         },
         Contender {
             name: "async-channel",
             sender_size: std::mem::size_of::<async_channel::Sender<u64>>(),
-            held: |cap, fill| {
-                measure(
-                    || match cap {
-                        Some(0) => None,
-                        Some(n) => Some(async_channel::bounded::<u64>(n)),
-                        None => Some(async_channel::unbounded()),
-                    },
-                    |tx, v| tx.try_send(v).is_ok(),
-                    fill,
-                )
-            },
+            held: Box::new(|cap, fill| {
+                let make = || match cap {
+                    Some(0) => None,
+                    Some(n) => Some(async_channel::bounded::<u64>(n)),
+                    None => Some(async_channel::unbounded()),
+                };
+                measure(make, |tx, v| tx.try_send(v).is_ok(), fill)
+            }),
         },
         Contender {
             name: "tokio mpsc",
             sender_size: std::mem::size_of::<tokio::sync::mpsc::Sender<u64>>(),
-            held: |cap, fill| match cap {
+            held: Box::new(|cap, fill| match cap {
                 Some(0) => None,
                 Some(n) => measure(
                     || Some(tokio::sync::mpsc::channel::<u64>(n)),
@@ -169,28 +152,21 @@ fn contenders() -> Vec<Contender> {
                     |tx, v| tx.send(v).is_ok(),
                     fill,
                 ),
-            },
+            }),
         },
         Contender {
             name: "crossbeam-channel",
             sender_size: std::mem::size_of::<crossbeam_channel::Sender<u64>>(),
-            held: |cap, fill| {
-                measure(
-                    || {
-                        Some(match cap {
-                            Some(n) => crossbeam_channel::bounded::<u64>(n),
-                            None => crossbeam_channel::unbounded(),
-                        })
-                    },
-                    |tx, v| tx.try_send(v).is_ok(),
-                    fill,
-                )
-            },
+            held: both(
+                crossbeam_channel::bounded,
+                crossbeam_channel::unbounded,
+                |tx, v| tx.try_send(v).is_ok(),
+            ),
         },
         Contender {
             name: "std mpsc",
             sender_size: std::mem::size_of::<std::sync::mpsc::SyncSender<u64>>(),
-            held: |cap, fill| match cap {
+            held: Box::new(|cap, fill| match cap {
                 Some(n) => measure(
                     || Some(std::sync::mpsc::sync_channel::<u64>(n)),
                     |tx, v| tx.try_send(v).is_ok(),
@@ -201,7 +177,7 @@ fn contenders() -> Vec<Contender> {
                     |tx, v| tx.send(v).is_ok(),
                     fill,
                 ),
-            },
+            }),
         },
     ]
 }

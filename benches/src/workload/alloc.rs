@@ -1,8 +1,8 @@
 //! Memory workloads: bytes allocated, measured with the counting allocator.
 
-use super::{Measurement, Params};
-use crate::contender::{join, Contender};
+use crate::contender::{join, Contender, Params};
 use crate::counting_alloc::{self, Snapshot};
+use crate::stats::Measurement;
 
 /// Empty tasks spawned per run of [`alloc_per_task_burst`] (full size).
 pub const NUM_EMPTY: usize = 10_000;

@@ -22,10 +22,11 @@
 use std::future::Future;
 use std::time::Instant;
 
-use super::{Measurement, Params, Unit};
-use crate::contender::{join, Contender};
-use crate::report::thousands;
-use crate::suite::{CellFn, Env, Suite, SuiteColumn, SuiteRow};
+use crate::contender::{join, Contender, Params};
+use crate::results::Column;
+use crate::stats::thousands;
+use crate::stats::{Measurement, Unit};
+use crate::suite::{cell, Cell, Env, Suite, Workload};
 
 /// Messages per run (full size).
 pub const MESSAGES: u64 = 1_000_000;
@@ -227,16 +228,14 @@ impl Tally {
 
 /// Messages per run of the async suite for `p`.
 pub fn messages(p: &Params) -> u64 {
-    p.size(MESSAGES as usize, MESSAGES_QUICK as usize) as u64
+    p.size(MESSAGES, MESSAGES_QUICK)
 }
 
 /// Messages per run of the blocking suite for `p` and `case`: fewer at
 /// capacity 0 and 1 (see [`HANDOFF_MESSAGES`]).
 pub fn blocking_messages(p: &Params, case: Case) -> u64 {
     match case.cap {
-        Cap::Bounded(0 | 1) => {
-            p.size(HANDOFF_MESSAGES as usize, HANDOFF_MESSAGES_QUICK as usize) as u64
-        }
+        Cap::Bounded(0 | 1) => p.size(HANDOFF_MESSAGES, HANDOFF_MESSAGES_QUICK),
         _ => messages(p),
     }
 }
@@ -424,105 +423,99 @@ macro_rules! supports {
     };
 }
 
-/// gort's channel (`gort::chan`), async API.
-pub struct GortChan;
-supports!(GortChan: rendezvous true, bounded true, unbounded true, mpmc true);
+/// Defines `$t`, a crate whose channels are `$bounded(n)` and `$unbounded()`
+/// with cloneable receivers (so MPMC), sending with `$send` and receiving
+/// with `$recv`: as [`ChannelImpl`] with `async`, else as
+/// [`BlockingChannelImpl`].
+macro_rules! mpmc_crate {
+    ($(#[$doc:meta])* $t:ident $name:literal, rendezvous $r:literal, $tx:ty, $rx:ty,
+     $bounded:path, $unbounded:path, $send:ident, $recv:ident $(, $async:ident)?) => {
+        $(#[$doc])*
+        pub struct $t;
+        supports!($t: rendezvous $r, bounded true, unbounded true, mpmc true);
 
-impl ChannelImpl for GortChan {
-    const NAME: &'static str = "gort";
-    type Tx = gort::chan::Sender<u64>;
-    type Rx = gort::chan::Receiver<u64>;
+        mpmc_crate!(@impl $($async)? $t $name, $tx, $rx, $bounded, $unbounded, $send, $recv);
+    };
+    (@impl async $t:ident $name:literal, $tx:ty, $rx:ty, $bounded:path, $unbounded:path,
+     $send:ident, $recv:ident) => {
+        impl ChannelImpl for $t {
+            const NAME: &'static str = $name;
+            type Tx = $tx;
+            type Rx = $rx;
 
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(gort::chan::unbounded, gort::chan::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    async fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send(v).await.is_ok()
-    }
-    #[inline]
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
+            fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
+                cap.map_or_else($unbounded, $bounded)
+            }
+            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+                rx.clone()
+            }
+            #[inline]
+            async fn send(tx: &Self::Tx, v: u64) -> bool {
+                tx.$send(v).await.is_ok()
+            }
+            #[inline]
+            async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.$recv().await.ok()
+            }
+        }
+    };
+    (@impl $t:ident $name:literal, $tx:ty, $rx:ty, $bounded:path, $unbounded:path,
+     $send:ident, $recv:ident) => {
+        impl BlockingChannelImpl for $t {
+            const NAME: &'static str = $name;
+            type Tx = $tx;
+            type Rx = $rx;
+
+            fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
+                cap.map_or_else($unbounded, $bounded)
+            }
+            fn clone_rx(rx: &Self::Rx) -> Self::Rx {
+                rx.clone()
+            }
+            #[inline]
+            fn send(tx: &Self::Tx, v: u64) -> bool {
+                tx.$send(v).is_ok()
+            }
+            #[inline]
+            fn recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.$recv().ok()
+            }
+        }
+    };
 }
 
-/// flume, async API (`send_async`/`recv_async`).
-pub struct Flume;
-supports!(Flume: rendezvous true, bounded true, unbounded true, mpmc true);
-
-impl ChannelImpl for Flume {
-    const NAME: &'static str = "flume";
-    type Tx = flume::Sender<u64>;
-    type Rx = flume::Receiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(flume::unbounded, flume::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    async fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send_async(v).await.is_ok()
-    }
-    #[inline]
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv_async().await.ok()
-    }
-}
-
-/// async-channel (smol's); `bounded(0)` panics there, so no rendezvous.
-pub struct AsyncChannel;
-supports!(AsyncChannel: rendezvous false, bounded true, unbounded true, mpmc true);
-
-impl ChannelImpl for AsyncChannel {
-    const NAME: &'static str = "async-channel";
-    type Tx = async_channel::Sender<u64>;
-    type Rx = async_channel::Receiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(async_channel::unbounded, async_channel::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    async fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send(v).await.is_ok()
-    }
-    #[inline]
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
-
-/// kanal, async API (`bounded_async`/`unbounded_async`).
-pub struct Kanal;
-supports!(Kanal: rendezvous true, bounded true, unbounded true, mpmc true);
-
-impl ChannelImpl for Kanal {
-    const NAME: &'static str = "kanal";
-    type Tx = kanal::AsyncSender<u64>;
-    type Rx = kanal::AsyncReceiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(kanal::unbounded_async, kanal::bounded_async)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    async fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send(v).await.is_ok()
-    }
-    #[inline]
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
+mpmc_crate!(
+    /// gort's channel (`gort::chan`), async API.
+    GortChan "gort", rendezvous true, gort::chan::Sender<u64>, gort::chan::Receiver<u64>,
+    gort::chan::bounded, gort::chan::unbounded, send, recv, async
+);
+mpmc_crate!(
+    /// flume, async API (`send_async`/`recv_async`).
+    Flume "flume", rendezvous true, flume::Sender<u64>, flume::Receiver<u64>,
+    flume::bounded, flume::unbounded, send_async, recv_async, async
+);
+mpmc_crate!(
+    /// async-channel (smol's); `bounded(0)` panics there, so no rendezvous.
+    AsyncChannel "async-channel", rendezvous false, async_channel::Sender<u64>,
+    async_channel::Receiver<u64>, async_channel::bounded, async_channel::unbounded, send, recv,
+    async
+);
+mpmc_crate!(
+    /// kanal, async API (`bounded_async`/`unbounded_async`).
+    Kanal "kanal", rendezvous true, kanal::AsyncSender<u64>, kanal::AsyncReceiver<u64>,
+    kanal::bounded_async, kanal::unbounded_async, send, recv, async
+);
+mpmc_crate!(
+    /// gort's channel, blocking API (`send_blocking`/`recv_blocking`).
+    GortBlocking "gort", rendezvous true, gort::chan::Sender<u64>, gort::chan::Receiver<u64>,
+    gort::chan::bounded, gort::chan::unbounded, send_blocking, recv_blocking
+);
+mpmc_crate!(
+    /// crossbeam-channel.
+    Crossbeam "crossbeam-channel", rendezvous true, crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>, crossbeam_channel::bounded, crossbeam_channel::unbounded,
+    send, recv
+);
 
 /// `tokio::sync::mpsc::channel` (bounded, capacity > 0, one receiver).
 pub struct TokioBounded;
@@ -575,56 +568,6 @@ impl ChannelImpl for TokioUnbounded {
     #[inline]
     fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
         rx.recv()
-    }
-}
-
-/// gort's channel, blocking API (`send_blocking`/`recv_blocking`).
-pub struct GortBlocking;
-supports!(GortBlocking: rendezvous true, bounded true, unbounded true, mpmc true);
-
-impl BlockingChannelImpl for GortBlocking {
-    const NAME: &'static str = "gort";
-    type Tx = gort::chan::Sender<u64>;
-    type Rx = gort::chan::Receiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(gort::chan::unbounded, gort::chan::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send_blocking(v).is_ok()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv_blocking().ok()
-    }
-}
-
-/// crossbeam-channel.
-pub struct Crossbeam;
-supports!(Crossbeam: rendezvous true, bounded true, unbounded true, mpmc true);
-
-impl BlockingChannelImpl for Crossbeam {
-    const NAME: &'static str = "crossbeam-channel";
-    type Tx = crossbeam_channel::Sender<u64>;
-    type Rx = crossbeam_channel::Receiver<u64>;
-
-    fn channel(cap: Option<usize>) -> (Self::Tx, Self::Rx) {
-        cap.map_or_else(crossbeam_channel::unbounded, crossbeam_channel::bounded)
-    }
-    fn clone_rx(rx: &Self::Rx) -> Self::Rx {
-        rx.clone()
-    }
-    #[inline]
-    fn send(tx: &Self::Tx, v: u64) -> bool {
-        tx.send(v).is_ok()
-    }
-    #[inline]
-    fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().ok()
     }
 }
 
@@ -692,22 +635,18 @@ enum On {
 }
 
 /// The cell running `case` on `Ch`'s async API, or `None` (`n/a`).
-fn async_cell<Ch: ChannelImpl>(case: Case, on: On) -> Option<CellFn> {
-    Ch::supports(case).then(|| -> CellFn {
-        Box::new(move |env: &Env<'_>, p: &Params| match on {
-            On::Tokio => run_async::<_, Ch>(env.tokio, case, messages(p)),
-            On::Gort => run_async::<_, Ch>(env.gort, case, messages(p)),
-        })
-    })
+fn async_cell<Ch: ChannelImpl>(case: Case, on: On) -> Option<Cell> {
+    let run = move |env: &Env, p: &Params| match on {
+        On::Tokio => run_async::<_, Ch>(&env.tokio, case, messages(p)),
+        On::Gort => run_async::<_, Ch>(&env.gort, case, messages(p)),
+    };
+    cell(run).filter(|_| Ch::supports(case))
 }
 
 /// The cell running `case` on `Ch`'s blocking API, or `None` (`n/a`).
-fn blocking_cell<Ch: BlockingChannelImpl>(case: Case) -> Option<CellFn> {
-    Ch::supports(case).then(|| -> CellFn {
-        Box::new(move |_: &Env<'_>, p: &Params| {
-            run_blocking::<Ch>(case, blocking_messages(p, case))
-        })
-    })
+fn blocking_cell<Ch: BlockingChannelImpl>(case: Case) -> Option<Cell> {
+    let run = move |_: &Env, p: &Params| run_blocking::<Ch>(case, blocking_messages(p, case));
+    cell(run).filter(|_| Ch::supports(case))
 }
 
 /// The cases of a suite, in row order, with their row-name parts.
@@ -750,14 +689,6 @@ fn describe(case: Case, unit: &str) -> String {
     }
 }
 
-fn column(name: &str, ranked: bool, about: &str) -> SuiteColumn {
-    SuiteColumn {
-        name: name.to_string(),
-        ranked,
-        about: about.to_string(),
-    }
-}
-
 /// The async channel suite (`chan/<shape>/<cap>`): gort, flume,
 /// async-channel, kanal and tokio's mpsc, all on tokio (2 workers), and
 /// gort's channel on gort's runtime for reference.
@@ -771,10 +702,11 @@ pub fn async_suite() -> Suite {
     ];
     let rows = cases(&shapes)
         .into_iter()
-        .map(|(name, case)| SuiteRow {
+        .map(|(name, case)| Workload {
             name: format!("chan/{name}"),
             description: describe(case, "task"),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
                 async_cell::<GortChan>(case, On::Tokio),
                 async_cell::<Flume>(case, On::Tokio),
@@ -804,26 +736,26 @@ pub fn async_suite() -> Suite {
             ),
         ],
         columns: vec![
-            column("gort", true, "gort::chan (send().await / recv().await) on tokio"),
-            column("flume", true, "flume send_async / recv_async on tokio"),
-            column(
+            Column::new("gort", true, "gort::chan (send().await / recv().await) on tokio"),
+            Column::new("flume", true, "flume send_async / recv_async on tokio"),
+            Column::new(
                 "async-channel",
                 true,
                 "async-channel on tokio (no capacity 0: bounded(0) panics)",
             ),
-            column("kanal", true, "kanal bounded_async / unbounded_async on tokio"),
-            column(
+            Column::new("kanal", true, "kanal bounded_async / unbounded_async on tokio"),
+            Column::new(
                 TOKIO_MPSC,
                 true,
                 "tokio::sync::mpsc channel / unbounded_channel (one receiver: no mpmc; no capacity 0)",
             ),
-            column(
+            Column::new(
                 "gort (gort rt)",
                 false,
                 "gort::chan on gort's own runtime (2 workers)",
             ),
         ],
-        subject: 0,
+        baseline: None,
         rows,
     }
 }
@@ -839,10 +771,11 @@ pub fn blocking_suite() -> Suite {
     ];
     let rows = cases(&shapes)
         .into_iter()
-        .map(|(name, case)| SuiteRow {
+        .map(|(name, case)| Workload {
             name: format!("chan/blocking/{name}"),
             description: describe(case, "thread"),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
                 blocking_cell::<GortBlocking>(case),
                 blocking_cell::<Crossbeam>(case),
@@ -868,15 +801,15 @@ pub fn blocking_suite() -> Suite {
                 .to_string(),
         ],
         columns: vec![
-            column("gort", true, "gort::chan send_blocking / recv_blocking"),
-            column("crossbeam-channel", true, "crossbeam-channel send / recv"),
-            column(
+            Column::new("gort", true, "gort::chan send_blocking / recv_blocking"),
+            Column::new("crossbeam-channel", true, "crossbeam-channel send / recv"),
+            Column::new(
                 STD_MPSC,
                 true,
                 "std::sync::mpsc sync_channel / channel (one receiver: no mpmc)",
             ),
         ],
-        subject: 0,
+        baseline: None,
         rows,
     }
 }

@@ -22,10 +22,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Measurement, Params, Unit};
-use crate::contender::{join, Contender};
-use crate::report::thousands;
-use crate::suite::{CellFn, Env, Suite, SuiteColumn, SuiteRow};
+use crate::contender::{join, Contender, Params};
+use crate::gobench::GO;
+use crate::results::Column;
+use crate::stats::thousands;
+use crate::stats::{Measurement, Unit};
+use crate::suite::{cell, Cell, Suite, Workload};
 
 /// Iterations a goroutine takes from the shared countdown at a time in
 /// ChanSync and ChanProdCons* (Go's `CallsPerSched`).
@@ -405,11 +407,7 @@ pub struct GoBenchmark {
 impl GoBenchmark {
     /// `b.N` for `p`.
     pub fn ops(&self, p: &Params) -> u64 {
-        if p.quick {
-            self.ops_quick
-        } else {
-            self.ops
-        }
+        p.size(self.ops, self.ops_quick)
     }
 
     /// One run on gort's channels on `rt`, with `p.workers` as GOMAXPROCS.
@@ -483,23 +481,18 @@ pub const BENCHMARKS: &[GoBenchmark] = &[
     },
 ];
 
-/// Column name of Go's results.
-pub const GO: &str = "Go";
-
-fn gort_cell(bench: GoBenchmark, on_tokio: bool) -> Option<CellFn> {
-    Some(Box::new(move |env: &Env<'_>, p: &Params| {
+fn gort_cell(bench: GoBenchmark, on_tokio: bool) -> Option<Cell> {
+    cell(move |env, p| {
         if on_tokio {
-            bench.run_gort(env.tokio, p)
+            bench.run_gort(&env.tokio, p)
         } else {
-            bench.run_gort(env.gort, p)
+            bench.run_gort(&env.gort, p)
         }
-    }))
+    })
 }
 
-fn go_cell(bench: GoBenchmark) -> Option<CellFn> {
-    Some(Box::new(move |env: &Env<'_>, p: &Params| {
-        env.go(bench.name)?.run(bench.name, bench.ops(p), p.workers)
-    }))
+fn go_cell(bench: GoBenchmark) -> Option<Cell> {
+    cell(move |env, p| env.go(bench.name)?.run(bench.name, bench.ops(p), p.workers))
 }
 
 /// The suite `chan/go/<Benchmark>`: gort's channels on gort's runtime, Go,
@@ -507,7 +500,7 @@ fn go_cell(bench: GoBenchmark) -> Option<CellFn> {
 pub fn suite() -> Suite {
     let rows = BENCHMARKS
         .iter()
-        .map(|&bench| SuiteRow {
+        .map(|&bench| Workload {
             name: format!("chan/go/{}", bench.name),
             description: format!(
                 "{} (b.N = {}, {} under --quick)",
@@ -516,6 +509,7 @@ pub fn suite() -> Suite {
                 thousands(bench.ops_quick)
             ),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
                 gort_cell(bench, false),
                 go_cell(bench),
@@ -535,25 +529,23 @@ pub fn suite() -> Suite {
                 .to_string(),
         ],
         columns: vec![
-            SuiteColumn {
-                name: "gort".to_string(),
-                ranked: true,
-                about: "gort::chan on gort's runtime (2 workers), benches/src/workload/go_chan.rs"
-                    .to_string(),
-            },
-            SuiteColumn {
-                name: GO.to_string(),
-                ranked: true,
-                about: "benches/go/chan_test.go, the same b.N, -test.cpu 2 (GOMAXPROCS=2)"
-                    .to_string(),
-            },
-            SuiteColumn {
-                name: "gort (tokio rt)".to_string(),
-                ranked: false,
-                about: "gort::chan on tokio's runtime (2 workers)".to_string(),
-            },
+            Column::new(
+                "gort",
+                true,
+                "gort::chan on gort's runtime (2 workers), benches/src/workload/go_chan.rs",
+            ),
+            Column::new(
+                GO,
+                true,
+                "benches/go/chan_test.go, the same b.N, -test.cpu 2 (GOMAXPROCS=2)",
+            ),
+            Column::new(
+                "gort (tokio rt)",
+                false,
+                "gort::chan on tokio's runtime (2 workers)",
+            ),
         ],
-        subject: 0,
+        baseline: None,
         rows,
     }
 }

@@ -16,11 +16,12 @@ use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
 use super::scheduler::link;
-use super::{Measurement, Params, Unit};
-use crate::contender::{join, Contender};
-use crate::report::thousands;
-use crate::suite::{CellFn, Env, Suite, SuiteColumn, SuiteRow};
-use crate::workload::go_chan::GO;
+use crate::contender::{join, Contender, Params};
+use crate::gobench::GO;
+use crate::results::Column;
+use crate::stats::thousands;
+use crate::stats::{Measurement, Unit};
+use crate::suite::{cell, Suite, Workload};
 
 /// `b.N` of CreateGoroutines (full, quick).
 pub const CREATE_OPS: (u64, u64) = (1_000_000, 20_000);
@@ -28,11 +29,7 @@ pub const CREATE_OPS: (u64, u64) = (1_000_000, 20_000);
 pub const HOG_OPS: (u64, u64) = (100_000, 10_000);
 
 fn ops(p: &Params, (full, quick): (u64, u64)) -> u64 {
-    if p.quick {
-        quick
-    } else {
-        full
-    }
+    p.size(full, quick)
 }
 
 /// CreateGoroutines on `rt`.
@@ -95,14 +92,10 @@ pub fn ping_pong_hog<C: Contender>(n: u64) -> Result<Measurement, String> {
     Ok(Measurement::PerOp { elapsed, ops: n })
 }
 
-fn cell(f: impl Fn(&Env<'_>, &Params) -> Result<Measurement, String> + 'static) -> Option<CellFn> {
-    Some(Box::new(f))
-}
-
 /// The suite `sched/go/*`.
 pub fn suite() -> Suite {
     let rows = vec![
-        SuiteRow {
+        Workload {
             name: "sched/go/CreateGoroutines".to_string(),
             description: format!(
                 "a chain of b.N tasks, each spawning the next (b.N = {}, {} under --quick)",
@@ -110,9 +103,10 @@ pub fn suite() -> Suite {
                 thousands(CREATE_OPS.1)
             ),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
-                cell(|env, p| create_goroutines(env.gort, ops(p, CREATE_OPS))),
-                cell(|env, p| create_goroutines(env.tokio, ops(p, CREATE_OPS))),
+                cell(|env, p| create_goroutines(&env.gort, ops(p, CREATE_OPS))),
+                cell(|env, p| create_goroutines(&env.tokio, ops(p, CREATE_OPS))),
                 cell(|env, p| {
                     let n = ops(p, CREATE_OPS);
                     env.go("sched/go/CreateGoroutines")?
@@ -120,7 +114,7 @@ pub fn suite() -> Suite {
                 }),
             ],
         },
-        SuiteRow {
+        Workload {
             name: "sched/go/PingPongHog".to_string(),
             description: format!(
                 "one processor: b.N ping-pongs over unbuffered channels beside a CPU hog (b.N = {}, {} under --quick)",
@@ -128,6 +122,7 @@ pub fn suite() -> Suite {
                 thousands(HOG_OPS.1)
             ),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
                 cell(|_, p| ping_pong_hog::<crate::contender::Gort>(ops(p, HOG_OPS))),
                 cell(|_, p| ping_pong_hog::<crate::contender::Tokio>(ops(p, HOG_OPS))),
@@ -148,23 +143,15 @@ pub fn suite() -> Suite {
                 .to_string(),
         ],
         columns: vec![
-            SuiteColumn {
-                name: "gort".to_string(),
-                ranked: true,
-                about: "gort's runtime; gort::chan for the ping-pong".to_string(),
-            },
-            SuiteColumn {
-                name: "tokio".to_string(),
-                ranked: true,
-                about: "tokio's multi-threaded runtime; gort::chan for the ping-pong".to_string(),
-            },
-            SuiteColumn {
-                name: GO.to_string(),
-                ranked: true,
-                about: "benches/go/sched_test.go, the same b.N".to_string(),
-            },
+            Column::new("gort", true, "gort's runtime; gort::chan for the ping-pong"),
+            Column::new(
+                "tokio",
+                true,
+                "tokio's multi-threaded runtime; gort::chan for the ping-pong",
+            ),
+            Column::new(GO, true, "benches/go/sched_test.go, the same b.N"),
         ],
-        subject: 0,
+        baseline: None,
         rows,
     }
 }

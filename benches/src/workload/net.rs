@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::{Measurement, Params};
-use crate::contender::AnyContender;
-use crate::gobench::GoBench;
-use crate::workload::go_chan::GO;
+use crate::contender::{Contender, Gort, Params, Smol, Tokio};
+use crate::gobench::{GoBench, GO};
+use crate::stats::{Measurement, Unit};
+use crate::suite::{cell, Cell, Workload};
 
 /// Connections of every echo run.
 pub const CONNS: usize = 100;
@@ -179,49 +179,72 @@ fn per_message(r: EchoResult) -> Measurement {
     }
 }
 
-fn latency_us(us: f64) -> Measurement {
+fn latency(us: f64) -> Measurement {
     Measurement::Latency(Duration::from_secs_f64(us / 1e6))
 }
 
-/// `tcp_echo_throughput`.
-pub fn throughput(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
-    run_echo(rt.name(), p, None).map(per_message)
+/// A row of the runtime table: `pick` read off one echo run (at `rate`, if
+/// any) against each runtime's server, then Go's. Go's cell is one run
+/// whatever the iteration count: a run lasts longer than any run target.
+fn row(
+    name: &str,
+    description: &str,
+    unit: Unit,
+    rate: Option<usize>,
+    pick: fn(EchoResult) -> Measurement,
+) -> Workload {
+    let mut cells: Vec<Option<Cell>> = [Gort::NAME, Tokio::NAME, Smol::NAME]
+        .into_iter()
+        .map(|server| cell(move |_, p| run_echo(server, p, rate).map(pick)))
+        .collect();
+    cells.push(Some(Cell::Batch(Box::new(move |env, p, _| {
+        run_echo_go(env.go(GO)?, p, rate).map(pick)
+    }))));
+    Workload {
+        name: name.to_string(),
+        description: description.to_string(),
+        unit,
+        goal: Some(1.0),
+        cells,
+    }
 }
 
-/// `tcp_echo_p99_saturated`: the 99th percentile of the throughput run.
-pub fn saturated_p99(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
-    run_echo(rt.name(), p, None).map(|r| latency_us(r.p99_us))
-}
-
-/// `tcp_echo_p99_saturated` against Go's server.
-pub fn go_saturated_p99(go: &GoBench, p: &Params, _k: u32) -> Result<Measurement, String> {
-    run_echo_go(go, p, None).map(|r| latency_us(r.p99_us))
-}
-
-/// `tcp_echo_p50_at_20k`.
-pub fn latency_p50(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
-    run_echo(rt.name(), p, Some(RATE)).map(|r| latency_us(r.p50_us))
-}
-
-/// `tcp_echo_p99_at_20k`.
-pub fn latency_p99(rt: &AnyContender, p: &Params) -> Result<Measurement, String> {
-    run_echo(rt.name(), p, Some(RATE)).map(|r| latency_us(r.p99_us))
-}
-
-/// `tcp_echo_throughput` against Go's server (one run whatever `k`: a run
-/// lasts a second, longer than any run target).
-pub fn go_throughput(go: &GoBench, p: &Params, _k: u32) -> Result<Measurement, String> {
-    run_echo_go(go, p, None).map(per_message)
-}
-
-/// `tcp_echo_p50_at_20k` against Go's server.
-pub fn go_latency_p50(go: &GoBench, p: &Params, _k: u32) -> Result<Measurement, String> {
-    run_echo_go(go, p, Some(RATE)).map(|r| latency_us(r.p50_us))
-}
-
-/// `tcp_echo_p99_at_20k` against Go's server.
-pub fn go_latency_p99(go: &GoBench, p: &Params, _k: u32) -> Result<Measurement, String> {
-    run_echo_go(go, p, Some(RATE)).map(|r| latency_us(r.p99_us))
+/// The echo rows of the runtime table.
+pub fn rows() -> Vec<Workload> {
+    vec![
+        row(
+            "tcp_echo_throughput",
+            "TCP echo on loopback: a server process per runtime (same workers), 100 connections \
+             of a separate mio client, 64-byte messages back to back for 1 s; ns per message \
+             (msgs/s = 1e9 / it)",
+            Unit::PerOp,
+            None,
+            per_message,
+        ),
+        row(
+            "tcp_echo_p99_saturated",
+            "as tcp_echo_throughput (every connection always has a message in flight): 99th \
+             percentile latency from each message's write",
+            Unit::Time,
+            None,
+            |r| latency(r.p99_us),
+        ),
+        row(
+            "tcp_echo_p50_at_20k",
+            "as tcp_echo_throughput at a fixed 20,000 msgs/s in all: median latency from each \
+             message's due time",
+            Unit::Time,
+            Some(RATE),
+            |r| latency(r.p50_us),
+        ),
+        row(
+            "tcp_echo_p99_at_20k",
+            "as tcp_echo_p50_at_20k: 99th percentile latency",
+            Unit::Time,
+            Some(RATE),
+            |r| latency(r.p99_us),
+        ),
+    ]
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures::channel::oneshot;
 
-use super::{Measurement, Params};
-use crate::contender::{join, Contender};
+use crate::contender::{join, Contender, Params};
+use crate::stats::Measurement;
 
 /// Tasks spawned by the `spawn_many_*` workloads (full size).
 pub const NUM_SPAWN: usize = 10_000;

@@ -16,19 +16,20 @@
 use std::process::Command;
 use std::time::Instant;
 
-use super::go_chan::GO;
-use super::{Measurement, Params, Unit};
-use crate::contender::{join, Contender};
-use crate::suite::{CellFn, Env, Suite, SuiteColumn, SuiteRow};
+use crate::contender::{join, Contender, Params};
+use crate::gobench::GO;
+use crate::results::Column;
+use crate::stats::{Measurement, Unit};
+use crate::suite::{cell, Env, Suite, Workload};
 
 /// Parked tasks in the memory row (full, quick).
 pub const PARKED_TASKS: (usize, usize) = (1_000_000, 10_000);
 /// Parked threads in the memory row (full, quick).
 pub const PARKED_THREADS: (usize, usize) = (10_000, 1_000);
-/// Units created in the create+teardown row: tasks, threads (full).
-pub const CREATED: (usize, usize) = (100_000, 10_000);
-/// Under `--quick`: tasks, threads.
-pub const CREATED_QUICK: (usize, usize) = (10_000, 1_000);
+/// Tasks created in the create+teardown row (full, quick).
+pub const CREATED_TASKS: (usize, usize) = (100_000, 10_000);
+/// Threads created in the create+teardown row (full, quick).
+pub const CREATED_THREADS: (usize, usize) = (10_000, 1_000);
 /// Round trips of the switch row (full, quick).
 pub const ROUND_TRIPS: (usize, usize) = (100_000, 10_000);
 
@@ -169,7 +170,7 @@ fn switch_threads(trips: usize) -> Result<Measurement, String> {
 }
 
 /// Go: parked goroutines in a fresh test process.
-fn go_rss(env: &Env<'_>, n: usize) -> Result<Measurement, String> {
+fn go_rss(env: &Env, n: usize) -> Result<Measurement, String> {
     let out = env
         .go("seed/rss_per_parked_unit")?
         .run_test("SeedParkRSS", &[("GORT_PARK_N", n.to_string())])?;
@@ -180,17 +181,14 @@ fn go_rss(env: &Env<'_>, n: usize) -> Result<Measurement, String> {
     parse_park_line(line).map(Measurement::Bytes)
 }
 
-fn cell(f: impl Fn(&Env<'_>, &Params) -> Result<Measurement, String> + 'static) -> Option<CellFn> {
-    Some(Box::new(f))
-}
-
 /// The suite `seed/*`.
 pub fn suite() -> Suite {
     let rows = vec![
-        SuiteRow {
+        Workload {
             name: "seed/rss_per_parked_unit".to_string(),
             description: "resident bytes per parked unit: 1,000,000 tasks or 10,000 threads parked on a gort channel receive each, in a fresh child process".to_string(),
             unit: Unit::Bytes,
+            goal: None,
             cells: vec![
                 cell(|_, p| rss_per_parked("gort", size(p, PARKED_TASKS))),
                 cell(|_, p| rss_per_parked("tokio", size(p, PARKED_TASKS))),
@@ -199,29 +197,31 @@ pub fn suite() -> Suite {
                 cell(|_, p| rss_per_parked("threads", size(p, PARKED_THREADS))),
             ],
         },
-        SuiteRow {
+        Workload {
             name: "seed/create_teardown".to_string(),
             description: "ns per unit to create and join 100,000 tasks (10,000 threads) that return at once".to_string(),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
-                cell(|env, p| create_tasks(env.gort, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
-                cell(|env, p| create_tasks(env.tokio, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
-                cell(|env, p| create_tasks(env.smol, if p.quick { CREATED_QUICK.0 } else { CREATED.0 })),
+                cell(|env, p| create_tasks(&env.gort, size(p, CREATED_TASKS))),
+                cell(|env, p| create_tasks(&env.tokio, size(p, CREATED_TASKS))),
+                cell(|env, p| create_tasks(&env.smol, size(p, CREATED_TASKS))),
                 cell(|env, p| {
-                    let n = if p.quick { CREATED_QUICK.0 } else { CREATED.0 };
+                    let n = size(p, CREATED_TASKS);
                     env.go("seed/create_teardown")?.run("SeedCreate", n as u64, p.workers)
                 }),
-                cell(|_, p| create_threads(if p.quick { CREATED_QUICK.1 } else { CREATED.1 })),
+                cell(|_, p| create_threads(size(p, CREATED_THREADS))),
             ],
         },
-        SuiteRow {
+        Workload {
             name: "seed/switch".to_string(),
             description: "ns per switch: two units ping-pong a counter over two unbuffered gort channels, 100,000 round trips".to_string(),
             unit: Unit::PerOp,
+            goal: None,
             cells: vec![
-                cell(|env, p| switch_tasks(env.gort, size(p, ROUND_TRIPS))),
-                cell(|env, p| switch_tasks(env.tokio, size(p, ROUND_TRIPS))),
-                cell(|env, p| switch_tasks(env.smol, size(p, ROUND_TRIPS))),
+                cell(|env, p| switch_tasks(&env.gort, size(p, ROUND_TRIPS))),
+                cell(|env, p| switch_tasks(&env.tokio, size(p, ROUND_TRIPS))),
+                cell(|env, p| switch_tasks(&env.smol, size(p, ROUND_TRIPS))),
                 cell(|env, p| {
                     // b.N switches: b.N / 2 round trips.
                     let switches = 2 * size(p, ROUND_TRIPS) as u64;
@@ -232,7 +232,9 @@ pub fn suite() -> Suite {
         },
     ];
     Suite {
-        title: "seed: per unit of concurrency (gort task, tokio task, smol task, goroutine, thread)".to_string(),
+        title:
+            "seed: per unit of concurrency (gort task, tokio task, smol task, goroutine, thread)"
+                .to_string(),
         about: vec![
             "The seed's claims measured: a goroutine-like task costs bytes where a thread \
              costs kilobytes, and creating, tearing down and switching tasks is far cheaper. \
@@ -242,36 +244,33 @@ pub fn suite() -> Suite {
                 .to_string(),
         ],
         columns: vec![
-            SuiteColumn {
-                name: "gort task".to_string(),
-                ranked: true,
-                about: "a gort task on gort's runtime (2 workers)".to_string(),
-            },
-            SuiteColumn {
-                name: "tokio task".to_string(),
-                ranked: true,
-                about: "a tokio task on tokio's multi-threaded runtime (2 workers)".to_string(),
-            },
-            SuiteColumn {
-                name: "smol task".to_string(),
-                ranked: true,
-                about: "a smol task on async-executor, run by 2 threads under async-io's block_on"
-                    .to_string(),
-            },
-            SuiteColumn {
-                name: GO.to_string(),
-                ranked: true,
-                about: "a goroutine (Go 1.19+, benches/go/seed_test.go; 2 KiB initial stack)"
-                    .to_string(),
-            },
-            SuiteColumn {
-                name: "OS thread".to_string(),
-                ranked: true,
-                about: "a std::thread with the default stack (2 MiB reserved, resident only as touched)"
-                    .to_string(),
-            },
+            Column::new(
+                "gort task",
+                true,
+                "a gort task on gort's runtime (2 workers)",
+            ),
+            Column::new(
+                "tokio task",
+                true,
+                "a tokio task on tokio's multi-threaded runtime (2 workers)",
+            ),
+            Column::new(
+                "smol task",
+                true,
+                "a smol task on async-executor, run by 2 threads under async-io's block_on",
+            ),
+            Column::new(
+                GO,
+                true,
+                "a goroutine (Go 1.19+, benches/go/seed_test.go; 2 KiB initial stack)",
+            ),
+            Column::new(
+                "OS thread",
+                true,
+                "a std::thread with the default stack (2 MiB reserved, resident only as touched)",
+            ),
         ],
-        subject: 0,
+        baseline: None,
         rows,
     }
 }

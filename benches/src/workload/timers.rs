@@ -10,8 +10,8 @@ use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::{Measurement, Params};
-use crate::contender::{join, Contender};
+use crate::contender::{join, Contender, Params};
+use crate::stats::Measurement;
 
 /// Tasks of `timers_sleep_many` (full size).
 pub const SLEEPERS: usize = 1_000_000;
