@@ -109,7 +109,7 @@ pub fn matches(name: &str, filter: Option<&str>) -> bool {
 }
 
 impl Suite {
-    /// Keeps the rows whose name matches `filter` (see [`matches`]).
+    /// Keeps the rows whose name matches `filter` (see [`matches()`]).
     pub fn select(mut self, filter: Option<&str>) -> Suite {
         self.rows.retain(|r| matches(&r.name, filter));
         self

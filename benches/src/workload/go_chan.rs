@@ -120,7 +120,7 @@ pub fn chan_sync<C: Contender>(rt: &C, ops: u64) -> Result<Measurement, String> 
     Ok(Measurement::PerOp { elapsed, ops })
 }
 
-/// ChanProdCons<cap>: `procs` producers and `procs` consumers share one
+/// `ChanProdCons<cap>`: `procs` producers and `procs` consumers share one
 /// channel of `cap`. Producers take batches of [`CALLS_PER_SCHED`] sends
 /// (of 1) from a shared countdown, then send one 0 each; a consumer stops at
 /// the first 0 it receives. (Go's `localWork` is 0 in these three.)

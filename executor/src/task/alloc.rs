@@ -353,6 +353,10 @@ mod tests {
     /// idle runtime keeps; once every worker is parked they are trimmed
     /// back, a chunk per pause, without any further spawn.
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "20,000 tasks and a wait for the idle trim: hours under miri"
+    )]
     fn an_idle_runtime_trims_what_a_burst_left() {
         let rt = crate::runtime::Builder::new()
             .worker_threads(2)

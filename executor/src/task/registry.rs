@@ -133,8 +133,11 @@ impl RegistryOwner<'_> {
             let len = c.capacity.max(FIRST_CHUNK);
             let chunk: Box<[Slot]> = (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
             chunk[0].store(ptr, Release);
-            let slot: *const Slot = &chunk[0];
+            // The pointer is taken after the move into `chunks`: moving a
+            // `Box` asserts unique access, which would invalidate a
+            // pointer derived before it (miri's aliasing model).
             c.chunks.push(chunk);
+            let slot: *const Slot = &c.chunks.last().expect("pushed above")[0];
             c.capacity += len;
             // `len >= 2`, so offset 1 exists.
             c.cursor = (c.chunks.len() - 1, 1);
