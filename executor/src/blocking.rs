@@ -3,7 +3,7 @@
 //! the blocking code simply never runs on a worker).
 //!
 //! Threads are started on demand up to `THREAD_CAP`; an idle thread exits
-//! after `BLOCKING_KEEP_ALIVE`. The pool's lock guards only its queue and
+//! after `KEEP_ALIVE`. The pool's lock guards only its queue and
 //! counters; tasks run outside it.
 
 use std::collections::VecDeque;
@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::runtime::Handle;
-use crate::scheduler::BLOCKING_KEEP_ALIVE;
-use crate::task::{Notified, Schedule};
+use crate::task::{self, Id, JoinHandle, Notified, Schedule};
 
 /// Most threads the pool runs at once (tokio's default, too).
 pub(crate) const THREAD_CAP: usize = 512;
+
+/// How long an idle thread waits for work before exiting (tokio's default).
+const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub(crate) struct BlockingPool {
     inner: Arc<PoolInner>,
@@ -59,7 +61,7 @@ fn lock(m: &Mutex<PoolState>) -> std::sync::MutexGuard<'_, PoolState> {
 
 /// Blocking tasks run once and never wait, so they are never rescheduled.
 #[derive(Clone, Copy)]
-pub(crate) struct BlockingSchedule;
+struct BlockingSchedule;
 
 impl Schedule for BlockingSchedule {
     fn schedule(&self, task: Notified) {
@@ -67,17 +69,17 @@ impl Schedule for BlockingSchedule {
         // shuts it down rather than losing it silently.
         drop(task);
     }
-    fn yield_task(&self, task: Notified) {
+    fn requeue(&self, task: Notified) {
         drop(task);
     }
-    fn release(&self) {}
+    fn count_completed(&self) {}
 }
 
 /// The future a blocking closure is wrapped in: calls it on first poll.
-pub(crate) struct BlockingTask<F>(Option<F>);
+struct BlockingTask<F>(Option<F>);
 
 impl<F> BlockingTask<F> {
-    pub(crate) fn new(f: F) -> Self {
+    fn new(f: F) -> Self {
         BlockingTask(Some(f))
     }
 }
@@ -104,13 +106,31 @@ impl BlockingPool {
                 work_cv: Condvar::new(),
                 exit_cv: Condvar::new(),
                 thread_name,
-                keep_alive: BLOCKING_KEEP_ALIVE,
+                keep_alive: KEEP_ALIVE,
             }),
         }
     }
 
+    /// Makes `f` a task of this pool and queues it (`spawn_blocking`).
+    pub(crate) fn spawn_fn<F, R>(
+        &self,
+        f: F,
+        handle: &Handle,
+        location: &'static std::panic::Location<'static>,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let id = Id::next();
+        tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn_blocking");
+        let (notified, join) = task::new_task(BlockingTask::new(f), BlockingSchedule, id);
+        self.spawn(notified, handle);
+        join
+    }
+
     /// Queues `task`, waking an idle thread or starting one.
-    pub(crate) fn spawn(&self, task: Notified, handle: &Handle) {
+    fn spawn(&self, task: Notified, handle: &Handle) {
         let mut st = lock(&self.inner.state);
         if st.shutdown {
             drop(st);

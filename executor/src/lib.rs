@@ -5,9 +5,12 @@
 //! | Go (`runtime/proc.go`) | here                                                     |
 //! |------------------------|----------------------------------------------------------|
 //! | G, goroutine           | a task (`task/`): one allocation, header + future/output |
-//! | P, processor           | `Processor` (`processor.rs`): ring of 256 + LIFO slot    |
-//! | M, OS thread           | a worker thread (`worker.rs`) holding one processor      |
-//! | `sched`                | `Scheduler` (`scheduler.rs`): injector, idle set         |
+//! | P, processor           | `Processor` (`processor.rs`): ring of 256, LIFO slot; its other-threads half is `ProcessorShared` |
+//! | M, OS thread           | `Worker` (`worker.rs`); with its processor in hand, `Held` (the loop) |
+//! | `sched`                | `Shared` (`scheduler.rs`): processors' shared halves, injector, idle set; `Scheduler` is the `Arc` to it that every task holds, `runtime::Handle` the public one |
+//! | `schedtick%61` checks  | `Held::tick_maintenance`: a reactor turn and an injector batch |
+//! | `goready` / `ready`    | `Schedule::schedule` (a wake)                             |
+//! | `Gosched`'s requeue    | `Schedule::requeue` (a task woken during its own poll)    |
 //! | global run queue       | `Injector` (`injector.rs`)                               |
 //! | `runnext`              | the LIFO slot (`queue.rs`)                               |
 //! | spinning Ms            | searching workers (`idle.rs`)                            |

@@ -8,8 +8,8 @@
 use crate::loom::atomic::{AtomicU64, Ordering::*};
 use crate::park::Parker;
 use crate::queue::{self, LifoSlot, Local, Steal};
-use crate::scheduler::{next_id_block, Scheduler, Shared, ID_BLOCK};
-use crate::task::{Id, Notified, Registry};
+use crate::scheduler::{Scheduler, Shared};
+use crate::task::{Id, IdBlock, Notified, Registry};
 
 /// Polls of the LIFO slot in a row before the ring gets a turn. Go can
 /// rely on preemption after 10 ms; futures cannot be preempted, so this
@@ -100,9 +100,8 @@ pub(crate) struct Processor {
     pub(crate) is_searching: bool,
     /// xorshift state for victim order.
     rng: u64,
-    /// The next task id this processor hands out, and the end of its block.
-    next_id: u64,
-    id_end: u64,
+    /// The block of task ids this processor hands out.
+    ids: IdBlock,
     /// Spare clones of the scheduler handle for new tasks. Every task holds
     /// one (8 bytes, it keeps the runtime's shared state alive); cloning
     /// and dropping one per task would bounce the `Arc`'s count between
@@ -119,21 +118,14 @@ impl Processor {
             tick: 0,
             is_searching: false,
             rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
-            next_id: 0,
-            id_end: 0,
+            ids: IdBlock::new(),
             handles: Vec::with_capacity(HANDLE_CACHE_MAX),
         }
     }
 
     /// A fresh task id from this processor's block.
     pub(crate) fn next_id(&mut self) -> Id {
-        if self.next_id == self.id_end {
-            self.next_id = next_id_block();
-            self.id_end = self.next_id + ID_BLOCK;
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        Id(id)
+        self.ids.next()
     }
 
     /// Advances and returns the tick.

@@ -377,10 +377,10 @@ mod tests {
         fn schedule(&self, task: Notified) {
             drop(task);
         }
-        fn yield_task(&self, task: Notified) {
+        fn requeue(&self, task: Notified) {
             drop(task);
         }
-        fn release(&self) {}
+        fn count_completed(&self) {}
     }
 
     fn task(id: u64) -> Notified {

@@ -8,11 +8,10 @@ use std::panic::Location;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::blocking::BlockingTask;
 use crate::context::{self, EnterGuard};
 use crate::idle::MAX_WORKERS;
 use crate::scheduler::{Config, Scheduler};
-use crate::task::{self, JoinHandle};
+use crate::task::JoinHandle;
 use crate::worker;
 
 /// The environment variable that sets the default number of worker
@@ -383,12 +382,10 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let id = crate::scheduler::next_id();
-        tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %Location::caller(), "spawn_blocking");
-        let (notified, join) =
-            task::new_task(BlockingTask::new(f), crate::blocking::BlockingSchedule, id);
-        self.scheduler.shared().blocking.spawn(notified, self);
-        join
+        self.scheduler
+            .shared()
+            .blocking
+            .spawn_fn(f, self, Location::caller())
     }
 
     /// Runs `future` to completion on the calling thread, inside this runtime.

@@ -12,7 +12,7 @@
 
 use std::future::Future;
 use std::panic::Location;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::blocking::BlockingPool;
 use crate::idle::Idle;
@@ -54,25 +54,6 @@ pub(crate) struct Shared {
 /// A handle to the scheduler, held by every task (8 bytes).
 #[derive(Clone)]
 pub(crate) struct Scheduler(pub(crate) Arc<Shared>);
-
-/// Ids are process-wide, like goids. Workers take them in blocks of
-/// `ID_BLOCK` (Go's `sched.goidgen` with `_GoidCacheBatch`), so a spawn on a
-/// worker does not touch this shared counter.
-static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-/// Ids a worker takes from `NEXT_ID` at once (Go's `_GoidCacheBatch` is 16;
-/// a larger block costs nothing but gaps in the sequence).
-pub(crate) const ID_BLOCK: u64 = 1024;
-
-/// One id, for spawns off the workers.
-pub(crate) fn next_id() -> Id {
-    Id(NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-}
-
-/// The first of `ID_BLOCK` consecutive ids.
-pub(crate) fn next_id_block() -> u64 {
-    NEXT_ID.fetch_add(ID_BLOCK, std::sync::atomic::Ordering::Relaxed)
-}
 
 impl Scheduler {
     /// Creates the shared state and the owner ends of the rings.
@@ -136,7 +117,7 @@ impl Scheduler {
                 join
             }
             _ => {
-                let id = next_id();
+                let id = Id::next();
                 let (notified, join) = task::new_task(future, self.clone(), id);
                 tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn");
                 self.0.remote_spawned.fetch_add(1, Relaxed);
@@ -188,7 +169,7 @@ impl Schedule for Scheduler {
         })
     }
 
-    fn yield_task(&self, task: Notified) {
+    fn requeue(&self, task: Notified) {
         worker::with_processor(self.id(), |w| match w {
             Some((_, p)) => p.yield_local(&self.0, task),
             None => self.schedule_remote(task),
@@ -202,7 +183,7 @@ impl Schedule for Scheduler {
         })
     }
 
-    fn release(&self) {
+    fn count_completed(&self) {
         worker::with_processor(self.id(), |w| match w {
             Some((_, p)) => self.0.processors[p.index].count_completed(),
             None => {
@@ -317,6 +298,3 @@ impl Shared {
         true
     }
 }
-
-/// How long an idle blocking thread waits for work before exiting.
-pub(crate) const BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);

@@ -255,8 +255,12 @@ impl<'w> Held<'w> {
             if shared.is_closed() {
                 return;
             }
-            let tick = self.next_tick();
-            if let Some(task) = self.next_local_task(tick) {
+            let task = if self.next_tick() % INJECTOR_CHECK_INTERVAL == 0 {
+                self.tick_maintenance()
+            } else {
+                None
+            };
+            if let Some(task) = task.or_else(|| self.next_local_task()) {
                 self.run_task(task, owner);
                 continue;
             }
@@ -271,25 +275,24 @@ impl<'w> Held<'w> {
         }
     }
 
-    /// Step 1 of the loop: every 61st tick a reactor turn and an injector
-    /// batch first; then the LIFO slot, then the ring.
-    fn next_local_task(&mut self, tick: u32) -> Option<Notified> {
-        let shared = self.shared();
-        if tick % INJECTOR_CHECK_INTERVAL == 0 {
-            // I/O and timers must not wait for this worker to go idle
-            // (tokio's maintenance tick). What the turn woke is new
-            // stealable work: wake a parked worker for it.
-            if self.poll_reactor_into_ring() {
-                shared.notify_parked();
-            }
-            // A batch, not one task: tasks that yield go back to this ring,
-            // so a ring that never empties would otherwise admit one remote
-            // task per 61 polls.
-            if let Some(task) = self.take_from_injector() {
-                return Some(task);
-            }
+    /// Step 1 of the loop, every 61st tick (tokio's maintenance, Go's
+    /// `schedtick%61`): a non-blocking reactor turn, so I/O and timers do
+    /// not wait for this worker to go idle, then a batch from the
+    /// injector, one of which is returned to run.
+    fn tick_maintenance(&mut self) -> Option<Notified> {
+        // What the turn woke is new stealable work: wake a parked worker.
+        if self.poll_reactor_into_ring() {
+            self.shared().notify_parked();
         }
-        shared.processors[self.index]
+        // A batch, not one task: tasks that yield go back to this ring, so
+        // a ring that never empties would otherwise admit one remote task
+        // per 61 polls.
+        self.take_from_injector()
+    }
+
+    /// Step 1 otherwise: the LIFO slot, then the ring.
+    fn next_local_task(&mut self) -> Option<Notified> {
+        self.shared().processors[self.index]
             .lifo
             .take()
             .or_else(|| self.local.pop())

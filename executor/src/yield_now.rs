@@ -35,7 +35,7 @@ impl Future for YieldNow {
         }
         self.yielded = true;
         // Woken during its own poll, a gort task is requeued at the ring's
-        // tail when the poll returns (see the scheduler's `yield_task`).
+        // tail when the poll returns (see the scheduler's `requeue`).
         cx.waker().wake_by_ref();
         Poll::Pending
     }

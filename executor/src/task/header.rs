@@ -18,9 +18,9 @@
 use std::ptr::NonNull;
 use std::task::Waker;
 
+use super::harness::Vtable;
 use super::registry::Slot;
 use super::state::State;
-use super::vtable::Vtable;
 use super::Id;
 use crate::loom::UnsafeCell;
 

@@ -34,11 +34,12 @@
 
 pub(crate) mod alloc;
 mod error;
+mod harness;
 mod header;
+mod id;
 mod join;
 pub(crate) mod registry;
 pub(crate) mod state;
-mod vtable;
 mod waker;
 
 use std::fmt;
@@ -47,27 +48,12 @@ use std::ptr::NonNull;
 
 pub use error::JoinError;
 pub(crate) use header::{Header, TaskRef};
+pub use id::Id;
+pub(crate) use id::IdBlock;
 pub use join::JoinHandle;
 pub(crate) use registry::{Registry, RegistryOwner};
 
-use vtable::Cell;
-
-/// A task's unique id (Go's goid). Never reused within a process.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub struct Id(pub(crate) u64);
-
-impl Id {
-    /// The raw number.
-    pub fn as_u64(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+use harness::Cell;
 
 /// Where a task goes when it becomes runnable. Implemented by the
 /// multi-processor scheduler and by the blocking pool.
@@ -76,9 +62,9 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     fn schedule(&self, task: Notified);
     /// A task woken during its own poll (`yield_now`): it goes behind the
     /// work that is already runnable.
-    fn yield_task(&self, task: Notified);
+    fn requeue(&self, task: Notified);
     /// Called once when a task completes, before its references go.
-    fn release(&self);
+    fn count_completed(&self);
     /// Takes back the task's scheduler handle when the task is freed. The
     /// default drops it; the multi-processor scheduler keeps handles in a
     /// per-worker cache so that spawning and freeing do not bounce one

@@ -189,10 +189,10 @@ mod tests {
         fn schedule(&self, task: Notified) {
             task.run(None);
         }
-        fn yield_task(&self, task: Notified) {
+        fn requeue(&self, task: Notified) {
             task.run(None);
         }
-        fn release(&self) {}
+        fn count_completed(&self) {}
     }
 
     /// A task parked forever, registered the way a worker registers it.

@@ -11,7 +11,7 @@
 //! - every `Waker` clone.
 //!
 //! Transitions return `#[must_use]` enums naming the caller's next step; the
-//! bit logic stays here and the harness (`vtable.rs`) only matches on the
+//! bit logic stays here and the harness (`harness.rs`) only matches on the
 //! result.
 
 use crate::loom::atomic::{AtomicUsize, Ordering::*};

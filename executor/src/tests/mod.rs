@@ -39,10 +39,10 @@ impl Schedule for QueueSched {
     fn schedule(&self, task: Notified) {
         lock(&self.0).push_back(task);
     }
-    fn yield_task(&self, task: Notified) {
+    fn requeue(&self, task: Notified) {
         lock(&self.0).push_back(task);
     }
-    fn release(&self) {}
+    fn count_completed(&self) {}
 }
 
 pub(crate) fn spawn_on<F>(sched: &QueueSched, id: u64, f: F) -> (Notified, JoinHandle<F::Output>)

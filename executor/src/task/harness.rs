@@ -146,9 +146,7 @@ where
         Ok(Poll::Pending) => match header.state.transition_to_idle() {
             ToIdle::Idle => {}
             // SAFETY: the poller's reference became this Notified.
-            ToIdle::Notified => cell
-                .scheduler
-                .yield_task(unsafe { Notified::from_task(task) }),
+            ToIdle::Notified => cell.scheduler.requeue(unsafe { Notified::from_task(task) }),
             // SAFETY: we still hold RUNNING.
             ToIdle::Cancel => unsafe { cancel_and_complete::<F, S>(task) },
         },
@@ -239,7 +237,7 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
     let header = &cell.header;
     // Count the task out before anyone can observe it complete, so that a
     // joiner that returns sees `num_goroutines` without it.
-    cell.scheduler.release();
+    cell.scheduler.count_completed();
     tracing::trace!(
         target: "gort::task",
         task_id = header.id.0,
