@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::driver::lock;
+use crate::sync::lock;
 
 /// Readiness bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

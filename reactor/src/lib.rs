@@ -22,7 +22,10 @@
 mod driver;
 mod io;
 pub mod net;
+mod sync;
 pub mod time;
+mod timers;
 mod wheel;
 
-pub use driver::{Driver, Reactor, SYSMON_MAX, TIMER_SHARDS};
+pub use driver::{Driver, Reactor, SYSMON_MAX};
+pub use timers::TIMER_SHARDS;

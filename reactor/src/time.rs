@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::driver::TimerRef;
+use crate::timers::TimerRef;
 use crate::wheel::TimerState;
 use crate::Reactor;
 
