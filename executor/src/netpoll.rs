@@ -15,22 +15,23 @@
 
 use std::time::Duration;
 
+#[cfg(not(loom))]
+use gort_reactor::__netpoll::{Driver, Reactor};
+
 use crate::worker::Worker;
 
 /// The right to turn the reactor, held by one thread at a time (the
 /// reactor's poll lock).
 pub(crate) struct Turn {
     #[cfg(not(loom))]
-    driver: gort_reactor::Driver<'static>,
+    driver: Driver<'static>,
 }
 
 /// Takes the right to turn the reactor, unless another thread holds it.
 pub(crate) fn try_turn() -> Option<Turn> {
     #[cfg(not(loom))]
     {
-        gort_reactor::Reactor::get()
-            .try_drive()
-            .map(|driver| Turn { driver })
+        Reactor::get().try_drive().map(|driver| Turn { driver })
     }
     #[cfg(loom)]
     {
@@ -64,18 +65,18 @@ impl Turn {
 /// Ends a blocking turn early (an event the turn waits for).
 pub(crate) fn wake() {
     #[cfg(not(loom))]
-    gort_reactor::Reactor::get().wake();
+    Reactor::get().wake();
 }
 
 /// A runtime started: from now on its idle workers turn the reactor.
 pub(crate) fn runtime_started() {
     #[cfg(not(loom))]
-    gort_reactor::Reactor::get().runtime_started();
+    Reactor::get().runtime_started();
 }
 
 /// A runtime stopped: if it was the last, the reactor's own thread takes
 /// over the turning.
 pub(crate) fn runtime_stopped() {
     #[cfg(not(loom))]
-    gort_reactor::Reactor::get().runtime_stopped();
+    Reactor::get().runtime_stopped();
 }

@@ -42,7 +42,7 @@ const WAKE_TOKEN: Token = Token(usize::MAX);
 const EVENTS_CAPACITY: usize = 1024;
 
 /// The longest the sysmon sleeps between looks while a runtime is alive.
-pub const SYSMON_MAX: Duration = Duration::from_millis(10);
+const SYSMON_MAX: Duration = Duration::from_millis(10);
 /// The shortest: while it keeps having to turn the reactor itself, it
 /// halves its sleep down to this.
 const SYSMON_MIN: Duration = Duration::from_millis(1);
@@ -188,8 +188,8 @@ impl Reactor {
         }
     }
 
-    /// Turns taken so far (for tests and the sysmon).
-    pub fn turns(&self) -> u64 {
+    /// Turns taken so far.
+    fn turns(&self) -> u64 {
         self.turns.load(Ordering::Acquire)
     }
 

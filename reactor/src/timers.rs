@@ -29,7 +29,7 @@ use crate::sync::lock;
 use crate::wheel::{TimerKey, TimerState, Wheel};
 
 /// Timer wheels (see the module docs). A power of two.
-pub const TIMER_SHARDS: usize = 8;
+const TIMER_SHARDS: usize = 8;
 
 /// `driver_wakes_at` while nobody is blocked in the reactor.
 const NOT_BLOCKED: u64 = 0;
