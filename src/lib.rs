@@ -136,43 +136,8 @@ pub mod task {
     pub use gort_executor::{spawn, spawn_blocking, yield_now};
 }
 
-/// Waits until one of several channel operations or futures can happen,
-/// and does exactly that one (Go's `select`).
-///
-/// ```text
-/// gort::select! {
-///     pattern = rx.recv() => body,      // a receive: Result<T, RecvError>
-///     pattern = tx.send(v) => body,     // a send: Result<(), SendError<T>>
-///     pattern = any_future => body,     // any other future: its output
-///     default => body,                  // optional: when nothing is ready
-/// }
-/// ```
-///
-/// - **Exactly one arm happens.** A send arm that is not chosen never
-///   delivers its value (even on an unbuffered channel, where a receiver
-///   may be waiting on it at the moment another arm wins); a receive arm
-///   that is not chosen takes nothing.
-/// - **Fair.** Among the arms that are ready, one is chosen uniformly at
-///   random, as in Go, so no channel starves another.
-/// - **`default`** runs only if no arm is ready at the moment the select
-///   starts; without it the select waits.
-/// - A receive arm on a closed, drained channel is ready with
-///   `Err(RecvError)`; a send arm on a closed channel is ready with
-///   `Err(SendError(v))`, giving the value back (Go panics instead).
-/// - The operands (`rx`, `tx`, `v`, the futures) are evaluated once, in
-///   source order, before anything is tried.
-/// - Arms on other futures (a timeout, a join handle) are polled each time
-///   the select wakes. If such a future completes while another arm wins,
-///   its output is dropped: put futures there whose completion has no side
-///   effect to lose (as with `tokio::select!`).
-/// - Patterns must be irrefutable (`v`, `_`, `Ok(v)` is not): the operation
-///   has happened by the time the pattern is matched, so it cannot be
-///   skipped.
-/// - Dropping a waiting select (for example on a timeout around it) takes
-///   every arm back: nothing is sent, nothing received is lost.
-///
-/// Misuse is a compile error: no arms, two `default`s, an arm without a
-/// pattern, an operand that is not a future, or use outside `async` code.
+/// Go's `select` on gort tasks: gort-channel's `select!`, re-exported. The
+/// syntax and the rules follow the example.
 ///
 /// ```
 /// #[gort::main(worker_threads = 2)]
@@ -203,7 +168,7 @@ pub mod task {
 ///     assert!(!sent, "nobody was receiving");
 /// }
 /// ```
-pub use gort_macros::select;
+pub use gort_channel::select;
 
 /// Runs an `async fn main` on a new gort runtime.
 ///

@@ -213,7 +213,7 @@ fn a_dropped_sleep_never_wakes_its_task() {
     watchdog("time_dropped_sleep", || {
         // The tests of this binary take turns: no other timer comes or
         // goes meanwhile.
-        let reactor = gort_reactor::Reactor::get();
+        let reactor = gort_reactor::__netpoll::Reactor::get();
         let before = reactor.timers_waiting();
         for n in [1, 1000] {
             let sleeps = (1..=n).map(|i| sleep(MS * 20 + Duration::from_micros(i * 10)));

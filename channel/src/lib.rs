@@ -49,7 +49,7 @@
 //! can be taken by a receiver between the future's last poll and its drop;
 //! then the send happened, exactly once, and the future simply never
 //! reported it (a receiver cannot give a value back to a sender that is
-//! not running). `gort::select!` commits exactly one case on top of this.
+//! not running). [`select!`] commits exactly one case on top of this.
 #![warn(missing_docs)]
 
 mod buffered;
@@ -61,12 +61,92 @@ mod rendezvous;
 mod select;
 mod waiter;
 
-/// Support for `gort::select!`; not a public API.
+/// What the expansion of [`select!`] refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::select::{
         arm_must_be_a_future, ArmInput, Case, CaseSet, ChannelArm, FutureArm, FutureCase, RecvCase,
-        Select, SendCase, MAX_CASES,
+        Select, SendCase, MAX_CASES, TOO_MANY_ARMS,
+    };
+    /// The proc macro behind [`select!`](crate::select!).
+    pub use gort_macros::select;
+}
+
+/// Waits until one of several channel operations or futures can happen,
+/// and does exactly that one (Go's `select`). It works on any executor.
+///
+/// ```text
+/// select! {
+///     pattern = rx.recv() => body,      // a receive: Result<T, RecvError>
+///     pattern = tx.send(v) => body,     // a send: Result<(), SendError<T>>
+///     pattern = any_future => body,     // any other future: its output
+///     default => body,                  // optional: when nothing is ready
+/// }
+/// ```
+///
+/// - **Exactly one arm happens.** A send arm that is not chosen never
+///   delivers its value (even on an unbuffered channel, where a receiver
+///   may be waiting on it at the moment another arm wins); a receive arm
+///   that is not chosen takes nothing.
+/// - **Fair.** Among the arms that are ready, one is chosen uniformly at
+///   random, as in Go, so no channel starves another.
+/// - **`default`** runs only if no arm is ready at the moment the select
+///   starts; without it the select waits.
+/// - A receive arm on a closed, drained channel is ready with
+///   `Err(RecvError)`; a send arm on a closed channel is ready with
+///   `Err(SendError(v))`, giving the value back (Go panics instead).
+/// - The operands (`rx`, `tx`, `v`, the futures) are evaluated once, in
+///   source order, before anything is tried.
+/// - Arms on other futures (a timeout, a join handle) are polled each time
+///   the select wakes. If such a future completes while another arm wins,
+///   its output is dropped: put futures there whose completion has no side
+///   effect to lose (as with `tokio::select!`).
+/// - Patterns must be irrefutable (`v`, `_`, `Ok(v)` is not): the operation
+///   has happened by the time the pattern is matched, so it cannot be
+///   skipped.
+/// - Dropping a waiting select (for example on a timeout around it) takes
+///   every arm back: nothing is sent, nothing received is lost.
+///
+/// Misuse is a compile error: no arms, two `default`s, an arm without a
+/// pattern, an operand that is not a future, more than 64 arms besides
+/// `default`, or use outside `async` code.
+///
+/// ```
+/// use gort_channel::{bounded, select};
+///
+/// let (data_tx, data_rx) = bounded::<u32>(0);
+/// let (quit_tx, quit_rx) = bounded::<()>(0);
+/// let worker = std::thread::spawn(move || {
+///     futures::executor::block_on(async {
+///         let mut sum = 0;
+///         loop {
+///             select! {
+///                 v = data_rx.recv() => sum += v.unwrap(),
+///                 _ = quit_rx.recv() => return sum,
+///             }
+///         }
+///     })
+/// });
+/// for i in 1..=4 {
+///     data_tx.send_blocking(i).unwrap();
+/// }
+/// quit_tx.send_blocking(()).unwrap();
+/// assert_eq!(worker.join().unwrap(), 10);
+///
+/// # futures::executor::block_on(async {
+/// // A non-blocking send, as Go's `select` with `default`.
+/// let (tx, _rx) = bounded::<u32>(0);
+/// let sent = select! {
+///     r = tx.send(1) => r.is_ok(),
+///     default => false,
+/// };
+/// assert!(!sent, "nobody was receiving");
+/// # });
+/// ```
+#[macro_export]
+macro_rules! select {
+    ($($arms:tt)*) => {
+        $crate::__private::select! { $crate; $($arms)* }
     };
 }
 

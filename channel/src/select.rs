@@ -1,4 +1,4 @@
-//! The machinery behind `gort::select!` (Go's `selectgo`).
+//! The machinery behind [`select!`](crate::select!) (Go's `selectgo`).
 //!
 //! The macro turns each arm into a *case* (a [`RecvCase`], a [`SendCase`],
 //! or a [`FutureCase`] for any other future) pinned in the caller's frame,
@@ -38,8 +38,22 @@ use crate::loom::spin_hint;
 use crate::waiter::{Claim, Taken, CLAIM_ABORTED};
 use crate::{RecvError, RecvFuture, SendError, SendFuture};
 
-/// The most arms one `select!` may have.
-pub const MAX_CASES: usize = 64;
+/// The number behind [`MAX_CASES`], as a literal for [`TOO_MANY_ARMS`].
+macro_rules! max_cases {
+    () => {
+        64
+    };
+}
+
+/// The most arms one `select!` may have (besides `default`).
+pub const MAX_CASES: usize = max_cases!();
+
+/// The compile error of a `select!` with more than [`MAX_CASES`] arms.
+pub const TOO_MANY_ARMS: &str = concat!(
+    "select! takes at most ",
+    max_cases!(),
+    " arms besides `default`"
+);
 
 /// Retries of the first pass within one poll before the select yields (two
 /// selects facing each other on one channel may abort each other). One

@@ -5,14 +5,19 @@
 //! waking the thread blocked in a turn.
 //!
 //! A turn runs on a worker whose processor is lent to its thread, and the
-//! tasks it wakes are scheduled onto that processor's ring (`Worker::schedule`
-//! while the worker's `driving` flag is set); [`Turn::run`] sets and clears
-//! the flag and returns whether the turn woke any task.
+//! tasks it wakes are scheduled onto that processor's ring
+//! (`Worker::schedule` while the worker's `driving` flag is set);
+//! [`Turn::run`] sets and clears the flag and returns whether the turn woke
+//! any task.
 //!
-//! Under loom there is no reactor: [`try_turn`] never grants a turn and the
-//! rest does nothing.
+//! Under loom and miri there is no reactor (loom cannot model it; under
+//! miri its process-lifetime thread would outlive every test): [`try_turn`]
+//! never grants a turn and the rest does nothing.
 
 use std::time::Duration;
+
+#[cfg(not(any(loom, miri)))]
+use gort_reactor::__netpoll::{Driver, Reactor};
 
 use crate::worker::Worker;
 
@@ -20,16 +25,14 @@ use crate::worker::Worker;
 /// reactor's poll lock).
 pub(crate) struct Turn {
     #[cfg(not(any(loom, miri)))]
-    driver: gort_reactor::Driver<'static>,
+    driver: Driver<'static>,
 }
 
 /// Takes the right to turn the reactor, unless another thread holds it.
 pub(crate) fn try_turn() -> Option<Turn> {
     #[cfg(not(any(loom, miri)))]
     {
-        gort_reactor::Reactor::get()
-            .try_drive()
-            .map(|driver| Turn { driver })
+        Reactor::get().try_drive().map(|driver| Turn { driver })
     }
     #[cfg(any(loom, miri))]
     {
@@ -63,18 +66,18 @@ impl Turn {
 /// Ends a blocking turn early (an event the turn waits for).
 pub(crate) fn wake() {
     #[cfg(not(any(loom, miri)))]
-    gort_reactor::Reactor::get().wake();
+    Reactor::get().wake();
 }
 
 /// A runtime started: from now on its idle workers turn the reactor.
 pub(crate) fn runtime_started() {
     #[cfg(not(any(loom, miri)))]
-    gort_reactor::Reactor::get().runtime_started();
+    Reactor::get().runtime_started();
 }
 
 /// A runtime stopped: if it was the last, the reactor's own thread takes
 /// over the turning.
 pub(crate) fn runtime_stopped() {
     #[cfg(not(any(loom, miri)))]
-    gort_reactor::Reactor::get().runtime_stopped();
+    Reactor::get().runtime_stopped();
 }

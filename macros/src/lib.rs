@@ -1,12 +1,14 @@
 //! Attribute macros that run an `async fn` on a gort runtime:
 //! [`#[gort::main]`](macro@main) for a program's entry point and
-//! [`#[gort::test]`](macro@test) for tests.
+//! [`#[gort::test]`](macro@test) for tests; and the implementation of
+//! `select!` ([`macro@select`]), which users reach as `gort_channel::select!`
+//! or `gort::select!`.
 //!
-//! Use them through the `gort` crate (`#[gort::main]`, `#[gort::test]`);
-//! the expansion refers to `::gort::runtime`, so this crate is not meant to
-//! be used on its own.
+//! Use the attributes through the `gort` crate (`#[gort::main]`,
+//! `#[gort::test]`); their expansion refers to `::gort::runtime`, so this
+//! crate is not meant to be used on its own.
 //!
-//! Both macros turn
+//! Both attributes turn
 //!
 //! ```ignore
 //! #[gort::main(worker_threads = 4)]
@@ -168,11 +170,18 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(args::Kind::Test, args.into(), item.into()).into()
 }
 
+/// The implementation of `gort_channel::select!` (re-exported as
+/// `gort::select!`), which is documented with examples there; use that
+/// macro, not this one.
+///
 /// Waits on several channel operations and futures; exactly one arm takes
-/// effect (Go's `select`). Documented with examples on `gort::select!`.
+/// effect (Go's `select`). `gort_channel::select!` invokes it with
+/// gort-channel's path first, `select! { $crate; arms... }`, and the
+/// expansion refers to that path's `__private` module only, so it works
+/// for a crate that depends on gort-channel alone.
 ///
 /// ```ignore
-/// gort::select! {
+/// gort_channel::select! {
 ///     v = rx.recv() => println!("got {v:?}"),
 ///     r = tx.send(1) => r.unwrap(),
 ///     _ = some_future => println!("the future completed first"),

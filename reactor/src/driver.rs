@@ -1,5 +1,5 @@
 //! The reactor (Go's netpoller): one per process, over `mio::Poll`, with
-//! the timer wheel.
+//! the timer wheels of `timers.rs`, and the `gort-netpoll` thread.
 //!
 //! # Who drives it
 //!
@@ -21,21 +21,6 @@
 //!   the reactor during a whole sleep (every worker stuck inside one long
 //!   poll), it takes one non-blocking turn, so I/O and timers never wait
 //!   behind long-running tasks for more than about twice [`SYSMON_MAX`].
-//!
-//! # Timers and the blocked driver
-//!
-//! Timers live in [`TIMER_SHARDS`] wheels, each behind its own lock; a
-//! thread inserts into the shard it was given on first use (Go keeps a
-//! timer heap per P for the same reason: one shared wheel's lock was a
-//! fifth of the samples with two workers creating timeouts). Each shard
-//! publishes its earliest deadline in an atomic.
-//!
-//! Before blocking, the driver publishes the tick it will wake at
-//! (`driver_wakes_at`), then looks at the shards' earliest deadlines once
-//! more; an inserter publishes its shard's new earliest deadline, then
-//! reads `driver_wakes_at` and wakes the driver if its timer is earlier.
-//! Both sides use `SeqCst`, so at least one of them sees the other: a new
-//! short timer is never delayed by a long `epoll_wait`.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -47,7 +32,8 @@ use std::time::{Duration, Instant};
 use mio::{Events, Interest, Poll, Token};
 
 use crate::io::{IoSlab, IoState};
-use crate::wheel::{TimerKey, TimerState, Wheel};
+use crate::sync::lock;
+use crate::timers::Timers;
 
 /// The token of the reactor's own `mio::Waker`.
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -56,65 +42,10 @@ const WAKE_TOKEN: Token = Token(usize::MAX);
 const EVENTS_CAPACITY: usize = 1024;
 
 /// The longest the sysmon sleeps between looks while a runtime is alive.
-pub const SYSMON_MAX: Duration = Duration::from_millis(10);
+const SYSMON_MAX: Duration = Duration::from_millis(10);
 /// The shortest: while it keeps having to turn the reactor itself, it
 /// halves its sleep down to this.
 const SYSMON_MIN: Duration = Duration::from_millis(1);
-
-/// `driver_wakes_at` while nobody is blocked in the reactor.
-const NOT_BLOCKED: u64 = 0;
-/// `driver_wakes_at` while the driver blocks without a timeout.
-const BLOCKED_FOREVER: u64 = u64::MAX;
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics with these locks held halfway through an update.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Timer wheels (see the module docs). A power of two.
-pub const TIMER_SHARDS: usize = 8;
-
-/// One timer wheel and its earliest deadline, on its own cache lines.
-#[repr(align(128))]
-struct TimerShard {
-    wheel: Mutex<Wheel>,
-    /// The earliest tick a timer of this shard may fire at (`u64::MAX`:
-    /// none). Lowered on insert; recomputed when the driver advances.
-    next: AtomicU64,
-}
-
-impl TimerShard {
-    /// Publishes (and returns) the wheel's earliest deadline.
-    fn publish_next(&self, wheel: &Wheel) -> u64 {
-        let next = wheel.next_deadline().unwrap_or(u64::MAX);
-        self.next.store(next, Ordering::SeqCst);
-        next
-    }
-}
-
-/// The shard of timers inserted by this thread.
-fn my_shard() -> usize {
-    use std::cell::Cell;
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    SHARD
-        .try_with(|s| {
-            if s.get() == usize::MAX {
-                s.set(NEXT.fetch_add(1, Ordering::Relaxed) % TIMER_SHARDS);
-            }
-            s.get()
-        })
-        .unwrap_or(0)
-}
-
-/// A timer: its shard and its key there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TimerRef {
-    shard: usize,
-    key: TimerKey,
-}
 
 /// The process's reactor. Obtained with [`Reactor::get`].
 pub struct Reactor {
@@ -123,10 +54,7 @@ pub struct Reactor {
     registry: mio::Registry,
     waker: mio::Waker,
     pub(crate) ios: Mutex<IoSlab>,
-    timers: Box<[TimerShard]>,
-    /// The tick at which the blocked driver wakes (see module docs).
-    driver_wakes_at: AtomicU64,
-    base: Instant,
+    pub(crate) timers: Timers,
     /// Turns taken so far.
     turns: AtomicU64,
     /// Live gort runtimes (their idle workers drive).
@@ -162,14 +90,7 @@ impl Reactor {
             registry,
             waker,
             ios: Mutex::new(IoSlab::new()),
-            timers: (0..TIMER_SHARDS)
-                .map(|_| TimerShard {
-                    wheel: Mutex::new(Wheel::new()),
-                    next: AtomicU64::new(u64::MAX),
-                })
-                .collect(),
-            driver_wakes_at: AtomicU64::new(NOT_BLOCKED),
-            base: Instant::now(),
+            timers: Timers::new(),
             turns: AtomicU64::new(0),
             runtimes: AtomicUsize::new(0),
             netpoll_thread: OnceLock::new(),
@@ -267,101 +188,9 @@ impl Reactor {
         }
     }
 
-    /// Turns taken so far (for tests and the sysmon).
-    pub fn turns(&self) -> u64 {
+    /// Turns taken so far.
+    fn turns(&self) -> u64 {
         self.turns.load(Ordering::Acquire)
-    }
-
-    // ----- time -----
-
-    /// `instant` as a tick, rounded up (a timer never fires early).
-    pub(crate) fn deadline_tick(&self, instant: Instant) -> u64 {
-        let d = instant.saturating_duration_since(self.base);
-        let ms = d.as_millis();
-        let ms = if d > Duration::from_millis(ms as u64) {
-            ms + 1
-        } else {
-            ms
-        };
-        u64::try_from(ms).unwrap_or(u64::MAX)
-    }
-
-    /// `instant` as a tick, rounded down.
-    fn now_tick(&self, instant: Instant) -> u64 {
-        u64::try_from(instant.saturating_duration_since(self.base).as_millis()).unwrap_or(u64::MAX)
-    }
-
-    fn tick_instant(&self, tick: u64) -> Instant {
-        self.base + Duration::from_millis(tick)
-    }
-
-    pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> TimerRef {
-        let tick = self.deadline_tick(deadline);
-        let shard = my_shard();
-        let t = &self.timers[shard];
-        let key = {
-            let mut wheel = lock(&t.wheel);
-            let key = wheel.insert(tick, waker);
-            t.next.fetch_min(tick, Ordering::SeqCst);
-            key
-        };
-        // Pairs with the driver's re-check (module docs).
-        let wakes_at = self.driver_wakes_at.load(Ordering::SeqCst);
-        if tick < wakes_at
-            && self
-                .driver_wakes_at
-                .compare_exchange(wakes_at, NOT_BLOCKED, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
-            // Only one wake per earlier deadline.
-            self.wake();
-        }
-        TimerRef { shard, key }
-    }
-
-    pub(crate) fn poll_timer(&self, timer: TimerRef, waker: &Waker) -> TimerState {
-        let (state, old) = lock(&self.timers[timer.shard].wheel).poll(timer.key, waker);
-        // After the lock: see `Wheel::poll`.
-        drop(old);
-        state
-    }
-
-    pub(crate) fn remove_timer(&self, timer: TimerRef) {
-        let waker = lock(&self.timers[timer.shard].wheel).remove(timer.key);
-        drop(waker);
-    }
-
-    /// Timers waiting (for tests).
-    pub fn timers_waiting(&self) -> usize {
-        self.timers.iter().map(|t| lock(&t.wheel).len()).sum()
-    }
-
-    /// Fires every timer due at `now` (onto `fired`); the earliest tick a
-    /// remaining timer may fire at.
-    fn advance_timers(&self, now: Instant, fired: &mut Vec<Waker>) -> Option<u64> {
-        let now_tick = self.now_tick(now);
-        let mut next = u64::MAX;
-        for t in self.timers.iter() {
-            let mut shard_next = t.next.load(Ordering::SeqCst);
-            if shard_next <= now_tick {
-                let mut wheel = lock(&t.wheel);
-                wheel.advance(now_tick, fired);
-                shard_next = t.publish_next(&wheel);
-            }
-            next = next.min(shard_next);
-        }
-        (next != u64::MAX).then_some(next)
-    }
-
-    /// The earliest deadline published by any shard.
-    fn earliest_timer(&self) -> Option<u64> {
-        let next = self
-            .timers
-            .iter()
-            .map(|t| t.next.load(Ordering::SeqCst))
-            .min()
-            .unwrap_or(u64::MAX);
-        (next != u64::MAX).then_some(next)
     }
 
     // ----- I/O -----
@@ -401,8 +230,8 @@ impl Driver<'_> {
         let r = self.reactor;
         let mut wakers = Vec::new();
         let now = Instant::now();
-        let next = r.advance_timers(now, &mut wakers);
-        let to_deadline = |tick: u64| r.tick_instant(tick).saturating_duration_since(now);
+        let next = r.timers.advance(now, &mut wakers);
+        let to_deadline = |tick: u64| r.timers.tick_instant(tick).saturating_duration_since(now);
         let mut timeout = match (timeout, next.map(to_deadline)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -412,17 +241,10 @@ impl Driver<'_> {
             timeout = Some(Duration::ZERO);
         }
         if timeout != Some(Duration::ZERO) {
-            let wakes_at = match timeout {
-                Some(d) => r.now_tick(now + d).max(1),
-                None => BLOCKED_FOREVER,
-            };
-            r.driver_wakes_at.store(wakes_at, Ordering::SeqCst);
-            // A timer inserted before the store above may have missed it:
-            // look again (module docs).
-            if let Some(earliest) = r.earliest_timer() {
-                if earliest < wakes_at {
-                    timeout = Some(to_deadline(earliest));
-                }
+            // Publish when this turn wakes; a timer inserted before that
+            // may have missed it and shortens the wait (`timers.rs`).
+            if let Some(earliest) = r.timers.driver_blocks(timeout.map(|d| now + d)) {
+                timeout = Some(to_deadline(earliest));
             }
         }
         wakers.drain(..).for_each(Waker::wake);
@@ -434,7 +256,7 @@ impl Driver<'_> {
             }
             events.clear();
         }
-        r.driver_wakes_at.store(NOT_BLOCKED, Ordering::SeqCst);
+        r.timers.driver_unblocked();
         r.turns.fetch_add(1, Ordering::AcqRel);
 
         // Dispatch: look every token up once, under the slab lock; wake
@@ -454,7 +276,7 @@ impl Driver<'_> {
         for (state, readiness) in ready {
             state.set_ready(readiness, &mut wakers);
         }
-        r.advance_timers(Instant::now(), &mut wakers);
+        r.timers.advance(Instant::now(), &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
     }
 }

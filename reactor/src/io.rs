@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::driver::lock;
+use crate::sync::lock;
 
 /// Readiness bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,7 +270,7 @@ pub(crate) struct Registration<S: mio::event::Source> {
 
 impl<S: mio::event::Source> Registration<S> {
     pub(crate) fn new(mut source: S, interest: mio::Interest) -> std::io::Result<Self> {
-        let (token, state) = crate::Reactor::get().register(&mut source, interest)?;
+        let (token, state) = crate::driver::Reactor::get().register(&mut source, interest)?;
         Ok(Registration {
             source,
             token,
@@ -339,7 +339,7 @@ impl<S: mio::event::Source> Registration<S> {
 
 impl<S: mio::event::Source> Drop for Registration<S> {
     fn drop(&mut self) {
-        crate::Reactor::get().deregister(&mut self.source, self.token);
+        crate::driver::Reactor::get().deregister(&mut self.source, self.token);
     }
 }
 

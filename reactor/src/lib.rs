@@ -5,7 +5,7 @@
 //! It works under any executor. Inside a gort runtime, an idle worker
 //! drives the reactor (blocking in it with the nearest timer as timeout);
 //! elsewhere (tokio, `futures::executor`, a plain thread) the `gort-netpoll`
-//! thread does. See [`Reactor`] for who drives it when.
+//! thread does.
 //!
 //! ```
 //! use std::time::Duration;
@@ -22,7 +22,19 @@
 mod driver;
 mod io;
 pub mod net;
+mod sync;
 pub mod time;
+mod timers;
 mod wheel;
 
-pub use driver::{Driver, Reactor, SYSMON_MAX, TIMER_SHARDS};
+/// The executor's seam to the reactor: `gort-executor` takes turns with
+/// [`Reactor::try_drive`](__netpoll::Reactor::try_drive) and
+/// [`Driver::turn`](__netpoll::Driver::turn), ends a blocking turn with
+/// [`Reactor::wake`](__netpoll::Reactor::wake) and reports its runtimes
+/// starting and stopping; gort's own tests count waiting timers.
+///
+/// Not a stable API: it changes with the executor, in any release.
+#[doc(hidden)]
+pub mod __netpoll {
+    pub use crate::driver::{Driver, Reactor};
+}

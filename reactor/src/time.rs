@@ -13,9 +13,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::driver::TimerRef;
+use crate::driver::Reactor;
+use crate::timers::TimerRef;
 use crate::wheel::TimerState;
-use crate::Reactor;
 
 /// Waits until `duration` has passed (Go's `time.Sleep`).
 ///

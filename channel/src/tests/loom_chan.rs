@@ -170,7 +170,7 @@ fn dropped_woken_recv_races_send_and_recv() {
 
 use crate::select::{ArmInput, Case, CaseSet, ChannelArm, RecvCase, Select, SendCase};
 
-/// Two pinned cases, as `gort::select!` builds them.
+/// Two pinned cases, as `select!` builds them.
 pub(super) struct Two<'p, A, B>(pub(super) Pin<&'p mut A>, pub(super) Pin<&'p mut B>);
 
 impl<A: Case, B: Case> CaseSet for Two<'_, A, B> {
