@@ -167,7 +167,7 @@ fn ten_thousand_random_sleeps_end_never_early_and_in_deadline_order() {
         for &(deadline, at) in &woken {
             while earlier < woken.len() && woken[earlier].0 + 2 * MS <= deadline {
                 let e = woken[earlier];
-                if latest.map_or(true, |l| e.1 > l.1) {
+                if latest.is_none_or(|l| e.1 > l.1) {
                     latest = Some(e);
                 }
                 earlier += 1;
@@ -358,13 +358,13 @@ fn an_interval_keeps_its_period_under_load() {
             assert_eq!(iv.period(), PERIOD);
             let mut last_k: Option<u32> = None;
             let mut ticks = 0;
-            while last_k.map_or(true, |k| k < TICKS - 1) {
+            while last_k.is_none_or(|k| k < TICKS - 1) {
                 let at = iv.tick().await;
                 let now = Instant::now();
                 assert!(now >= at, "Skip tick returned {:?} early", at - now);
                 let k = on_grid(at, start, PERIOD);
                 assert!(
-                    last_k.map_or(true, |l| k > l),
+                    last_k.is_none_or(|l| k > l),
                     "Skip tick {k} after {last_k:?}"
                 );
                 last_k = Some(k);
