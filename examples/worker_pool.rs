@@ -1,11 +1,14 @@
 //! A worker pool, Go style: jobs go out on one channel to a fixed number of
-//! worker goroutines, results come back on another.
+//! worker goroutines, results come back on another, and a `WaitGroup`
+//! tells when the last worker is done, so that the results channel can be
+//! closed (Go's `go func() { wg.Wait(); close(results) }()`).
 //!
 //! ```text
 //! cargo run --release --example worker_pool
 //! ```
 
 use gort::chan::{bounded, unbounded};
+use gort::sync::WaitGroup;
 
 const WORKERS: usize = 8;
 const JOBS: u64 = 10_000;
@@ -28,19 +31,27 @@ async fn main() {
     let (results_tx, results_rx) = unbounded::<(u64, u64)>();
 
     // The workers share the receiving end (MPMC): each job goes to one.
+    let wg = WaitGroup::new();
     for _ in 0..WORKERS {
-        let jobs = jobs_rx.clone();
-        let results = results_tx.clone();
+        wg.add(1);
+        let (jobs, results, wg) = (jobs_rx.clone(), results_tx.clone(), wg.clone());
         gort::spawn(async move {
             while let Ok(n) = jobs.recv().await {
                 results
                     .send((n, work(n)))
                     .await
-                    .expect("the collector outlives the workers");
+                    .expect("results stay open until every worker is done");
             }
+            wg.done();
         });
     }
-    drop((jobs_rx, results_tx));
+    drop(jobs_rx);
+
+    // Close the results once every worker has finished.
+    gort::spawn(async move {
+        wg.wait().await;
+        results_tx.close();
+    });
 
     // Feed the jobs, then close: workers drain the queue and stop.
     gort::spawn(async move {
@@ -49,7 +60,7 @@ async fn main() {
         }
     });
 
-    // All results arrive; the channel closes when the last worker is done.
+    // All results arrive, then the close.
     let mut count = 0;
     let mut total = 0;
     while let Ok((n, digits)) = results_rx.recv().await {

@@ -36,6 +36,7 @@
 //! | `GOMAXPROCS`              | `GORT_MAXPROCS`, [`runtime::Builder::worker_threads`] |
 //! | `runtime.NumGoroutine()`  | [`runtime::num_goroutines`]                 |
 //! | `func main()`             | `#[gort::main] async fn main()`             |
+//! | `sync.WaitGroup`, `sync.Mutex`, ... | [`sync`]                 |
 #![warn(missing_docs)]
 
 pub use gort_executor::{block_on, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
@@ -70,6 +71,44 @@ pub mod runtime {
 /// ```
 pub mod chan {
     pub use gort_channel::*;
+}
+
+/// Go's `sync` package: [`WaitGroup`](sync::WaitGroup),
+/// [`Mutex`](sync::Mutex) (normal and starvation modes),
+/// [`RwLock`](sync::RwLock) (`RWMutex`, writer-preferring),
+/// [`OnceCell`](sync::OnceCell) (`Once`, `OnceValue`) and
+/// [`Semaphore`](sync::Semaphore) (`x/sync/semaphore.Weighted`, FIFO).
+/// Tasks wait through their waker; threads call the `*_blocking`
+/// variants. They work on any executor.
+///
+/// ```
+/// use std::sync::Arc;
+/// use gort::sync::{Mutex, OnceCell, Semaphore, WaitGroup};
+///
+/// static GREETING: OnceCell<String> = OnceCell::new();
+///
+/// #[gort::main(worker_threads = 2)]
+/// async fn main() {
+///     let hits = Arc::new(Mutex::new(0u64));
+///     let limit = Arc::new(Semaphore::new(2)); // at most 2 at a time
+///     let wg = WaitGroup::new();
+///     for _ in 0..8 {
+///         wg.add(1);
+///         let (hits, limit, wg) = (hits.clone(), limit.clone(), wg.clone());
+///         gort::spawn(async move {
+///             let _permit = limit.acquire(1).await;
+///             let greeting = GREETING.get_or_init(|| async { "hello".to_string() }).await;
+///             assert_eq!(greeting, "hello");
+///             *hits.lock().await += 1;
+///             wg.done();
+///         });
+///     }
+///     wg.wait().await;
+///     assert_eq!(*hits.lock().await, 8);
+/// }
+/// ```
+pub mod sync {
+    pub use gort_sync::*;
 }
 
 /// Timers (Go's `time.Sleep`, `time.After`, `time.Ticker`): [`sleep`](time::sleep),
