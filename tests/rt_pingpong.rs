@@ -37,7 +37,7 @@ fn mpsc_ping_pong(rt: &Runtime, threads: &Threads) -> u64 {
     let pong = rt.spawn(async move {
         let mut answered = 0u64;
         while let Some(n) = pong_rx.next().await {
-            if answered % 1024 == 0 {
+            if answered.is_multiple_of(1024) {
                 note_thread(&t);
             }
             to_ping.send(n + 1).await.expect("ping hung up");

@@ -105,7 +105,7 @@ pub struct Suite {
 /// Whether a workload called `name` is selected by `filter`: all are when
 /// `None`; otherwise those whose name contains any comma-separated part.
 pub fn matches(name: &str, filter: Option<&str>) -> bool {
-    filter.map_or(true, |f| f.split(',').any(|part| name.contains(part)))
+    filter.is_none_or(|f| f.split(',').any(|part| name.contains(part)))
 }
 
 impl Suite {

@@ -434,7 +434,7 @@ fn fifo_per_sender_with_many_senders_and_receivers(kind: Kind) {
                     while let Ok((p, i)) = rx.recv_blocking() {
                         let prev = &mut last[p as usize];
                         assert!(
-                            prev.map_or(true, |q| q < i),
+                            prev.is_none_or(|q| q < i),
                             "sender {p}: {i} received after {prev:?}"
                         );
                         *prev = Some(i);

@@ -441,7 +441,7 @@ fn cancel_mid_flight_4x4(kind: Kind) {
                         let v = p + PRODUCERS * attempts;
                         attempts += 1;
                         let r = rng.next();
-                        let res = if r % 8 == 0 {
+                        let res = if r.is_multiple_of(8) {
                             Some(tx.send(v).await)
                         } else {
                             attempt(tx.send(v), (r % 4) as u32 + 1).await
@@ -464,7 +464,7 @@ fn cancel_mid_flight_4x4(kind: Kind) {
                     let mut got = Vec::new();
                     loop {
                         let r = rng.next();
-                        let res = if r % 8 == 0 {
+                        let res = if r.is_multiple_of(8) {
                             Some(rx.recv().await)
                         } else {
                             attempt(rx.recv(), (r % 4) as u32 + 1).await

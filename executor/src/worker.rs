@@ -255,7 +255,7 @@ impl<'w> Held<'w> {
             if shared.is_closed() {
                 return;
             }
-            let task = if self.next_tick() % INJECTOR_CHECK_INTERVAL == 0 {
+            let task = if self.next_tick().is_multiple_of(INJECTOR_CHECK_INTERVAL) {
                 self.tick_maintenance()
             } else {
                 None

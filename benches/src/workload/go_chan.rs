@@ -293,7 +293,7 @@ pub fn select_uncontended<C: Contender>(
                 }
                 // The one value is still there, in the channel the parity
                 // of `done` says.
-                let (full, empty) = if done % 2 == 0 {
+                let (full, empty) = if done.is_multiple_of(2) {
                     (&rx1, &rx2)
                 } else {
                     (&rx2, &rx1)

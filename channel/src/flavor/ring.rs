@@ -77,7 +77,7 @@ impl<T> Ring<T> {
         assert!(cap > 0, "a ring has at least one slot");
         let too_big = cap
             .checked_mul(std::mem::size_of::<Slot<T>>())
-            .map_or(true, |bytes| bytes > isize::MAX as usize)
+            .is_none_or(|bytes| bytes > isize::MAX as usize)
             || cap > usize::MAX / 4;
         assert!(
             !too_big,
