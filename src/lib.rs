@@ -138,10 +138,11 @@ pub mod time {
 
 /// TCP and UDP (Go's `net`), on the reactor that idle workers drive:
 /// [`TcpListener`](net::TcpListener), [`TcpStream`](net::TcpStream)
-/// (`futures::io::AsyncRead`/`AsyncWrite`), [`UdpSocket`](net::UdpSocket).
+/// ([`AsyncRead`](io::AsyncRead)/[`AsyncWrite`](io::AsyncWrite), with the
+/// helpers of [`gort::io`](io)), [`UdpSocket`](net::UdpSocket).
 ///
 /// ```
-/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use gort::io::{AsyncReadExt, AsyncWriteExt};
 /// use gort::net::{TcpListener, TcpStream};
 ///
 /// #[gort::main(worker_threads = 2)]
@@ -153,7 +154,7 @@ pub mod time {
 ///         while let Ok((stream, _)) = listener.accept().await {
 ///             gort::spawn(async move {
 ///                 let (mut rd, mut wr) = stream.into_split();
-///                 futures::io::copy(&mut rd, &mut wr).await
+///                 gort::io::copy(&mut rd, &mut wr).await
 ///             });
 ///         }
 ///     });
@@ -167,6 +168,33 @@ pub mod time {
 /// ```
 pub mod net {
     pub use gort_reactor::net::*;
+}
+
+pub mod io;
+
+/// Streams (async iterators): the [`Stream`](stream::Stream) trait and
+/// [`StreamExt`](stream::StreamExt) (`next`, `map`, `filter`, ...), for
+/// what gort hands out as streams: a [`BufReader`](io::BufReader)'s
+/// [`lines`](io::AsyncBufReadExt::lines), a listener's
+/// [`incoming`](net::TcpListener::incoming), an
+/// [`interval`](time::interval), a channel [`Receiver`](chan::Receiver).
+///
+/// ```
+/// use gort::stream::StreamExt;
+///
+/// #[gort::main(worker_threads = 1)]
+/// async fn main() {
+///     let (tx, rx) = gort::chan::unbounded::<u32>();
+///     for i in 1..=3 {
+///         tx.send(i).await.unwrap();
+///     }
+///     drop(tx);
+///     let doubled: Vec<u32> = rx.map(|v| v * 2).collect().await;
+///     assert_eq!(doubled, [2, 4, 6]);
+/// }
+/// ```
+pub mod stream {
+    pub use futures_util::stream::{Stream, StreamExt};
 }
 
 /// Task handles and ids.

@@ -10,7 +10,8 @@
 //!   `ConnectionRefused`; a peer that closes with unread data makes Linux
 //!   send RST, and reading (after the reset, or parked in `read` when it
 //!   comes) and writing (parked in `write` on a full socket when it comes)
-//!   end in `ConnectionReset` or `BrokenPipe`, never a hang;
+//!   end in `ConnectionReset` or `BrokenPipe`, never a hang; binding a
+//!   taken address is `AddrInUse` with the address in the message;
 //! - half-close: the client shuts down writing (`AsyncWriteExt::close`, or
 //!   `shutdown(Shutdown::Write)`), the server reads to EOF and still sends
 //!   a 1 MiB reply that the client reads fully;
@@ -220,6 +221,26 @@ fn connecting_to_a_port_whose_listener_was_dropped_is_refused() {
             let err = TcpStream::connect(addr).await.expect_err("nobody listens");
             assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
         }
+    });
+}
+
+/// Binding an address a listener holds fails with `AddrInUse`, and the
+/// message names the address (the OS's text alone does not say which).
+#[test]
+fn binding_a_taken_address_names_it_in_the_error() {
+    on_gort("tcp_bind_addr_in_use", || async {
+        let (_held, addr) = listen().await;
+        let err = TcpListener::bind(addr)
+            .await
+            .expect_err("the address is taken");
+        assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains(&addr.to_string()), "no address in: {msg}");
+        // The OS's error is kept as the source.
+        let source = std::error::Error::source(err.get_ref().unwrap()).unwrap();
+        let os = source.downcast_ref::<io::Error>().unwrap();
+        assert_eq!(os.kind(), ErrorKind::AddrInUse);
+        assert!(os.raw_os_error().is_some(), "{os:?}");
     });
 }
 

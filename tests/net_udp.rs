@@ -1,5 +1,7 @@
 //! `gort::net::UdpSocket` on a 2-worker gort runtime:
 //!
+//! - binding a taken address is `AddrInUse` with the address in the
+//!   message;
 //! - `send_to`/`recv_from` between two sockets (sizes up to 60,000 bytes,
 //!   the sender's address reported, every byte checked);
 //! - `connect` + `send`/`recv` (the connected socket takes only its peer's
@@ -29,6 +31,22 @@ use reactor_common::{count_pending, finishes_within, on_gort, Rng};
 
 async fn bind() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").await.expect("bind")
+}
+
+/// Binding an address another socket holds fails with `AddrInUse`, and
+/// the message names the address.
+#[test]
+fn binding_a_taken_address_names_it_in_the_error() {
+    on_gort("udp_bind_addr_in_use", || async {
+        let held = bind().await;
+        let addr = held.local_addr().unwrap();
+        let err = UdpSocket::bind(addr)
+            .await
+            .expect_err("the address is taken");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains(&addr.to_string()), "no address in: {msg}");
+    });
 }
 
 #[test]

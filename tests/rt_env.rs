@@ -1,18 +1,25 @@
 //! `GORT_MAXPROCS` (Go's `GOMAXPROCS`): the default worker count, read by
 //! `Builder::build` and by the global runtime. Environment variables are
 //! process-global, so this file holds a single test and nothing else in
-//! this test binary reads or writes the variable concurrently.
+//! this test binary reads or writes the variable concurrently. The global
+//! runtime's failure to start ends its process, so that part runs this
+//! test again in a child process, as the child's whole body.
 
 use std::io::ErrorKind;
-use std::panic::catch_unwind;
 
 use gort::runtime::{Builder, Handle, Runtime, MAXPROCS_ENV};
 
-mod common;
-use common::panic_message;
+/// Set in the child process that starts the global runtime with a bad
+/// `GORT_MAXPROCS`.
+const GLOBAL_CHILD: &str = "GORT_TEST_GLOBAL_CHILD";
 
 #[test]
 fn gort_maxprocs_env() {
+    if std::env::var_os(GLOBAL_CHILD).is_some() {
+        // The child: this must end the process before it returns.
+        gort::spawn(async {});
+        panic!("the global runtime started with {MAXPROCS_ENV}=abc");
+    }
     assert_eq!(MAXPROCS_ENV, "GORT_MAXPROCS");
 
     // Not a number.
@@ -27,13 +34,32 @@ fn gort_maxprocs_env() {
     assert_eq!(Runtime::new().unwrap_err().kind(), ErrorKind::InvalidInput);
 
     // The global runtime cannot start either: `gort::spawn` outside any
-    // runtime has no caller to return the error to, so it panics.
-    let payload = std::thread::spawn(|| catch_unwind(|| gort::spawn(async {})).map(drop))
-        .join()
-        .unwrap()
-        .unwrap_err();
-    let msg = panic_message(payload);
-    assert!(msg.contains("GORT_MAXPROCS"), "unclear panic: {msg}");
+    // runtime has no caller to return the error to, so the process prints
+    // one line and exits with status 2 (in a child process: this one).
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "gort_maxprocs_env",
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(GLOBAL_CHILD, "1")
+        .env(MAXPROCS_ENV, "abc")
+        .output()
+        .expect("cannot run the test binary");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}; stderr:\n{stderr}",
+        out.status
+    );
+    assert_eq!(
+        stderr,
+        "gort: cannot start the global runtime: \
+         GORT_MAXPROCS must be a positive integer, got \"abc\"\n",
+        "not one clear line"
+    );
 
     // Negative and zero.
     for bad in ["-1", "0", "", "2.5"] {
@@ -65,8 +91,7 @@ fn gort_maxprocs_env() {
     std::env::set_var(MAXPROCS_ENV, " 2 ");
     assert_eq!(Runtime::new().unwrap().handle().num_workers(), 2);
 
-    // The global runtime (started on first use, after the failed attempt
-    // above) follows it too.
+    // The global runtime (started on first use) follows it too.
     std::env::set_var(MAXPROCS_ENV, "3");
     let workers = std::thread::spawn(|| {
         gort::block_on(gort::spawn(async { Handle::current().num_workers() }))

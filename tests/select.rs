@@ -2,7 +2,11 @@
 //! arms is uniform (Go's `TestSelectFairness`), `default` runs only when
 //! nothing is ready, closed channels make arms ready, a dropped select
 //! takes every arm back, and under contention an unchosen rendezvous send
-//! never delivers its value.
+//! never delivers its value. Guards (`, if cond`): a false one makes its
+//! arm Go's nil channel (never ready, nothing registered, its future not
+//! evaluated), Go's fan-in loop ends once both inputs are closed, the
+//! choice stays uniform among the enabled arms, and a select with every
+//! arm disabled runs `default` or panics.
 
 use std::future::Future;
 use std::pin::pin;
@@ -470,4 +474,189 @@ fn works_under_tokio() {
         h.await.unwrap()
     });
     assert_eq!(got, 11);
+}
+
+/// Go's fan-in loop with nil channels: each input's arm is guarded by
+/// "still open", so once an input is closed and drained its arm is off
+/// (otherwise a closed channel's arm is always ready with `Err`, and the
+/// loop would spin on it). Each close is seen exactly once, every value
+/// arrives, and the loop ends when both guards are false.
+#[test]
+fn guards_turn_off_closed_inputs_in_a_fan_in_loop() {
+    const N: u64 = 10_000;
+    watchdog("select_guard_fan_in", || {
+        let rt = runtime(2);
+        let (a_tx, a_rx) = chan::bounded::<u64>(0);
+        let (b_tx, b_rx) = chan::bounded::<u64>(4);
+        let a = rt.spawn(async move {
+            for v in 0..N {
+                a_tx.send(v).await.unwrap();
+            }
+        });
+        let b = rt.spawn(async move {
+            for v in 0..N / 2 {
+                b_tx.send(N + v).await.unwrap();
+            }
+        });
+        let (sum, got, closes) = rt.block_on(async move {
+            let (mut a_open, mut b_open) = (true, true);
+            let (mut sum, mut got, mut closes) = (0u64, 0u64, [0u32; 2]);
+            while a_open || b_open {
+                gort::select! {
+                    v = a_rx.recv(), if a_open => match v {
+                        Ok(v) => { sum += v; got += 1; }
+                        Err(RecvError) => { a_open = false; closes[0] += 1; }
+                    },
+                    v = b_rx.recv(), if b_open => match v {
+                        Ok(v) => { sum += v; got += 1; }
+                        Err(RecvError) => { b_open = false; closes[1] += 1; }
+                    },
+                }
+            }
+            (sum, got, closes)
+        });
+        rt.block_on(a).unwrap();
+        rt.block_on(b).unwrap();
+        let expected: u64 = (0..N).sum::<u64>() + (N..N + N / 2).sum::<u64>();
+        assert_eq!((got, sum), (N + N / 2, expected));
+        assert_eq!(
+            closes,
+            [1, 1],
+            "each close is seen once, then its arm is off"
+        );
+    });
+}
+
+/// A disabled arm's future expression is not evaluated; each guard is
+/// evaluated once; an enabled guarded arm works as an unguarded one.
+#[test]
+fn a_disabled_arm_evaluates_nothing_but_its_guard() {
+    use std::cell::Cell;
+    let built = Cell::new(0u32);
+    let guards = Cell::new(0u32);
+    let build = |v: u32| {
+        built.set(built.get() + 1);
+        std::future::ready(v)
+    };
+    let guard = |on: bool| {
+        guards.set(guards.get() + 1);
+        on
+    };
+    let got = gort::block_on(async {
+        gort::select! {
+            v = build(1), if guard(false) => v,
+            v = std::future::pending::<u32>(), if guard(true) => v,
+            v = build(3), if guard(false) => v,
+            default => 0,
+        }
+    });
+    assert_eq!(got, 0, "the only enabled arm is never ready");
+    assert_eq!((built.get(), guards.get()), (0, 3));
+
+    let got = gort::block_on(async {
+        gort::select! {
+            v = build(1), if guard(false) => v,
+            v = build(2), if guard(true) => v,
+        }
+    });
+    assert_eq!(got, 2);
+    assert_eq!((built.get(), guards.get()), (1, 5));
+}
+
+/// A disabled arm is never ready and registers nothing: a send arm on a
+/// channel with room does not happen, and a parked select with a disabled
+/// receive arm is no receiver for that channel.
+#[test]
+fn a_disabled_arm_is_never_ready_and_registers_nothing() {
+    let (tx, rx) = chan::bounded::<u32>(1);
+    let sent = gort::block_on(async {
+        gort::select! {
+            r = tx.send(1), if false => r.is_ok(),
+            default => false,
+        }
+    });
+    assert!(!sent, "a disabled send arm with room in the channel ran");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "it delivered");
+
+    let (off_tx, off_rx) = chan::bounded::<u32>(0);
+    let (on_tx, on_rx) = chan::bounded::<u32>(0);
+    let mut sel = task::spawn(async {
+        gort::select! {
+            v = off_rx.recv(), if false => ("off", v),
+            v = on_rx.recv(), if true => ("on", v),
+        }
+    });
+    assert_pending!(sel.poll());
+    assert!(
+        off_tx.try_send(5).unwrap_err().is_full(),
+        "the disabled arm took a value"
+    );
+    on_tx.try_send(6).unwrap();
+    assert_eq!(assert_ready!(sel.poll()), ("on", Ok(6)));
+}
+
+/// Every arm disabled: `default` runs; without one, the select panics at
+/// once with a message that says why (it cannot ever complete).
+#[test]
+fn every_arm_disabled_runs_default_or_panics() {
+    let (_tx, rx) = chan::bounded::<u32>(1);
+    let got = gort::block_on(async {
+        gort::select! {
+            v = rx.recv(), if false => v.is_ok(),
+            default => false,
+        }
+    });
+    assert!(!got);
+
+    let (tx, rx) = chan::bounded::<u32>(1);
+    tx.try_send(1).unwrap();
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        gort::block_on(async {
+            let open = false;
+            gort::select! {
+                v = rx.recv(), if open => v.is_ok(),
+                r = tx.send(2), if open => r.is_ok(),
+            }
+        })
+    }))
+    .expect_err("a select with every arm disabled completed");
+    let msg = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("every arm is disabled") && msg.contains("`default`"),
+        "unclear panic: {msg:?}"
+    );
+    assert_eq!(
+        rx.try_recv(),
+        Ok(1),
+        "the disabled arms touched the channel"
+    );
+}
+
+/// Guards leave the choice uniform among the enabled ready arms: three
+/// always-ready receives, the middle one disabled, 100,000 selects.
+#[test]
+fn choice_among_enabled_ready_arms_stays_uniform() {
+    const TRIALS: u64 = 100_000;
+    let chans: Vec<_> = (0..3).map(|_| chan::bounded::<u8>(1)).collect();
+    let counts = gort::block_on(async {
+        let mut counts = [0u64; 3];
+        for _ in 0..TRIALS {
+            for (tx, _) in &chans {
+                let _ = tx.try_send(0);
+            }
+            let arm = gort::select! {
+                _ = chans[0].1.recv() => 0,
+                _ = chans[1].1.recv(), if false => 1,
+                _ = chans[2].1.recv(), if true => 2,
+            };
+            counts[arm] += 1;
+        }
+        counts
+    });
+    assert_eq!(counts[1], 0, "the disabled arm was chosen");
+    assert_within_10_sigma(counts[0], TRIALS, "first of two enabled arms");
 }

@@ -24,6 +24,10 @@
 //! - `MissedTickBehavior::Skip`: 55 ms late, `tick()` returns the missed
 //!   tick at once (ready on the first poll), and the next one is back on
 //!   the period grid (the first multiple of the period after the call);
+//! - a 1 ms interval on an idle runtime (default `Skip`): at least 1,900
+//!   ticks in 2 s (2,000 on schedule). A 1 ms sleep takes about 2 ms here;
+//!   lateness up to `LATE_TICK` is not a missed tick, so the ticks already
+//!   due fire at once and none is dropped;
 //! - `MissedTickBehavior::Delay` as documented: after a late tick, the
 //!   next comes a period after it (fails: see the test's comment);
 //! - sleeps around the wheel's level boundaries (63 to 300 ms) are woken
@@ -404,6 +408,33 @@ fn skip_returns_the_missed_tick_at_once_then_realigns_to_the_grid() {
         assert!(
             k <= on_grid_floor(after, start, PERIOD) + 1,
             "k = {k}: skipped too far"
+        );
+    });
+}
+
+/// A behaviour bound, not a timing test: the 2 s are counted on the
+/// scheduled instants the ticks return, and 1,900 leaves a 5% margin for
+/// a busy machine (a wake-up more than `LATE_TICK` late does skip ticks).
+#[test]
+fn a_1ms_interval_on_an_idle_runtime_keeps_nearly_every_tick() {
+    const PERIOD: Duration = Duration::from_millis(1);
+    const RUN: Duration = Duration::from_secs(2);
+    on_gort("time_interval_1ms", || async {
+        let mut iv = interval(PERIOD);
+        let first = iv.tick().await;
+        let end = first + RUN;
+        let mut ticks = 1u32;
+        loop {
+            let at = iv.tick().await;
+            if at >= end {
+                break;
+            }
+            ticks += 1;
+        }
+        eprintln!("a 1 ms interval: {ticks} ticks in {RUN:?}");
+        assert!(
+            ticks >= 1_900,
+            "{ticks} ticks of a 1 ms interval in {RUN:?}"
         );
     });
 }

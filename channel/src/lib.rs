@@ -65,8 +65,8 @@ mod waiter;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::select::{
-        arm_must_be_a_future, ArmInput, Case, CaseSet, ChannelArm, FutureArm, FutureCase, RecvCase,
-        Select, SendCase, MAX_CASES, TOO_MANY_ARMS,
+        all_arms_disabled, arm_must_be_a_future, enabled, ArmInput, Case, CaseSet, ChannelArm,
+        FutureArm, FutureCase, RecvCase, Select, SendCase, MAX_CASES, TOO_MANY_ARMS,
     };
     /// The proc macro behind [`select!`](crate::select!).
     pub use gort_macros::select;
@@ -80,6 +80,7 @@ pub mod __private {
 ///     pattern = rx.recv() => body,      // a receive: Result<T, RecvError>
 ///     pattern = tx.send(v) => body,     // a send: Result<(), SendError<T>>
 ///     pattern = any_future => body,     // any other future: its output
+///     pattern = rx.recv(), if cond => body, // an arm only while `cond`
 ///     default => body,                  // optional: when nothing is ready
 /// }
 /// ```
@@ -92,24 +93,47 @@ pub mod __private {
 ///   random, as in Go, so no channel starves another.
 /// - **`default`** runs only if no arm is ready at the moment the select
 ///   starts; without it the select waits.
+/// - **Guards** (`, if cond`) are Go's nil channels: an arm whose guard is
+///   `false` is disabled for this select. It is never ready, it registers
+///   nothing on its channel, and its future expression is not evaluated
+///   at all (tokio's `select!` evaluates it and does not poll it). This is
+///   how a loop stops selecting on an input it has drained (example
+///   below); `default` still runs if no enabled arm is ready.
+/// - **Every arm disabled and no `default`**: the select panics at once,
+///   saying so. Go's `select` would block forever there, and Go's runtime
+///   reports a program whose goroutines all block that way as a deadlock;
+///   gort cannot, so a silent hang would be the result. To wait forever
+///   on purpose, write `std::future::pending::<()>().await`.
 /// - A receive arm on a closed, drained channel is ready with
 ///   `Err(RecvError)`; a send arm on a closed channel is ready with
 ///   `Err(SendError(v))`, giving the value back (Go panics instead).
-/// - The operands (`rx`, `tx`, `v`, the futures) are evaluated once, in
-///   source order, before anything is tried.
+/// - The guards are evaluated first, each once, in source order; then the
+///   operands (`rx`, `tx`, `v`, the futures) of the enabled arms, once, in
+///   source order; then the arms are tried.
 /// - Arms on other futures (a timeout, a join handle) are polled each time
 ///   the select wakes. If such a future completes while another arm wins,
 ///   its output is dropped: put futures there whose completion has no side
 ///   effect to lose (as with `tokio::select!`).
 /// - Patterns must be irrefutable (`v`, `_`, `Ok(v)` is not): the operation
 ///   has happened by the time the pattern is matched, so it cannot be
-///   skipped.
+///   skipped (tokio's `select!` disables an arm whose pattern does not
+///   match; here, match inside the body). A literal, a range, `Some`,
+///   `None`, `Ok` or `Err` anywhere in a pattern is a compile error that
+///   says so; a variant of the caller's own enum is the compiler's
+///   "refutable pattern" error (E0005), at the arm.
 /// - Dropping a waiting select (for example on a timeout around it) takes
 ///   every arm back: nothing is sent, nothing received is lost.
 ///
 /// Misuse is a compile error: no arms, two `default`s, an arm without a
 /// pattern, an operand that is not a future, more than 64 arms besides
-/// `default`, or use outside `async` code.
+/// `default`, or use outside `async` code. So are tokio's spellings, each
+/// with what to write instead: an `else` arm (gort's is `default`), a
+/// refutable pattern, and `biased;` (gort's choice is always random).
+///
+/// # Panics
+///
+/// When every arm is disabled by its guard and there is no `default`
+/// (above).
 ///
 /// ```
 /// use gort_channel::{bounded, select};
@@ -132,6 +156,32 @@ pub mod __private {
 /// }
 /// quit_tx.send_blocking(()).unwrap();
 /// assert_eq!(worker.join().unwrap(), 10);
+///
+/// // Go's fan-in loop: a drained input's arm is turned off by its guard
+/// // (Go sets the channel variable to nil), and the loop ends when both
+/// // are off.
+/// let (a_tx, a_rx) = bounded::<u32>(0);
+/// let (b_tx, b_rx) = bounded::<u32>(0);
+/// std::thread::spawn(move || (1..=3).for_each(|v| a_tx.send_blocking(v).unwrap()));
+/// std::thread::spawn(move || (10..=11).for_each(|v| b_tx.send_blocking(v).unwrap()));
+/// let total = futures::executor::block_on(async {
+///     let (mut a_open, mut b_open) = (true, true);
+///     let mut total = 0;
+///     while a_open || b_open {
+///         select! {
+///             v = a_rx.recv(), if a_open => match v {
+///                 Ok(v) => total += v,
+///                 Err(_) => a_open = false, // closed and drained
+///             },
+///             v = b_rx.recv(), if b_open => match v {
+///                 Ok(v) => total += v,
+///                 Err(_) => b_open = false,
+///             },
+///         }
+///     }
+///     total
+/// });
+/// assert_eq!(total, 1 + 2 + 3 + 10 + 11);
 ///
 /// # futures::executor::block_on(async {
 /// // A non-blocking send, as Go's `select` with `default`.

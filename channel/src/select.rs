@@ -324,6 +324,62 @@ impl<F: Future> Case for FutureCase<F> {
     }
 }
 
+/// A guarded arm (`pattern = future, if guard => body`): `None` when its
+/// guard was false. Such an arm is Go's nil channel: never ready, it
+/// registers nothing, and no counterpart can ever claim it.
+impl<C: Case> Case for Option<C> {
+    fn try_now(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        self.as_pin_mut().is_some_and(|c| c.try_now(cx))
+    }
+
+    fn register(self: Pin<&mut Self>, claim: &Claim, case: usize, cx: &mut Context<'_>) -> bool {
+        self.as_pin_mut()
+            .is_none_or(|c| c.register(claim, case, cx))
+    }
+
+    fn rewake(self: Pin<&mut Self>, cx: &mut Context<'_>) {
+        if let Some(c) = self.as_pin_mut() {
+            c.rewake(cx);
+        }
+    }
+
+    fn take_won(self: Pin<&mut Self>) -> Won {
+        self.as_pin_mut()
+            .expect("a disabled select! arm registers nothing, so it never wins")
+            .take_won()
+    }
+
+    fn unregister(self: Pin<&mut Self>) {
+        if let Some(c) = self.as_pin_mut() {
+            c.unregister();
+        }
+    }
+
+    fn is_future(&self) -> bool {
+        self.as_ref().is_some_and(|c| c.is_future())
+    }
+}
+
+/// The case of a guarded arm the select chose (its guard was true).
+#[doc(hidden)]
+pub fn enabled<C>(case: Pin<&mut Option<C>>) -> Pin<&mut C> {
+    case.as_pin_mut()
+        .expect("select! chose an arm its guard disabled")
+}
+
+/// The panic of a `select!` whose arms are all disabled by their guards
+/// and that has no `default` arm.
+const ALL_ARMS_DISABLED: &str = "select!: every arm is disabled by its `if` guard and \
+     there is no `default` arm, so nothing could ever happen (Go's select would block \
+     forever); to wait forever, write `std::future::pending::<()>().await`";
+
+/// Panics with [`ALL_ARMS_DISABLED`], at the `select!`.
+#[doc(hidden)]
+#[track_caller]
+pub fn all_arms_disabled() -> ! {
+    panic!("{ALL_ARMS_DISABLED}")
+}
+
 /// The expression of a `select!` arm, before it becomes a case. Which case
 /// it becomes is chosen by method resolution (autoref specialization): a
 /// `recv()`/`send()` future of a gort channel through [`ChannelArm`], any

@@ -93,6 +93,10 @@ use std::panic::Location;
 /// task that spawns and then waits for its child runs the child next, hot
 /// in cache.
 ///
+/// If the global runtime cannot start (a `GORT_MAXPROCS` that is not a
+/// positive integer), the process prints one line saying why to stderr
+/// and exits with status 2.
+///
 /// # Examples
 ///
 /// ```
@@ -120,7 +124,8 @@ where
 
 /// Runs a blocking closure on the current runtime's blocking pool (or the
 /// global runtime's), never on a worker. The pool grows on demand up to 512
-/// threads; idle threads exit after 10 seconds.
+/// threads; idle threads exit after 10 seconds. Starting the global
+/// runtime can end the process as [`spawn`] says.
 ///
 /// # Examples
 ///

@@ -418,18 +418,26 @@ static GLOBAL: OnceLock<Runtime> = OnceLock::new();
 /// The process-wide runtime used by [`crate::spawn`] outside any runtime,
 /// started on first use with the default settings.
 ///
-/// # Panics
-///
-/// If it cannot be built (a bad `GORT_MAXPROCS`, no threads): there is no
-/// caller to return the error to.
+/// If it cannot be built (a bad `GORT_MAXPROCS`, no threads), there is no
+/// caller to return the error to: the process prints one line to stderr
+/// ("gort: cannot start the global runtime: GORT_MAXPROCS must be a
+/// positive integer, got \"abc\"") and exits with status 2, as Go's
+/// runtime does on a fatal error. A panic would add only a backtrace
+/// into gort to a configuration mistake.
 pub(crate) fn global() -> &'static Runtime {
     GLOBAL.get_or_init(|| {
         Builder::new()
             .thread_name("gort-global")
             .build()
-            .unwrap_or_else(|e| panic!("gort: cannot start the global runtime: {e}"))
+            .unwrap_or_else(|e| {
+                eprintln!("gort: cannot start the global runtime: {e}");
+                std::process::exit(GLOBAL_START_FAILED)
+            })
     })
 }
+
+/// The exit status of a process whose global runtime cannot start.
+const GLOBAL_START_FAILED: i32 = 2;
 
 /// Live tasks (Go's `runtime.NumGoroutine`) of the current runtime, or of
 /// the global runtime outside any (0 if it never started).

@@ -196,22 +196,32 @@ impl<F: Future> Future for Timeout<F> {
     }
 }
 
-/// How late a tick must be taken to count as late for
-/// [`MissedTickBehavior::Delay`] (as tokio's): less is the timer's 1 ms
-/// resolution and scheduling noise, which must not shift the schedule.
+/// How late a tick must be taken to count as missed (as tokio's): a tick
+/// taken at most this long after its scheduled instant is on time for
+/// every [`MissedTickBehavior`], and the next is due one period after the
+/// scheduled one. Less is the timer's 1 ms resolution and scheduling
+/// noise, which must neither drop ticks nor shift the schedule.
 pub const LATE_TICK: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// What an [`Interval`] does with ticks it missed (the task was late).
+///
+/// A tick counts as missed only when it is taken more than [`LATE_TICK`]
+/// (5 ms) after its scheduled instant. Up to that, every behaviour keeps
+/// the schedule: the next tick is due one period after the scheduled one,
+/// and ticks already due fire at once. So a 1 ms interval whose wake-ups
+/// come a millisecond late still ticks once per millisecond on average.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MissedTickBehavior {
-    /// Go's `Ticker`: missed ticks are dropped; the next tick is the next
-    /// multiple of the period after now. The default.
+    /// Go's `Ticker`: a tick taken more than [`LATE_TICK`] late drops the
+    /// ticks missed meanwhile; the next tick is the next multiple of the
+    /// period after now. The default.
     #[default]
     Skip,
-    /// Every missed tick fires, at once, until caught up.
+    /// Every missed tick fires, at once, until caught up (the same at any
+    /// lateness).
     Burst,
-    /// A tick taken late (by more than [`LATE_TICK`], beyond the timer's
-    /// resolution) restarts the schedule: the next is one period after it.
+    /// A tick taken more than [`LATE_TICK`] late restarts the schedule: the
+    /// next is one period after it.
     Delay,
 }
 
@@ -275,20 +285,16 @@ impl Interval {
         }
         let scheduled = self.sleep.deadline();
         let now = Instant::now();
-        let next = match self.missed {
-            MissedTickBehavior::Burst => later(scheduled, self.period),
-            MissedTickBehavior::Delay => {
-                if now > later(scheduled, LATE_TICK) {
-                    later(now, self.period)
-                } else {
-                    later(scheduled, self.period)
-                }
-            }
-            MissedTickBehavior::Skip => {
-                let next = later(scheduled, self.period);
-                if next > now {
-                    next
-                } else {
+        let on_schedule = later(scheduled, self.period);
+        let next = if now <= later(scheduled, LATE_TICK) {
+            // On time, within the timer's resolution and scheduling noise.
+            on_schedule
+        } else {
+            match self.missed {
+                MissedTickBehavior::Burst => on_schedule,
+                MissedTickBehavior::Delay => later(now, self.period),
+                MissedTickBehavior::Skip if on_schedule > now => on_schedule,
+                MissedTickBehavior::Skip => {
                     // Skip to the first multiple of the period after now.
                     let behind = now.duration_since(scheduled).as_nanos();
                     let periods = behind / self.period.as_nanos() + 1;

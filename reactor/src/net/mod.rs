@@ -2,9 +2,13 @@
 //! [`TcpListener`], [`TcpStream`] (`futures::io::AsyncRead`/`AsyncWrite`,
 //! and tokio's with the `tokio-io` feature), [`UdpSocket`].
 //!
-//! Errors are the OS's `io::Error`s, unchanged. Address arguments take
-//! anything `std::net::ToSocketAddrs` takes; each resolved address is tried
-//! in turn, and the last error is returned if none works.
+//! Errors are the OS's `io::Error`s, unchanged, but for `bind`'s: a bind
+//! that fails names the address it tried ("cannot bind 127.0.0.1:8080:
+//! Address already in use (os error 98)"), with the OS error's
+//! `io::ErrorKind` and the OS error itself as the wrapper's `source`.
+//! Address arguments take anything `std::net::ToSocketAddrs` takes; each
+//! resolved address is tried in turn, and the last error is returned if
+//! none works.
 
 mod tcp;
 mod udp;
@@ -12,6 +16,8 @@ mod udp;
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
+use std::error::Error;
+use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
@@ -33,4 +39,34 @@ fn each_addr<A: ToSocketAddrs, T>(
             "could not resolve to any address",
         )
     }))
+}
+
+/// Binds on each address of `addr` until one succeeds; a failure names
+/// the address (see the module docs).
+fn bind_each<A: ToSocketAddrs, T>(
+    addr: A,
+    mut bind: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    each_addr(addr, |a| {
+        bind(a).map_err(|source| io::Error::new(source.kind(), BindError { addr: a, source }))
+    })
+}
+
+/// A failed bind: the address and the OS's error.
+#[derive(Debug)]
+struct BindError {
+    addr: SocketAddr,
+    source: io::Error,
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot bind {}: {}", self.addr, self.source)
+    }
+}
+
+impl Error for BindError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
 }

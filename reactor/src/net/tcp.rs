@@ -62,7 +62,7 @@ impl TcpListener {
     /// (`net.core.somaxconn`), as Go's: std and mio ask for 128, and a
     /// burst of connections beyond that loses handshakes.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let listener = super::each_addr(addr, bind_listener)?;
+        let listener = super::bind_each(addr, bind_listener)?;
         Ok(TcpListener {
             reg: Registration::new(listener, Interest::READABLE)?,
         })

@@ -31,7 +31,7 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to `addr` (port 0: the OS picks one).
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
-        let socket = super::each_addr(addr, mio::net::UdpSocket::bind)?;
+        let socket = super::bind_each(addr, mio::net::UdpSocket::bind)?;
         Self::new(socket)
     }
 
