@@ -2,8 +2,9 @@
 //! `Builder::build` and by the global runtime. Environment variables are
 //! process-global, so this file holds a single test and nothing else in
 //! this test binary reads or writes the variable concurrently. The global
-//! runtime's failure to start ends its process, so that part runs this
-//! test again in a child process, as the child's whole body.
+//! runtime's (and a `#[gort::main]` program's) failure to start ends its
+//! process, so those parts run this test again in a child process, as the
+//! child's whole body.
 
 use std::io::ErrorKind;
 
@@ -13,12 +14,46 @@ use gort::runtime::{Builder, Handle, Runtime, MAXPROCS_ENV};
 /// `GORT_MAXPROCS`.
 const GLOBAL_CHILD: &str = "GORT_TEST_GLOBAL_CHILD";
 
+/// Set in the child process that runs a `#[gort::main]` function with a
+/// bad `GORT_MAXPROCS`.
+const MAIN_CHILD: &str = "GORT_TEST_MAIN_CHILD";
+
+/// What `#[gort::main]` makes of a program's `async fn main`.
+#[gort::main]
+async fn as_if_main() {
+    panic!("#[gort::main] started its runtime with {MAXPROCS_ENV}=abc");
+}
+
+/// Runs this test again in a child process with `marker` set and
+/// `GORT_MAXPROCS=abc`; returns its exit code and stderr.
+fn run_child(marker: &str) -> (Option<i32>, String) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "gort_maxprocs_env",
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(marker, "1")
+        .env(MAXPROCS_ENV, "abc")
+        .output()
+        .expect("cannot run the test binary");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn gort_maxprocs_env() {
     if std::env::var_os(GLOBAL_CHILD).is_some() {
         // The child: this must end the process before it returns.
         gort::spawn(async {});
         panic!("the global runtime started with {MAXPROCS_ENV}=abc");
+    }
+    if std::env::var_os(MAIN_CHILD).is_some() {
+        as_if_main();
+        unreachable!("as_if_main panics if it returns");
     }
     assert_eq!(MAXPROCS_ENV, "GORT_MAXPROCS");
 
@@ -36,27 +71,20 @@ fn gort_maxprocs_env() {
     // The global runtime cannot start either: `gort::spawn` outside any
     // runtime has no caller to return the error to, so the process prints
     // one line and exits with status 2 (in a child process: this one).
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "gort_maxprocs_env",
-            "--exact",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(GLOBAL_CHILD, "1")
-        .env(MAXPROCS_ENV, "abc")
-        .output()
-        .expect("cannot run the test binary");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}; stderr:\n{stderr}",
-        out.status
-    );
+    let (code, stderr) = run_child(GLOBAL_CHILD);
+    assert_eq!(code, Some(2), "stderr:\n{stderr}");
     assert_eq!(
         stderr,
         "gort: cannot start the global runtime: \
+         GORT_MAXPROCS must be a positive integer, got \"abc\"\n",
+        "not one clear line"
+    );
+    // Nor can a `#[gort::main]` program's: the same one line and status 2.
+    let (code, stderr) = run_child(MAIN_CHILD);
+    assert_eq!(code, Some(2), "stderr:\n{stderr}");
+    assert_eq!(
+        stderr,
+        "gort: cannot start the runtime: \
          GORT_MAXPROCS must be a positive integer, got \"abc\"\n",
         "not one clear line"
     );

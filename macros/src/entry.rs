@@ -12,7 +12,11 @@
 //!     ::gort::runtime::Builder::new()
 //!         .worker_threads(2usize)
 //!         .build()
-//!         .expect("gort: failed to build the runtime")
+//!         // `#[gort::test]`: .expect("gort: failed to build the runtime")
+//!         .unwrap_or_else(|e| {
+//!             ::std::eprintln!("gort: cannot start the runtime: {}", e);
+//!             ::std::process::exit(2)
+//!         })
 //!         .block_on(async move {
 //!             let __gort_output: R = { body };
 //!             #[allow(unreachable_code)]
@@ -259,6 +263,17 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
     });
 
     let test_attr = (kind == Kind::Test).then(test_attr);
+    // A test that cannot build its runtime fails like any test. A program
+    // cannot go on without one either, but a panic would add a backtrace
+    // into gort to what is a configuration mistake (a bad `GORT_MAXPROCS`):
+    // one line on stderr and exit status 2, as the global runtime does.
+    let built = match kind {
+        Kind::Test => quote!(.expect("gort: failed to build the runtime")),
+        Kind::Main => quote!(.unwrap_or_else(|e| {
+            ::std::eprintln!("gort: cannot start the runtime: {}", e);
+            ::std::process::exit(2)
+        })),
+    };
 
     quote! {
         #test_attr
@@ -267,7 +282,7 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
             ::gort::runtime::Builder::new()
                 #worker_threads
                 .build()
-                .expect("gort: failed to build the runtime")
+                #built
                 .block_on(#future)
         }
     }
@@ -327,9 +342,12 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains(". build () . expect (\"gort: failed to build the runtime\")"),
+            out.contains(
+                ". build () . unwrap_or_else (| e | { :: std :: eprintln ! (\"gort: cannot start the runtime: {}\" , e) ; :: std :: process :: exit (2) })"
+            ),
             "{out}"
         );
+        assert!(!out.contains("expect"), "{out}");
         assert!(!out.contains("test"), "{out}");
     }
 
@@ -358,6 +376,10 @@ mod tests {
         );
         assert!(
             out.contains("# [ignore] pub (crate) fn my_test ()"),
+            "{out}"
+        );
+        assert!(
+            out.contains(". build () . expect (\"gort: failed to build the runtime\")"),
             "{out}"
         );
     }

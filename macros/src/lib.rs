@@ -22,7 +22,11 @@
 //!     ::gort::runtime::Builder::new()
 //!         .worker_threads(4usize)
 //!         .build()
-//!         .expect("gort: failed to build the runtime")
+//!         // `#[gort::test]`: .expect("gort: failed to build the runtime")
+//!         .unwrap_or_else(|e| {
+//!             ::std::eprintln!("gort: cannot start the runtime: {}", e);
+//!             ::std::process::exit(2)
+//!         })
 //!         .block_on(async move {
 //!             let __gort_output: R = { body };
 //!             #[allow(unreachable_code)]
