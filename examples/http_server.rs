@@ -1,24 +1,20 @@
 //! hyper 1.x on gort: a hello-world HTTP/1.1 server.
 //!
 //! ```text
-//! cargo run --release --features tokio-io --example http_server -- 127.0.0.1:8080
+//! cargo run --release --features hyper --example http_server -- 127.0.0.1:8080
 //! curl http://127.0.0.1:8080/
 //! ```
 //!
 //! gort's `TcpStream` implements tokio's `AsyncRead`/`AsyncWrite` with the
-//! `tokio-io` feature, so hyper-util's `TokioIo` adapts it to hyper; this
-//! file supplies hyper's two runtime hooks on gort: [`GortExecutor`]
-//! (`hyper::rt::Executor`: background tasks go to `gort::spawn`) and
-//! [`GortTimer`] (`hyper::rt::Timer`: header-read timeouts and keep-alive
-//! on `gort::time`).
+//! `tokio-io` feature (turned on by `hyper`), so hyper-util's `TokioIo`
+//! adapts it to hyper; hyper's two runtime hooks come from
+//! `gort::rt::hyper`: `GortExecutor` (background tasks go to `gort::spawn`)
+//! and `GortTimer` (header-read timeouts and keep-alive on `gort::time`).
 #![allow(dead_code)] // parts are used only by the test that includes this file
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -28,49 +24,10 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 use gort::net::TcpListener;
+use gort::rt::hyper::{GortExecutor, GortTimer};
 
 /// The body `GET /` answers with.
 pub const HELLO: &str = "Hello from gort!\n";
-
-/// `hyper::rt::Executor` on gort: each future becomes a goroutine.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GortExecutor;
-
-impl<F> hyper::rt::Executor<F> for GortExecutor
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, fut: F) {
-        gort::spawn(fut);
-    }
-}
-
-/// `hyper::rt::Timer` on gort's timers.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct GortTimer;
-
-/// A gort sleep as hyper's `Sleep`.
-struct GortSleep(gort::time::Sleep);
-
-impl Future for GortSleep {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-impl hyper::rt::Sleep for GortSleep {}
-
-impl hyper::rt::Timer for GortTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(GortSleep(gort::time::sleep(duration)))
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(GortSleep(gort::time::sleep_until(deadline)))
-    }
-}
 
 async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let body = if req.uri().path() == "/" {

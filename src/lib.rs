@@ -172,6 +172,9 @@ pub mod net {
 
 pub mod io;
 
+#[cfg(feature = "hyper")]
+pub mod rt;
+
 /// Streams (async iterators): the [`Stream`](stream::Stream) trait and
 /// [`StreamExt`](stream::StreamExt) (`next`, `map`, `filter`, ...), for
 /// what gort hands out as streams: a [`BufReader`](io::BufReader)'s
