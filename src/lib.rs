@@ -37,6 +37,15 @@
 //! | `runtime.NumGoroutine()`  | [`runtime::num_goroutines`]                 |
 //! | `func main()`             | `#[gort::main] async fn main()`             |
 //! | `sync.WaitGroup`, `sync.Mutex`, ... | [`sync`]                 |
+//!
+//! # Features
+//!
+//! - `tokio-io`: tokio's `AsyncRead`/`AsyncWrite` on [`net::TcpStream`]
+//!   (and its halves), for crates written against tokio's I/O traits
+//!   (hyper-util's `TokioIo`, for one).
+//! - `hyper`: `gort::rt::hyper`, hyper 1.x's `Executor` and `Timer` on
+//!   gort (turns on `tokio-io`); `examples/http_server.rs` serves HTTP/1.1
+//!   with it.
 #![warn(missing_docs)]
 
 pub use gort_executor::{block_on, spawn, spawn_blocking, yield_now, JoinError, JoinHandle};

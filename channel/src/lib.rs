@@ -3,7 +3,7 @@
 //!
 //! ```
 //! # futures::executor::block_on(async {
-//! let (tx, rx) = gort_channel::bounded::<u32>(2);
+//! let (tx, rx) = gort::chan::bounded::<u32>(2);
 //! tx.send(1).await.unwrap();
 //! tx.try_send(2).unwrap();
 //! assert!(tx.try_send(3).unwrap_err().is_full());
@@ -136,7 +136,7 @@ pub mod __private {
 /// (above).
 ///
 /// ```
-/// use gort_channel::{bounded, select};
+/// use gort::{chan::bounded, select};
 ///
 /// let (data_tx, data_rx) = bounded::<u32>(0);
 /// let (quit_tx, quit_rx) = bounded::<()>(0);
@@ -224,7 +224,7 @@ use waiter::Waiter;
 ///
 /// ```
 /// // Unbuffered: the send completes only once the receiver took the value.
-/// let (tx, rx) = gort_channel::bounded::<&str>(0);
+/// let (tx, rx) = gort::chan::bounded::<&str>(0);
 /// let t = std::thread::spawn(move || rx.recv_blocking().unwrap());
 /// tx.send_blocking("ping").unwrap();
 /// assert_eq!(t.join().unwrap(), "ping");
@@ -236,7 +236,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// A channel whose buffer grows as needed (and shrinks back after a burst).
 ///
 /// ```
-/// let (tx, rx) = gort_channel::unbounded::<u64>();
+/// let (tx, rx) = gort::chan::unbounded::<u64>();
 /// for i in 0..1000 {
 ///     tx.try_send(i).unwrap();
 /// }
@@ -277,7 +277,7 @@ macro_rules! handle_accessors {
         /// already closed.
         ///
         /// ```
-        /// let (tx, rx) = gort_channel::bounded::<u8>(1);
+        /// let (tx, rx) = gort::chan::bounded::<u8>(1);
         /// assert!(rx.close());
         /// assert!(!tx.close());
         /// assert!(tx.is_closed());
@@ -295,7 +295,7 @@ macro_rules! handle_accessors {
         /// met a woken receive that has not taken them yet).
         ///
         /// ```
-        /// let (tx, rx) = gort_channel::bounded::<u8>(4);
+        /// let (tx, rx) = gort::chan::bounded::<u8>(4);
         /// tx.try_send(1).unwrap();
         /// assert_eq!((tx.len(), rx.len(), rx.is_empty()), (1, 1, false));
         /// ```
@@ -311,8 +311,8 @@ macro_rules! handle_accessors {
         /// The buffer size (`Some(0)` unbuffered, `None` unbounded).
         ///
         /// ```
-        /// assert_eq!(gort_channel::bounded::<u8>(0).0.capacity(), Some(0));
-        /// assert_eq!(gort_channel::unbounded::<u8>().1.capacity(), None);
+        /// assert_eq!(gort::chan::bounded::<u8>(0).0.capacity(), Some(0));
+        /// assert_eq!(gort::chan::unbounded::<u8>().1.capacity(), None);
         /// ```
         pub fn capacity(&self) -> Option<usize> {
             self.chan.capacity()
@@ -329,7 +329,7 @@ impl<T> Sender<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let (tx, rx) = gort_channel::bounded(1);
+    /// let (tx, rx) = gort::chan::bounded(1);
     /// tx.send(7).await.unwrap();
     /// drop(rx); // the last receiver: closes the channel
     /// assert_eq!(tx.send(8).await.unwrap_err().0, 8);
@@ -385,11 +385,11 @@ impl<T> Receiver<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let (tx, rx) = gort_channel::unbounded();
+    /// let (tx, rx) = gort::chan::unbounded();
     /// tx.send("hi").await.unwrap();
     /// drop(tx);
     /// assert_eq!(rx.recv().await, Ok("hi"));
-    /// assert_eq!(rx.recv().await, Err(gort_channel::RecvError));
+    /// assert_eq!(rx.recv().await, Err(gort::chan::RecvError));
     /// # });
     /// ```
     pub fn recv(&self) -> RecvFuture<'_, T> {
@@ -548,7 +548,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 /// ```
 /// use futures::{SinkExt, StreamExt};
 /// # futures::executor::block_on(async {
-/// let (tx, rx) = gort_channel::bounded::<u32>(1);
+/// let (tx, rx) = gort::chan::bounded::<u32>(1);
 /// let mut sink = tx.into_sink();
 /// let reader = async { rx.collect::<Vec<_>>().await };
 /// let writer = async {

@@ -88,8 +88,8 @@ pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
 /// # Examples
 ///
 /// ```
-/// let v = gort_executor::block_on(async {
-///     gort_executor::spawn(async { 6 * 7 }).await.unwrap()
+/// let v = gort::block_on(async {
+///     gort::spawn(async { 6 * 7 }).await.unwrap()
 /// });
 /// assert_eq!(v, 42);
 /// ```

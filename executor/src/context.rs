@@ -20,9 +20,9 @@ thread_local! {
 /// # Examples
 ///
 /// ```
-/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let rt = gort::runtime::Runtime::new().unwrap();
 /// let _guard = rt.enter();
-/// let handle = gort_executor::runtime::Handle::current();
+/// let handle = gort::runtime::Handle::current();
 /// assert_eq!(rt.block_on(handle.spawn(async { 7 })).unwrap(), 7);
 /// ```
 #[must_use = "the context is left when the guard is dropped"]

@@ -101,8 +101,8 @@ use std::panic::Location;
 ///
 /// ```
 /// // No runtime needed: this starts the global one.
-/// let handle = gort_executor::spawn(async { "from a goroutine" });
-/// assert_eq!(gort_executor::block_on(handle).unwrap(), "from a goroutine");
+/// let handle = gort::spawn(async { "from a goroutine" });
+/// assert_eq!(gort::block_on(handle).unwrap(), "from a goroutine");
 /// ```
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
@@ -130,9 +130,9 @@ where
 /// # Examples
 ///
 /// ```
-/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let rt = gort::runtime::Runtime::new().unwrap();
 /// let n = rt.block_on(async {
-///     gort_executor::spawn_blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
+///     gort::spawn_blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0))
 ///         .await
 ///         .unwrap()
 /// });

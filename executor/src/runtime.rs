@@ -23,7 +23,7 @@ pub const MAXPROCS_ENV: &str = "GORT_MAXPROCS";
 /// # Examples
 ///
 /// ```
-/// use gort_executor::runtime::Builder;
+/// use gort::runtime::Builder;
 ///
 /// let rt = Builder::new().worker_threads(2).thread_name("app").build().unwrap();
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
@@ -161,9 +161,9 @@ fn resolve_worker_threads(explicit: Option<usize>, env: Option<String>) -> io::R
 /// # Examples
 ///
 /// ```
-/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let rt = gort::runtime::Runtime::new().unwrap();
 /// let total = rt.block_on(async {
-///     let handles: Vec<_> = (0..10u64).map(|i| gort_executor::spawn(async move { i * i })).collect();
+///     let handles: Vec<_> = (0..10u64).map(|i| gort::spawn(async move { i * i })).collect();
 ///     let mut total = 0;
 ///     for h in handles {
 ///         total += h.await.unwrap();
@@ -248,10 +248,10 @@ impl Runtime {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = gort_executor::runtime::Runtime::new().unwrap();
+    /// let rt = gort::runtime::Runtime::new().unwrap();
     /// let handle = rt.spawn(std::future::pending::<()>());
     /// rt.shutdown_timeout(Duration::from_secs(5));
-    /// let err = gort_executor::block_on(handle).unwrap_err();
+    /// let err = gort::block_on(handle).unwrap_err();
     /// assert!(err.is_cancelled());
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) {
@@ -298,7 +298,7 @@ impl Drop for Runtime {
 /// # Examples
 ///
 /// ```
-/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let rt = gort::runtime::Runtime::new().unwrap();
 /// let handle = rt.handle().clone();
 /// let from_thread = std::thread::spawn(move || handle.spawn(async { "hi" }))
 ///     .join()
@@ -358,7 +358,7 @@ impl Handle {
     /// # Examples
     ///
     /// ```
-    /// use gort_executor::runtime::Handle;
+    /// use gort::runtime::Handle;
     /// assert!(Handle::try_current().is_err());
     /// ```
     pub fn try_current() -> Result<Handle, TryCurrentError> {
@@ -445,11 +445,11 @@ const GLOBAL_START_FAILED: i32 = 2;
 /// # Examples
 ///
 /// ```
-/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let rt = gort::runtime::Runtime::new().unwrap();
 /// rt.block_on(async {
 ///     let (tx, rx) = futures::channel::oneshot::channel::<()>();
-///     let h = gort_executor::spawn(async move { rx.await.ok(); });
-///     assert!(gort_executor::runtime::num_goroutines() >= 1);
+///     let h = gort::spawn(async move { rx.await.ok(); });
+///     assert!(gort::runtime::num_goroutines() >= 1);
 ///     tx.send(()).unwrap();
 ///     h.await.unwrap();
 /// });

@@ -11,10 +11,10 @@ use std::task::{Context, Poll};
 /// # Examples
 ///
 /// ```
-/// let rt = gort_executor::runtime::Runtime::new().unwrap();
-/// rt.block_on(gort_executor::spawn(async {
+/// let rt = gort::runtime::Runtime::new().unwrap();
+/// rt.block_on(gort::spawn(async {
 ///     for _ in 0..3 {
-///         gort_executor::yield_now().await;
+///         gort::yield_now().await;
 ///     }
 /// }))
 /// .unwrap();

@@ -11,8 +11,8 @@
 //! use std::time::Duration;
 //! # futures::executor::block_on(async {
 //! // No gort runtime here: the gort-netpoll thread fires the timer.
-//! gort_reactor::time::sleep(Duration::from_millis(1)).await;
-//! let r = gort_reactor::time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
+//! gort::time::sleep(Duration::from_millis(1)).await;
+//! let r = gort::time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
 //! assert!(r.is_err());
 //! # });
 //! ```

@@ -22,7 +22,7 @@ use crate::wheel::TimerState;
 /// ```
 /// # futures::executor::block_on(async {
 /// let start = std::time::Instant::now();
-/// gort_reactor::time::sleep(std::time::Duration::from_millis(20)).await;
+/// gort::time::sleep(std::time::Duration::from_millis(20)).await;
 /// assert!(start.elapsed() >= std::time::Duration::from_millis(20));
 /// # });
 /// ```
@@ -140,7 +140,7 @@ impl From<Elapsed> for std::io::Error {
 ///
 /// ```
 /// use std::time::Duration;
-/// use gort_reactor::time::{sleep, timeout};
+/// use gort::time::{sleep, timeout};
 /// # futures::executor::block_on(async {
 /// assert_eq!(timeout(Duration::from_secs(5), async { 7 }).await, Ok(7));
 /// assert!(timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))).await.is_err());
@@ -236,7 +236,7 @@ pub enum MissedTickBehavior {
 /// use std::time::{Duration, Instant};
 /// # futures::executor::block_on(async {
 /// let start = Instant::now();
-/// let mut ticker = gort_reactor::time::interval(Duration::from_millis(10));
+/// let mut ticker = gort::time::interval(Duration::from_millis(10));
 /// for _ in 0..3 {
 ///     ticker.tick().await;
 /// }

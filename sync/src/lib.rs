@@ -15,7 +15,7 @@
 //! Re-exported by the `gort` crate as `gort::sync`.
 //!
 //! ```
-//! use gort_sync::{Mutex, WaitGroup};
+//! use gort::sync::{Mutex, WaitGroup};
 //! use std::sync::Arc;
 //!
 //! let total = Arc::new(Mutex::new(0u64));

@@ -84,7 +84,7 @@ const SPIN_PAUSES: u32 = if cfg!(loom) { 1 } else { 30 };
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// use gort_sync::Mutex;
+/// use gort::sync::Mutex;
 ///
 /// let counter = Mutex::new(0u64);
 /// *counter.lock().await += 1;

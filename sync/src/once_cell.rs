@@ -33,7 +33,7 @@ const WOKEN: u8 = 1;
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// use gort_sync::OnceCell;
+/// use gort::sync::OnceCell;
 ///
 /// static CONFIG: OnceCell<String> = OnceCell::new();
 ///

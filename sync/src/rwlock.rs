@@ -63,7 +63,7 @@ pub(crate) enum Kind {
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// use gort_sync::RwLock;
+/// use gort::sync::RwLock;
 ///
 /// let config = RwLock::new(String::from("v1"));
 /// {

@@ -56,7 +56,7 @@ const GRANTED: u8 = 1;
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// use gort_sync::Semaphore;
+/// use gort::sync::Semaphore;
 ///
 /// let sem = Semaphore::new(4);
 /// let big = sem.acquire(3).await;

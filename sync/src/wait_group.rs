@@ -35,7 +35,7 @@ const RELEASED: u8 = 1;
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// use gort_sync::WaitGroup;
+/// use gort::sync::WaitGroup;
 ///
 /// let wg = WaitGroup::new();
 /// let mut threads = Vec::new();

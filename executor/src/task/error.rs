@@ -12,9 +12,9 @@ use super::Id;
 /// # Examples
 ///
 /// ```
-/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let rt = gort::runtime::Runtime::new().unwrap();
 /// let err = rt.block_on(async {
-///     gort_executor::spawn(async { panic!("boom") }).await.unwrap_err()
+///     gort::spawn(async { panic!("boom") }).await.unwrap_err()
 /// });
 /// assert!(err.is_panic());
 /// assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");

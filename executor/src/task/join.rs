@@ -20,9 +20,9 @@ use super::Id;
 /// # Examples
 ///
 /// ```
-/// let rt = gort_executor::runtime::Runtime::new().unwrap();
+/// let rt = gort::runtime::Runtime::new().unwrap();
 /// let sum = rt.block_on(async {
-///     let handle = gort_executor::spawn(async { 20 + 22 });
+///     let handle = gort::spawn(async { 20 + 22 });
 ///     handle.await.unwrap()
 /// });
 /// assert_eq!(sum, 42);
@@ -62,9 +62,9 @@ impl<T> JoinHandle<T> {
     /// # Examples
     ///
     /// ```
-    /// let rt = gort_executor::runtime::Runtime::new().unwrap();
+    /// let rt = gort::runtime::Runtime::new().unwrap();
     /// rt.block_on(async {
-    ///     let handle = gort_executor::spawn(std::future::pending::<()>());
+    ///     let handle = gort::spawn(std::future::pending::<()>());
     ///     handle.abort();
     ///     assert!(handle.await.unwrap_err().is_cancelled());
     /// });

@@ -29,7 +29,7 @@ const SHORT_READ_DRAINS: bool = cfg!(any(
 ///
 /// ```
 /// use futures::{AsyncReadExt, AsyncWriteExt};
-/// use gort_reactor::net::{TcpListener, TcpStream};
+/// use gort::net::{TcpListener, TcpStream};
 /// # futures::executor::block_on(async {
 /// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let addr = listener.local_addr()?;

@@ -14,7 +14,7 @@ use crate::io::{Direction, Registration};
 /// an `Arc`).
 ///
 /// ```
-/// use gort_reactor::net::UdpSocket;
+/// use gort::net::UdpSocket;
 /// # futures::executor::block_on(async {
 /// let a = UdpSocket::bind("127.0.0.1:0").await?;
 /// let b = UdpSocket::bind("127.0.0.1:0").await?;
