@@ -739,3 +739,57 @@ fn dropping_a_runtime_inside_its_own_blocking_task() {
             .expect("drop(rt) on its own blocking thread never returned");
     });
 }
+
+/// Set in the child process that runs a `#[gort::main]` function whose
+/// task is stuck in a long blocking call.
+const STUCK_MAIN_CHILD: &str = "GORT_TEST_STUCK_MAIN_CHILD";
+
+/// How long the child's task blocks its worker.
+const STUCK_FOR: Duration = Duration::from_secs(20);
+
+/// A program's `main` that returns while one of its tasks is inside a
+/// blocking call on a worker.
+#[gort::main(worker_threads = 2)]
+async fn main_with_a_stuck_task() {
+    let (tx, rx) = gort::chan::bounded::<()>(0);
+    gort::spawn(async move {
+        tx.send(()).await.unwrap();
+        std::thread::sleep(STUCK_FOR);
+    });
+    // The rendezvous: the task is past its send, on its way into the
+    // blocking call.
+    rx.recv().await.unwrap();
+}
+
+/// `main` returning ends the program, as in Go: the runtime does not wait
+/// for a worker stuck in a blocking call (`MAIN_SHUTDOWN_TIMEOUT`). Run in
+/// a child process, whose exit is what is measured; the bound is a quarter
+/// of the blocking call, not a speed assertion.
+#[test]
+fn main_returning_does_not_wait_for_a_stuck_task() {
+    if std::env::var_os(STUCK_MAIN_CHILD).is_some() {
+        main_with_a_stuck_task();
+        return;
+    }
+    let start = Instant::now();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "main_returning_does_not_wait_for_a_stuck_task",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(STUCK_MAIN_CHILD, "1")
+        .output()
+        .expect("cannot run the test binary");
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        took < STUCK_FOR / 4,
+        "the program took {took:?} to end: it waited for the stuck task"
+    );
+}

@@ -260,6 +260,19 @@ impl Runtime {
         self.shut_down = true;
     }
 
+    /// What `#[gort::main]` expands to: runs `future` to completion, then
+    /// shuts down waiting at most [`MAIN_SHUTDOWN_TIMEOUT`] for workers
+    /// stuck inside a poll (a task in a long blocking call), so that the
+    /// program ends when `main` returns, as a Go program does, instead of
+    /// when the slowest task's blocking call returns. Not for direct use.
+    #[doc(hidden)]
+    #[track_caller]
+    pub fn __run_main<F: Future>(self, future: F) -> F::Output {
+        let output = self.block_on(future);
+        self.shutdown_timeout(MAIN_SHUTDOWN_TIMEOUT);
+        output
+    }
+
     fn shutdown(&self, deadline: Option<Instant>) {
         // Destructors of cancelled tasks run on this thread too (queued
         // blocking tasks): inside the runtime, `Handle::current` works and
@@ -284,6 +297,12 @@ impl Runtime {
         shared.blocking.wait(deadline);
     }
 }
+
+/// How long a `#[gort::main]` program waits, once `main` has returned, for
+/// tasks still inside a poll (a blocking call on a worker) before it exits
+/// without them. Tasks that are not running are cancelled at once; a
+/// normal shutdown takes microseconds.
+pub const MAIN_SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(100);
 
 impl Drop for Runtime {
     fn drop(&mut self) {

@@ -17,7 +17,8 @@
 //!             ::std::eprintln!("gort: cannot start the runtime: {}", e);
 //!             ::std::process::exit(2)
 //!         })
-//!         .block_on(async move {
+//!         // `#[gort::test]`: .block_on(async move {
+//!         .__run_main(async move {
 //!             let __gort_output: R = { body };
 //!             #[allow(unreachable_code)]
 //!             let __gort_result = __gort_output;
@@ -267,6 +268,13 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
     // cannot go on without one either, but a panic would add a backtrace
     // into gort to what is a configuration mistake (a bad `GORT_MAXPROCS`):
     // one line on stderr and exit status 2, as the global runtime does.
+    // A program ends when `main` returns, not when its slowest blocking
+    // call does (`Runtime::__run_main`); a test waits for its runtime's
+    // whole shutdown.
+    let run = match kind {
+        Kind::Test => quote!(block_on),
+        Kind::Main => quote!(__run_main),
+    };
     let built = match kind {
         Kind::Test => quote!(.expect("gort: failed to build the runtime")),
         Kind::Main => quote!(.unwrap_or_else(|e| {
@@ -283,7 +291,7 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
                 #worker_threads
                 .build()
                 #built
-                .block_on(#future)
+                .#run(#future)
         }
     }
 }
@@ -328,7 +336,7 @@ mod tests {
         );
         assert!(compile_errors(&out).is_empty(), "{out}");
         assert!(out.starts_with("fn main () -> Result < () , E >"), "{out}");
-        assert!(out.contains(". block_on (async move {"), "{out}");
+        assert!(out.contains(". __run_main (async move {"), "{out}");
         assert!(
             out.contains("let __gort_output : Result < () , E > = { f () ? ; Ok (()) } ;"),
             "{out}"
@@ -392,7 +400,7 @@ mod tests {
             "async fn main() -> impl std::process::Termination {}",
         );
         assert!(!out.contains("__gort_output"), "{out}");
-        assert!(out.contains(". block_on (async move { })"), "{out}");
+        assert!(out.contains(". __run_main (async move { })"), "{out}");
         let out = expand_str(Kind::Main, "", "async fn main() -> ! { loop {} }");
         assert!(!out.contains("__gort_output"), "{out}");
     }
@@ -487,7 +495,7 @@ mod tests {
     fn argument_error_still_expands_the_function() {
         let out = expand_str(Kind::Main, "worker_threads = 0", "async fn main() {}");
         assert_eq!(compile_errors(&out).len(), 1, "{out}");
-        assert!(out.contains("block_on"), "{out}");
+        assert!(out.contains("__run_main"), "{out}");
         assert!(!out.contains(". worker_threads"), "{out}");
     }
 }

@@ -27,7 +27,8 @@
 //!             ::std::eprintln!("gort: cannot start the runtime: {}", e);
 //!             ::std::process::exit(2)
 //!         })
-//!         .block_on(async move {
+//!         // `#[gort::test]`: .block_on(async move {
+//!         .__run_main(async move {
 //!             let __gort_output: R = { body };
 //!             #[allow(unreachable_code)]
 //!             let __gort_result = __gort_output;
@@ -72,8 +73,12 @@ mod select;
 ///
 /// The function becomes a synchronous `main` that builds a
 /// `gort::runtime::Runtime`, runs the body with `Runtime::block_on`, and
-/// returns what the body returned. The runtime is shut down when `main`
-/// returns.
+/// returns what the body returned. Then the runtime shuts down: tasks that
+/// are not running are cancelled, and a task stuck inside a poll (a long
+/// blocking call on a worker) is waited for at most
+/// `gort::runtime::MAIN_SHUTDOWN_TIMEOUT` (100 ms), so the program ends
+/// when `main` returns, as a Go program does. A runtime that cannot be
+/// built (a bad `GORT_MAXPROCS`) is one line on stderr and exit status 2.
 ///
 /// # Arguments
 ///
