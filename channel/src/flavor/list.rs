@@ -506,17 +506,21 @@ impl<T> List<T> {
             tests::maybe_stall();
         }
         let slot = &b.slots[offset];
-        // SAFETY: the slot is reserved by us and not yet `WRITE`: no other
-        // thread reads or writes its value.
-        slot.value.with_mut(|v| unsafe { (*v).write(value) });
+        slot.value.with_mut(|v| {
+            // SAFETY: the slot is reserved by us and not yet `WRITE`: no other
+            // thread reads or writes its value.
+            unsafe { (*v).write(value) }
+        });
         let state = slot.state.fetch_or(WRITE, Ordering::AcqRel);
         if state & LEFT == 0 {
             return None;
         }
-        // SAFETY: the pop that reserved the slot set `LEFT` before our
-        // `WRITE` (the RMW result says so), so it will never read the value:
-        // it is ours again, written just above.
-        let value = slot.value.with(|v| unsafe { (*v).assume_init_read() });
+        let value = slot.value.with(|v| {
+            // SAFETY: the pop that reserved the slot set `LEFT` before our
+            // `WRITE` (the RMW result says so), so it will never read the value:
+            // it is ours again, written just above.
+            unsafe { (*v).assume_init_read() }
+        });
         // SAFETY: we retire the slot in the pop's place; this is our last
         // access to the block.
         unsafe { self.retire(block, offset) };
@@ -680,9 +684,11 @@ impl<T> List<T> {
             self.head.index.store(next_index, Ordering::Release);
         }
         let slot = &b.slots[offset];
-        // SAFETY: the slot is ours (reserved) and written (`WRITE` seen
-        // with acquire); the value is moved out exactly once, here.
-        let value = slot.value.with(|v| unsafe { (*v).assume_init_read() });
+        let value = slot.value.with(|v| {
+            // SAFETY: the slot is ours (reserved) and written (`WRITE` seen
+            // with acquire); the value is moved out exactly once, here.
+            unsafe { (*v).assume_init_read() }
+        });
         // SAFETY: our last access to the block.
         unsafe { self.retire(block, offset) };
         Pop::Value(value)
@@ -784,11 +790,11 @@ impl<T> Drop for List<T> {
             // SAFETY: `block` is the live block of `head` (see above).
             let b = unsafe { Block::get(block) };
             if offset < BLOCK_CAP {
-                // SAFETY: a written value nobody else will read, dropped
-                // exactly once here.
-                b.slots[offset]
-                    .value
-                    .with_mut(|v| unsafe { (*v).assume_init_drop() });
+                b.slots[offset].value.with_mut(|v| {
+                    // SAFETY: a written value nobody else will read, dropped
+                    // exactly once here.
+                    unsafe { (*v).assume_init_drop() }
+                });
             } else {
                 let next = b.next.load(Ordering::Relaxed);
                 // SAFETY: every value of this block is gone and no other
@@ -1017,8 +1023,8 @@ mod tests {
         let (block_a, off_a) = reserve_tail(&l);
         let (block_b, off_b) = reserve_tail(&l);
         let mut spare = ptr::null_mut();
-        // SAFETY: reserved above.
         let written =
+            // SAFETY: reserved above.
             unsafe { l.write_reserved(block_b, off_b, Counted(drops.clone()), &mut spare) };
         assert!(written.is_none());
         // Pop A reserves the first slot (as its CAS would) ...

@@ -135,10 +135,12 @@ impl<T> Ring<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // SAFETY: our CAS reserved this slot for this lap:
-                        // no other push can take it (tail moved on) and no
-                        // pop reads it until the stamp below says so.
-                        slot.value.with_mut(|v| unsafe { (*v).write(value) });
+                        slot.value.with_mut(|v| {
+                            // SAFETY: our CAS reserved this slot for this lap:
+                            // no other push can take it (tail moved on) and no
+                            // pop reads it until the stamp below says so.
+                            unsafe { (*v).write(value) }
+                        });
                         slot.stamp.store(tail + 1, Ordering::Release);
                         return Push::Done;
                     }
@@ -182,11 +184,13 @@ impl<T> Ring<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        // SAFETY: our CAS reserved this slot's value, which
-                        // the stamp (Acquire) says was written; no other
-                        // pop can take it and no push overwrites it until
-                        // the stamp below frees it.
-                        let value = slot.value.with(|v| unsafe { (*v).assume_init_read() });
+                        let value = slot.value.with(|v| {
+                            // SAFETY: our CAS reserved this slot's value, which
+                            // the stamp (Acquire) says was written; no other
+                            // pop can take it and no push overwrites it until
+                            // the stamp below frees it.
+                            unsafe { (*v).assume_init_read() }
+                        });
                         slot.stamp
                             .store(head.wrapping_add(self.one_lap), Ordering::Release);
                         return Pop::Value(value);
@@ -267,9 +271,11 @@ impl<T> Drop for Ring<T> {
         let mut x = head;
         for _ in 0..self.distance(head, tail) {
             let slot = self.slot(x);
-            // SAFETY: as above, the slot at `x` holds a written value that
-            // nobody else will read; it is dropped exactly once here.
-            slot.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
+            slot.value.with_mut(|v| {
+                // SAFETY: as above, the slot at `x` holds a written value that
+                // nobody else will read; it is dropped exactly once here.
+                unsafe { (*v).assume_init_drop() }
+            });
             x = self.next(x);
         }
     }
