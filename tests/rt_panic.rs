@@ -111,7 +111,15 @@ fn join_error_display_and_try_into_panic() {
 #[test]
 fn worker_survives_many_panicking_tasks() {
     watchdog("survives", || {
-        let rt = runtime(1, "panic");
+        // Printing a panic with its backtrace can take longer than the
+        // blocking threshold; sysmon would then move the permit to another
+        // thread, which is not what this test looks at.
+        let rt = gort::runtime::Builder::new()
+            .worker_threads(1)
+            .thread_name("panic")
+            .blocking_threshold(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap();
         let drops = Arc::new(AtomicUsize::new(0));
         let panicking: Vec<_> = (0..100u32)
             .map(|i| {

@@ -3,7 +3,8 @@
 //! the blocking code simply never runs on a worker).
 //!
 //! Threads are started on demand up to `THREAD_CAP`; an idle thread exits
-//! after `KEEP_ALIVE`. The pool's lock guards only its queue and
+//! after the runtime's keep-alive (`Builder::thread_keep_alive`, default
+//! `KEEP_ALIVE`). The pool's lock guards only its queue and
 //! counters; tasks run outside it.
 
 use std::collections::VecDeque;
@@ -21,7 +22,7 @@ use crate::task::{self, Id, JoinHandle, Notified, Schedule};
 pub(crate) const THREAD_CAP: usize = 512;
 
 /// How long an idle thread waits for work before exiting (tokio's default).
-const KEEP_ALIVE: Duration = Duration::from_secs(10);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 pub(crate) struct BlockingPool {
     inner: Arc<PoolInner>,
@@ -99,14 +100,14 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
 }
 
 impl BlockingPool {
-    pub(crate) fn new(thread_name: String) -> Self {
+    pub(crate) fn new(thread_name: String, keep_alive: Duration) -> Self {
         BlockingPool {
             inner: Arc::new(PoolInner {
                 state: Mutex::new(PoolState::default()),
                 work_cv: Condvar::new(),
                 exit_cv: Condvar::new(),
                 thread_name,
-                keep_alive: KEEP_ALIVE,
+                keep_alive,
             }),
         }
     }

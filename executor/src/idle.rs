@@ -131,9 +131,23 @@ impl Idle {
     }
 
     /// Whether every worker is parked (none running or searching).
-    #[cfg(not(loom))]
     pub(crate) fn all_parked(&self) -> bool {
         unparked(self.state.load(SeqCst)) == 0
+    }
+
+    /// Whether no worker is parked or searching: every permit holder is
+    /// running a task (sysmon's test before retaking a processor that has
+    /// no queued work).
+    pub(crate) fn none_idle(&self) -> bool {
+        let state = self.state.load(SeqCst);
+        searching(state) == 0 && unparked(state) == self.num_workers
+    }
+
+    /// Sysmon retook a running worker's permit and hands it to a spare:
+    /// the stuck worker leaves the unparked count and the spare enters it,
+    /// as a searcher (the count a notifier gives a worker it wakes).
+    pub(crate) fn hand_off_permit(&self) {
+        self.state.fetch_add(1, SeqCst);
     }
 
     /// `true` while `worker` is in the sleepers list (not yet notified).

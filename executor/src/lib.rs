@@ -68,6 +68,7 @@ mod park;
 mod processor;
 mod queue;
 mod scheduler;
+mod sysmon;
 pub mod task;
 mod worker;
 mod yield_now;

@@ -5,7 +5,10 @@
 //! owner's part (`Processor`) is one boxed value held by the worker that
 //! runs it.
 
-use crate::loom::atomic::{AtomicU64, Ordering::*};
+use std::sync::OnceLock;
+
+use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::{lock, Arc, Mutex};
 use crate::park::Parker;
 use crate::queue::{self, LifoSlot, Local, Steal};
 use crate::scheduler::{Scheduler, Shared};
@@ -42,6 +45,9 @@ pub(crate) struct ProcessorShared {
     pub(crate) spawned: AtomicU64,
     /// Tasks completed on this processor; written only by its worker.
     pub(crate) completed: AtomicU64,
+    /// Whether its worker is inside a poll, and since which tick: what
+    /// sysmon watches and retakes (see [`PollState`]).
+    pub(crate) poll: PollState,
 }
 
 impl ProcessorShared {
@@ -55,6 +61,7 @@ impl ProcessorShared {
                 parker: Parker::new(),
                 spawned: AtomicU64::new(0),
                 completed: AtomicU64::new(0),
+                poll: PollState::new(),
             },
             local,
         )
@@ -78,6 +85,145 @@ impl ProcessorShared {
     }
 }
 
+/// The word a processor's worker and sysmon share (Go's `p.status` with
+/// its `schedtick`): `tick << 2 | phase`. The worker writes `POLLING` with
+/// its tick when it starts a poll and swaps back to `IDLE` when the poll
+/// returns; sysmon may move a `POLLING` word it has seen unchanged for
+/// the blocking threshold to `RETAKEN`, and does nothing else. The
+/// worker's swap tells it whether that happened: the single modification
+/// order of one word decides who has the run permit (see `sysmon.rs`).
+pub(crate) struct PollState(AtomicU64);
+
+const PHASE_MASK: u64 = 0b11;
+const IDLE: u64 = 0;
+const POLLING: u64 = 1;
+const RETAKEN: u64 = 2;
+
+impl PollState {
+    pub(crate) fn new() -> Self {
+        PollState(AtomicU64::new(IDLE))
+    }
+
+    /// The worker starts polling (its word is `IDLE`: sysmon writes only
+    /// a `POLLING` word, so a plain store loses nothing).
+    pub(crate) fn begin(&self, tick: u32) {
+        self.0.store(u64::from(tick) << 2 | POLLING, Relaxed);
+    }
+
+    /// The worker's poll returned. `true` if sysmon retook the processor
+    /// meanwhile: its run permit went to another worker.
+    #[must_use = "a retaken worker must stop running tasks"]
+    pub(crate) fn end(&self) -> bool {
+        self.0.swap(IDLE, AcqRel) & PHASE_MASK == RETAKEN
+    }
+
+    /// `true` once sysmon retook the processor (a load; `end` is the
+    /// authoritative answer).
+    pub(crate) fn is_retaken(&self) -> bool {
+        self.0.load(Relaxed) & PHASE_MASK == RETAKEN
+    }
+
+    /// Sysmon: the word, if the worker is inside a poll.
+    pub(crate) fn polling(&self) -> Option<u64> {
+        let word = self.0.load(Relaxed);
+        (word & PHASE_MASK == POLLING).then_some(word)
+    }
+
+    /// Sysmon: retakes the processor if its worker is still inside the
+    /// poll that `seen` (from [`polling`](Self::polling)) describes.
+    pub(crate) fn try_retake(&self, seen: u64) -> bool {
+        debug_assert_eq!(seen & PHASE_MASK, POLLING);
+        self.0
+            .compare_exchange(seen, RETAKEN, AcqRel, Relaxed)
+            .is_ok()
+    }
+}
+
+/// Processors per chunk of the [`Processors`] table.
+const CHUNK: usize = 64;
+
+/// `CHUNK` slots of the [`Processors`] table.
+type Chunk = Box<[OnceLock<Arc<ProcessorShared>>]>;
+
+/// Every processor of a runtime, by index. The first `worker_threads` are
+/// made with the runtime; sysmon adds one for each worker thread it starts
+/// beyond those, reusing the processor of a retired thread first. A slot
+/// is never emptied while the runtime lives, so an index stays valid: the
+/// idle set, the final drain and thieves find a processor by it.
+pub(crate) struct Processors {
+    /// Chunks of `CHUNK` slots, made on demand up to the capacity.
+    chunks: Box<[OnceLock<Chunk>]>,
+    /// Slots filled, a prefix of the table.
+    len: AtomicUsize,
+    /// Processors whose worker thread retired (sysmon's spare that outlived
+    /// its keep-alive), for the next thread sysmon starts. Also the lock
+    /// that serializes `acquire`. Kept boxed: a worker thread owns its
+    /// processor as a `Box`, and they move as they are.
+    #[allow(clippy::vec_box)]
+    retired: Mutex<Vec<Box<Processor>>>,
+}
+
+impl Processors {
+    /// A table for at most `capacity` processors.
+    pub(crate) fn new(capacity: usize) -> Self {
+        Processors {
+            chunks: (0..capacity.div_ceil(CHUNK))
+                .map(|_| OnceLock::new())
+                .collect(),
+            len: AtomicUsize::new(0),
+            retired: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A processor for a new worker thread: a retired one, else a new
+    /// slot; `None` when the table is full.
+    pub(crate) fn acquire(&self) -> Option<Box<Processor>> {
+        let mut retired = lock(&self.retired);
+        if let Some(p) = retired.pop() {
+            return Some(p);
+        }
+        let index = self.len.load(Relaxed);
+        let chunk = self
+            .chunks
+            .get(index / CHUNK)?
+            .get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+        let (shared, local) = ProcessorShared::new();
+        let shared = Arc::new(shared);
+        if chunk[index % CHUNK].set(shared.clone()).is_err() {
+            unreachable!("processor slot {index} filled twice");
+        }
+        // Release: whoever reads the new length finds the slot filled.
+        self.len.store(index + 1, Release);
+        drop(retired);
+        Some(Box::new(Processor::new(index, local, shared)))
+    }
+
+    /// Keeps the processor of a worker thread that retires, for reuse.
+    pub(crate) fn retire(&self, mut p: Box<Processor>) {
+        // Its handle cache holds the scheduler, which holds this table.
+        p.handles.clear();
+        lock(&self.retired).push(p);
+    }
+
+    /// Slots filled.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Acquire)
+    }
+
+    /// The processor at `index` (below [`len`](Self::len)).
+    pub(crate) fn get(&self, index: usize) -> &ProcessorShared {
+        self.chunks[index / CHUNK]
+            .get()
+            .and_then(|c| c[index % CHUNK].get())
+            .expect("a processor index below the table's length")
+    }
+
+    /// Every filled slot.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ProcessorShared> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
 /// Scheduler handles a processor clones at once when its cache is empty.
 const HANDLE_REFILL: usize = 64;
 /// Most handles a processor caches; beyond, it drops half in one go.
@@ -92,6 +238,8 @@ const HANDLE_CACHE_MAX: usize = 512;
 pub(crate) struct Processor {
     /// This processor's index in the scheduler.
     pub(crate) index: usize,
+    /// Its part that other threads touch (also in the scheduler's table).
+    pub(crate) shared: Arc<ProcessorShared>,
     /// The owner's end of the ring.
     pub(crate) local: Local,
     /// Scheduling ticks (one per task taken from a queue).
@@ -111,9 +259,10 @@ pub(crate) struct Processor {
 }
 
 impl Processor {
-    pub(crate) fn new(index: usize, local: Local) -> Self {
+    pub(crate) fn new(index: usize, local: Local, shared: Arc<ProcessorShared>) -> Self {
         Processor {
             index,
+            shared,
             local,
             tick: 0,
             is_searching: false,
@@ -131,6 +280,11 @@ impl Processor {
     /// Advances and returns the tick.
     pub(crate) fn next_tick(&mut self) -> u32 {
         self.tick = self.tick.wrapping_add(1);
+        self.tick
+    }
+
+    /// The current tick.
+    pub(crate) fn tick(&self) -> u32 {
         self.tick
     }
 
@@ -170,7 +324,7 @@ impl Processor {
         #[cfg(gort_randomize)]
         let lifo = lifo && self.random() & 1 == 0;
         if lifo {
-            if let Some(prev) = shared.processors[self.index].lifo.push(task) {
+            if let Some(prev) = self.shared.lifo.push(task) {
                 self.push_back(shared, prev);
             }
         } else {
@@ -213,7 +367,7 @@ impl Processor {
     /// injector to the ring tail (Go's `globrunqget`), waking a worker if
     /// any moved: the ring now holds stealable work.
     pub(crate) fn move_injector_batch(&mut self, shared: &Shared, room: usize, already: usize) {
-        let n = (shared.injector.len() / shared.processors.len() + 1)
+        let n = (shared.injector.len() / shared.num_workers() + 1)
             .min(INJECTOR_BATCH_MAX)
             .min(room)
             .saturating_sub(already);

@@ -36,7 +36,19 @@ pub const MAXPROCS_ENV: &str = "GORT_MAXPROCS";
 pub struct Builder {
     worker_threads: Option<usize>,
     thread_name: String,
+    blocking_threshold: Duration,
+    max_threads: usize,
+    thread_keep_alive: Duration,
 }
+
+/// How long a task may hold its worker inside one poll before sysmon
+/// hands the worker's processor permit to another thread (the default of
+/// [`Builder::blocking_threshold`]).
+pub const DEFAULT_BLOCKING_THRESHOLD: Duration = Duration::from_millis(2);
+
+/// Most worker threads a runtime starts (the default of
+/// [`Builder::max_threads`], Go's `debug.SetMaxThreads` default).
+pub const DEFAULT_MAX_THREADS: usize = 10_000;
 
 impl Default for Builder {
     fn default() -> Self {
@@ -51,7 +63,69 @@ impl Builder {
         Builder {
             worker_threads: None,
             thread_name: "gort".to_string(),
+            blocking_threshold: DEFAULT_BLOCKING_THRESHOLD,
+            max_threads: DEFAULT_MAX_THREADS,
+            thread_keep_alive: crate::blocking::KEEP_ALIVE,
         }
+    }
+
+    /// How long one poll of a task may hold its worker before sysmon
+    /// retakes the worker's processor permit and hands it to a spare
+    /// thread, so that the other tasks keep running while that one blocks
+    /// its thread (a `std::thread::sleep`, a synchronous read, a long
+    /// loop). Go hands a processor off after a syscall of 20 us to 10 ms
+    /// and preempts after 10 ms. Default [`DEFAULT_BLOCKING_THRESHOLD`]
+    /// (2 ms); zero is rejected by [`build`](Self::build).
+    ///
+    /// A poll that is long but does not block (heavy computation) is
+    /// retaken too when other tasks wait behind it: its thread finishes
+    /// the poll, then waits as a spare. `spawn_blocking` remains the
+    /// cheaper place for work known to block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = gort::runtime::Builder::new()
+    ///     .worker_threads(1)
+    ///     .blocking_threshold(Duration::from_millis(5))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     // Blocks the only worker for 200 ms...
+    ///     let blocker = gort::spawn(async { std::thread::sleep(Duration::from_millis(200)) });
+    ///     gort::time::sleep(Duration::from_millis(1)).await;
+    ///     // ...yet this task runs long before that.
+    ///     let start = Instant::now();
+    ///     gort::spawn(async {}).await.unwrap();
+    ///     assert!(start.elapsed() < Duration::from_millis(150));
+    ///     blocker.await.unwrap();
+    /// });
+    /// ```
+    pub fn blocking_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.blocking_threshold = threshold;
+        self
+    }
+
+    /// The most worker threads the runtime may run at once, counting
+    /// those whose task blocks after sysmon gave their permit away (Go's
+    /// `debug.SetMaxThreads`). Blocking-pool threads are capped separately.
+    /// Needing more (every thread blocked, one more retake) ends the
+    /// process with "fatal error: thread exhaustion" and status 2, as in
+    /// Go. Default [`DEFAULT_MAX_THREADS`]; less than the worker count is
+    /// rejected by [`build`](Self::build).
+    pub fn max_threads(&mut self, n: usize) -> &mut Self {
+        self.max_threads = n;
+        self
+    }
+
+    /// How long a thread without work waits before it exits: a spare
+    /// worker thread left over from a retake, and an idle blocking-pool
+    /// thread. Default 10 s.
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Self {
+        self.thread_keep_alive = keep_alive;
+        self
     }
 
     /// Sets the number of worker threads, i.e. processors (Go's
@@ -74,9 +148,10 @@ impl Builder {
     /// # Errors
     ///
     /// `InvalidInput` for a worker count of 0 or above the supported
-    /// maximum, a `GORT_MAXPROCS` that is not a positive integer, or a
-    /// thread name containing a NUL byte; the OS's error if a thread cannot
-    /// be started.
+    /// maximum, a `GORT_MAXPROCS` that is not a positive integer, a thread
+    /// name containing a NUL byte, a zero blocking threshold or a
+    /// `max_threads` below the worker count; the OS's error if a thread
+    /// cannot be started.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let workers =
             resolve_worker_threads(self.worker_threads, std::env::var(MAXPROCS_ENV).ok())?;
@@ -86,18 +161,32 @@ impl Builder {
                 self.thread_name
             )));
         }
-        let (scheduler, locals) = Scheduler::new(
+        if self.blocking_threshold.is_zero() {
+            return Err(invalid("blocking_threshold must be above zero".into()));
+        }
+        if self.max_threads < workers {
+            return Err(invalid(format!(
+                "max_threads ({}) must be at least the worker count ({workers})",
+                self.max_threads
+            )));
+        }
+        let (scheduler, processors) = Scheduler::new(
             workers,
             Config {
                 thread_name: self.thread_name.clone(),
+                blocking_threshold: self.blocking_threshold,
+                max_threads: self.max_threads,
+                keep_alive: self.thread_keep_alive,
             },
         );
-        let mut threads = Vec::with_capacity(workers);
-        for (index, local) in locals.into_iter().enumerate() {
-            let sched = scheduler.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("{}-worker-{index}", self.thread_name))
-                .spawn(move || worker::run(sched, index, local));
+        let mut threads = Vec::with_capacity(workers + 1);
+        let spawns = processors
+            .into_iter()
+            .map(|p| worker::spawn_thread(scheduler.clone(), p, worker::Start::Initial))
+            .chain(std::iter::once_with(|| {
+                crate::scheduler::Shared::start_sysmon(&scheduler)
+            }));
+        for spawned in spawns {
             match spawned {
                 Ok(t) => threads.push(t),
                 Err(e) => {
@@ -332,7 +421,7 @@ pub struct Handle {
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
-            .field("workers", &self.scheduler.shared().processors.len())
+            .field("workers", &self.scheduler.shared().num_workers())
             .finish()
     }
 }
@@ -428,7 +517,7 @@ impl Handle {
 
     /// Number of worker threads (processors).
     pub fn num_workers(&self) -> usize {
-        self.scheduler.shared().processors.len()
+        self.scheduler.shared().num_workers()
     }
 }
 

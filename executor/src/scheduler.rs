@@ -12,7 +12,7 @@
 
 use std::future::Future;
 use std::panic::Location;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::blocking::BlockingPool;
 use crate::idle::Idle;
@@ -20,29 +20,44 @@ use crate::injector::Injector;
 use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{lock, Arc, Condvar, Mutex};
 use crate::pad::CachePadded;
-use crate::processor::ProcessorShared;
-use crate::queue::Local;
+use crate::processor::{Processor, Processors};
+use crate::sysmon::Sysmon;
 use crate::task::{self, Id, JoinHandle, Notified, Schedule};
 use crate::worker;
 
 /// Settings fixed at build time.
 pub(crate) struct Config {
     pub(crate) thread_name: String,
+    /// How long a poll may hold its processor before sysmon retakes it.
+    pub(crate) blocking_threshold: Duration,
+    /// Most worker threads alive at once, with or without a processor's
+    /// run permit.
+    pub(crate) max_threads: usize,
+    /// How long a spare worker thread (or an idle blocking thread) waits
+    /// for work before it exits.
+    pub(crate) keep_alive: Duration,
 }
 
 /// State shared by every thread of one runtime.
 pub(crate) struct Shared {
-    pub(crate) processors: Box<[ProcessorShared]>,
+    /// Every processor; the first `num_workers` hold the run permits at
+    /// the start (see `sysmon.rs`).
+    pub(crate) processors: Processors,
+    /// Run permits: processors running tasks at once (Go's `GOMAXPROCS`).
+    num_workers: usize,
     pub(crate) injector: Injector,
     /// Read by every notify, written when workers park and wake.
     pub(crate) idle: CachePadded<Idle>,
     pub(crate) blocking: BlockingPool,
+    pub(crate) sysmon: Sysmon,
+    pub(crate) config: Config,
     /// Set once by `close`; no task is polled after the workers see it.
     /// Read on every turn of every worker's loop: kept off the lines that
     /// spawns and completions write.
     closed: CachePadded<AtomicBool>,
-    /// Workers that have not finished exiting; the last one out drains.
-    workers_alive: AtomicUsize,
+    /// Worker threads that have not finished exiting (with or without a
+    /// run permit); the last one out drains.
+    pub(crate) workers_alive: AtomicUsize,
     /// Set (and notified) when the final drain is done.
     drained: Mutex<bool>,
     drained_cv: Condvar,
@@ -56,21 +71,28 @@ pub(crate) struct Shared {
 pub(crate) struct Scheduler(pub(crate) Arc<Shared>);
 
 impl Scheduler {
-    /// Creates the shared state and the owner ends of the rings.
-    pub(crate) fn new(num_workers: usize, config: Config) -> (Scheduler, Vec<Local>) {
-        let mut processors = Vec::with_capacity(num_workers);
-        let mut locals = Vec::with_capacity(num_workers);
-        for _ in 0..num_workers {
-            let (shared, local) = ProcessorShared::new();
-            processors.push(shared);
-            locals.push(local);
-        }
-        let blocking = BlockingPool::new(config.thread_name.clone());
+    /// Creates the shared state and the first `num_workers` processors,
+    /// one for each worker thread the caller starts (boxed, as a worker
+    /// thread owns its processor).
+    #[allow(clippy::vec_box)]
+    pub(crate) fn new(num_workers: usize, config: Config) -> (Scheduler, Vec<Box<Processor>>) {
+        let processors = Processors::new(config.max_threads);
+        let owned: Vec<Box<Processor>> = (0..num_workers)
+            .map(|_| {
+                processors
+                    .acquire()
+                    .expect("max_threads is at least worker_threads")
+            })
+            .collect();
+        let blocking = BlockingPool::new(config.thread_name.clone(), config.keep_alive);
         let shared = Shared {
-            processors: processors.into_boxed_slice(),
+            processors,
+            num_workers,
             injector: Injector::new(),
             idle: CachePadded(Idle::new(num_workers)),
             blocking,
+            sysmon: Sysmon::new(),
+            config,
             closed: CachePadded(AtomicBool::new(false)),
             workers_alive: AtomicUsize::new(num_workers),
             drained: Mutex::new(false),
@@ -80,7 +102,7 @@ impl Scheduler {
         };
         // Idle workers turn the reactor from now on (`netpoll::try_turn`).
         crate::netpoll::runtime_started();
-        (Scheduler(Arc::new(shared)), locals)
+        (Scheduler(Arc::new(shared)), owned)
     }
 
     pub(crate) fn shared(&self) -> &Shared {
@@ -112,7 +134,7 @@ impl Scheduler {
                 let id = p.next_id();
                 let (notified, join) = task::new_task(future, p.take_handle(self), id);
                 tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn");
-                self.0.processors[p.index].count_spawned();
+                p.shared.count_spawned();
                 p.schedule_local(&self.0, notified, true);
                 join
             }
@@ -185,7 +207,7 @@ impl Schedule for Scheduler {
 
     fn count_completed(&self) {
         worker::with_processor(self.id(), |w| match w {
-            Some((_, p)) => self.0.processors[p.index].count_completed(),
+            Some((_, p)) => p.shared.count_completed(),
             None => {
                 self.0.remote_completed.fetch_add(1, Relaxed);
             }
@@ -196,6 +218,11 @@ impl Schedule for Scheduler {
 impl Shared {
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Acquire)
+    }
+
+    /// Run permits: the `worker_threads` setting.
+    pub(crate) fn num_workers(&self) -> usize {
+        self.num_workers
     }
 
     /// Wakes one parked worker if the idle rules say so.
@@ -209,7 +236,8 @@ impl Shared {
     pub(crate) fn notify_parked_after_fence(&self) {
         if let Some(index) = self.idle.worker_to_notify_after_fence() {
             tracing::trace!(target: "gort::scheduler", worker = index, "unpark");
-            self.processors[index].parker.unpark();
+            self.processors.get(index).parker.unpark();
+            self.sysmon.worker_unparked();
         }
     }
 
@@ -228,8 +256,9 @@ impl Shared {
         crate::netpoll::runtime_stopped();
         fence(SeqCst);
         for index in self.idle.unpark_all() {
-            self.processors[index].parker.unpark();
+            self.processors.get(index).parker.unpark();
         }
+        self.sysmon.close();
         // Parked workers that were notified earlier still get their token.
         for p in self.processors.iter() {
             p.parker.unpark();

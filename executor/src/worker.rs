@@ -30,9 +30,9 @@ use crate::context;
 use crate::loom::atomic::{fence, Ordering::SeqCst};
 use crate::netpoll;
 use crate::processor::{random_order, Processor, INJECTOR_CHECK_INTERVAL, MAX_LIFO_POLLS};
-use crate::queue::Local;
 use crate::runtime::Handle;
 use crate::scheduler::{Scheduler, Shared};
+use crate::sysmon::SpareWake;
 use crate::task::{Notified, RegistryOwner};
 
 /// Pause between two chunks of an idle trim of the task free lists (see
@@ -102,11 +102,38 @@ pub(crate) fn is_worker_thread() -> bool {
     with_current(|w| w.is_some())
 }
 
-/// The body of worker thread `index`.
-pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
+/// How a worker thread starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// One of the runtime's first workers: unparked, not searching.
+    Initial,
+    /// Started by sysmon with a retaken permit: counted as searching.
+    Handed,
+}
+
+/// Starts a worker thread running `processor`.
+pub(crate) fn spawn_thread(
+    scheduler: Scheduler,
+    processor: Box<Processor>,
+    start: Start,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let name = format!(
+        "{}-worker-{}",
+        scheduler.shared().config.thread_name,
+        processor.index
+    );
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || run(scheduler, processor, start))
+}
+
+/// The body of a worker thread.
+fn run(scheduler: Scheduler, mut processor: Box<Processor>, start: Start) {
+    let index = processor.index;
+    processor.is_searching = start == Start::Handed;
     let worker = Rc::new(Worker {
         scheduler: scheduler.clone(),
-        processor: RefCell::new(Some(Box::new(Processor::new(index, local)))),
+        processor: RefCell::new(Some(processor)),
         driving: Cell::new(false),
         driving_woke: Cell::new(false),
     });
@@ -115,15 +142,28 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
     let _enter = context::enter(Handle::from_scheduler(scheduler.clone()));
     // Declared before the registry owner so that it drops after it: the
     // last worker out claims every registry.
-    let _exit = ExitGuard {
+    let mut exit = ExitGuard {
         worker: Some(worker.clone()),
         scheduler: scheduler.clone(),
+        retired: false,
     };
-    let owner = scheduler.shared().processors[index]
+    let owner = scheduler
+        .shared()
+        .processors
+        .get(index)
         .registry
         .claim()
         .expect("a processor's registry is claimed twice");
-    Held::take(&worker).run(&owner);
+    exit.retired = Held::take(&worker).run(&owner) == Exit::Retired;
+}
+
+/// Why the worker loop ended.
+#[derive(PartialEq, Eq)]
+enum Exit {
+    /// The runtime closed.
+    Closed,
+    /// A spare outlived its keep-alive without a permit.
+    Retired,
 }
 
 /// Leaves the worker loop, normally or (should a bug panic out of the
@@ -133,6 +173,9 @@ pub(crate) fn run(scheduler: Scheduler, index: usize, local: Local) {
 struct ExitGuard {
     worker: Option<Rc<Worker>>,
     scheduler: Scheduler,
+    /// The loop ended as a retiring spare: the processor (its queues
+    /// already empty) is kept for the next thread sysmon starts.
+    retired: bool,
 }
 
 impl Drop for ExitGuard {
@@ -143,10 +186,14 @@ impl Drop for ExitGuard {
             // drop), returning or unwinding.
             let processor = worker.processor.borrow_mut().take();
             if let Some(mut p) = processor {
-                if std::thread::panicking() && !shared.is_closed() {
+                if self.retired {
+                    // The registry owner dropped first (declared after
+                    // this guard): the next thread can claim it.
+                    shared.processors.retire(p);
+                } else if std::thread::panicking() && !shared.is_closed() {
                     requeue_local(shared, &mut p);
                 } else {
-                    drain_local(shared, &mut p);
+                    drain_local(&mut p);
                 }
             }
             CURRENT.with(|c| c.borrow_mut().take());
@@ -177,17 +224,15 @@ impl Worker {
 /// Moves every task queued on a processor to the injector (a dying worker
 /// of a live runtime).
 fn requeue_local(shared: &Shared, p: &mut Processor) {
-    let lifo = &shared.processors[p.index].lifo;
-    while let Some(task) = lifo.take().or_else(|| p.local.pop()) {
+    while let Some(task) = p.shared.lifo.take().or_else(|| p.local.pop()) {
         shared.injector.push(task);
     }
     shared.notify_parked();
 }
 
 /// Cancels every task queued on a processor (shutdown).
-fn drain_local(shared: &Shared, p: &mut Processor) {
-    let lifo = &shared.processors[p.index].lifo;
-    while let Some(task) = lifo.take().or_else(|| p.local.pop()) {
+fn drain_local(p: &mut Processor) {
+    while let Some(task) = p.shared.lifo.take().or_else(|| p.local.pop()) {
         drop(task);
     }
 }
@@ -249,29 +294,70 @@ impl<'w> Held<'w> {
         result
     }
 
-    fn run(mut self, owner: &RegistryOwner<'_>) {
+    fn run(mut self, owner: &RegistryOwner<'_>) -> Exit {
         let shared = self.shared();
         loop {
             if shared.is_closed() {
-                return;
+                return Exit::Closed;
             }
             let task = if self.next_tick().is_multiple_of(INJECTOR_CHECK_INTERVAL) {
                 self.tick_maintenance()
             } else {
                 None
             };
-            if let Some(task) = task.or_else(|| self.next_local_task()) {
-                self.run_task(task, owner);
-                continue;
-            }
-            if let Some(task) = self.find_work() {
-                self.run_task(task, owner);
+            let task = match task.or_else(|| self.next_local_task()) {
+                Some(task) => Some(task),
+                None => self.find_work(),
+            };
+            if let Some(task) = task {
+                if self.run_task(task, owner) {
+                    // Sysmon gave this processor's permit away.
+                    match self.wait_as_spare() {
+                        SpareWake::Resumed => {}
+                        SpareWake::Retire => return Exit::Retired,
+                        SpareWake::Wait => return Exit::Closed,
+                    }
+                }
                 continue;
             }
             if shared.is_closed() {
-                return;
+                return Exit::Closed;
             }
             self.park();
+        }
+    }
+
+    /// After sysmon retook the permit during a poll: hands the tasks still
+    /// queued here to the injector, then parks without a permit until
+    /// sysmon hands one back (`Resumed`, searching), the keep-alive
+    /// passes (`Retire`) or the runtime closes (`Wait`: leave).
+    fn wait_as_spare(&mut self) -> SpareWake {
+        let shared = self.shared();
+        let index = self.index;
+        requeue_local(shared, self);
+        tracing::debug!(target: "gort::sysmon", processor = index, "retaken: the worker waits as a spare");
+        shared.sysmon.add_spare(index);
+        let deadline = std::time::Instant::now() + shared.config.keep_alive;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if !left.is_zero() {
+                self.shared.parker.park(Some(left));
+            }
+            if shared.is_closed() {
+                return SpareWake::Wait;
+            }
+            match shared.sysmon.spare_woke(index, left.is_zero()) {
+                SpareWake::Resumed => {
+                    tracing::debug!(target: "gort::sysmon", processor = index, "spare resumed with a permit");
+                    self.is_searching = true;
+                    return SpareWake::Resumed;
+                }
+                SpareWake::Retire => {
+                    tracing::debug!(target: "gort::sysmon", processor = index, "spare retires");
+                    return SpareWake::Retire;
+                }
+                SpareWake::Wait => {}
+            }
         }
     }
 
@@ -292,10 +378,7 @@ impl<'w> Held<'w> {
 
     /// Step 1 otherwise: the LIFO slot, then the ring.
     fn next_local_task(&mut self) -> Option<Notified> {
-        self.shared().processors[self.index]
-            .lifo
-            .take()
-            .or_else(|| self.local.pop())
+        self.shared.lifo.take().or_else(|| self.local.pop())
     }
 
     /// Step 3 of the loop: injector batch, then steal, then a non-blocking
@@ -362,7 +445,7 @@ impl<'w> Held<'w> {
                 if victim == me {
                     continue;
                 }
-                let p = &shared.processors[victim];
+                let p = shared.processors.get(victim);
                 if let Some(task) = p.steal.steal_into(&mut self.local) {
                     tracing::trace!(target: "gort::scheduler", worker = me, victim, task_id = task.id().0, "steal");
                     return Some(task);
@@ -379,8 +462,10 @@ impl<'w> Held<'w> {
     }
 
     /// Polls `task`, then the LIFO slot's tasks, at most `MAX_LIFO_POLLS`
-    /// in a row (the next one goes to the ring tail).
-    fn run_task(&mut self, task: Notified, owner: &RegistryOwner<'_>) {
+    /// in a row (the next one goes to the ring tail). `true` if sysmon
+    /// retook the processor's permit meanwhile (see `sysmon.rs`).
+    #[must_use = "a retaken worker must stop running tasks"]
+    fn run_task(&mut self, task: Notified, owner: &RegistryOwner<'_>) -> bool {
         let shared = self.shared();
         if std::mem::replace(&mut self.is_searching, false)
             && shared.idle.transition_worker_from_searching()
@@ -388,12 +473,13 @@ impl<'w> Held<'w> {
             // The last searcher found work: wake another to keep looking.
             shared.notify_parked();
         }
-        let lifo = &shared.processors[self.index].lifo;
+        let p = self.shared.clone();
+        p.poll.begin(self.tick());
         let overflow = self.lend(|_| {
             task.run(Some(owner));
             let mut polls = 0;
-            while let Some(task) = lifo.take() {
-                if polls == MAX_LIFO_POLLS || shared.is_closed() {
+            while let Some(task) = p.lifo.take() {
+                if polls == MAX_LIFO_POLLS || shared.is_closed() || p.poll.is_retaken() {
                     return Some(task);
                 }
                 polls += 1;
@@ -401,9 +487,11 @@ impl<'w> Held<'w> {
             }
             None
         });
+        let retaken = p.poll.end();
         if let Some(task) = overflow {
             self.push_back(shared, task);
         }
+        retaken
     }
 
     fn park(&mut self) {
@@ -435,6 +523,7 @@ impl<'w> Held<'w> {
                 // a notifier already took us out, counting us as searching),
                 // and let another worker help if there is more than one.
                 self.is_searching = !shared.idle.unpark_self(index);
+                shared.sysmon.worker_unparked();
                 if self.local.len() > 1 || !shared.injector.is_empty() {
                     shared.notify_parked();
                 }
@@ -472,7 +561,8 @@ impl<'w> Held<'w> {
     /// reactor meanwhile. Tasks the turn wakes land in this processor's
     /// ring; `true` if there are any, for the caller to run.
     fn park_or_drive(&mut self, timeout: Option<std::time::Duration>) -> bool {
-        let parker = &self.shared().processors[self.index].parker;
+        let p = self.shared.clone();
+        let parker = &p.parker;
         match netpoll::try_turn() {
             Some(turn) => self.lend(|w| parker.park_turning(turn, w, timeout)),
             None => {
