@@ -82,6 +82,7 @@ fn with_budget<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
 ///
 /// ```
 /// use gort::chan::bounded;
+/// use std::future::Future;
 /// use std::task::{Context, Poll};
 ///
 /// let (tx, rx) = bounded::<u32>(1000);
