@@ -496,12 +496,21 @@ impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The cooperative budget is checked before the send does anything:
+        // with it spent, the value stays in the future (or parked, as it
+        // was) and the task is woken to come back.
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
         let this = self.project();
-        this.chan
+        let res = this
+            .chan
             .poll_send(this.waiter.as_ref(), this.value, || {
                 Chan::<T>::task_wake(cx)
             })
-            .map(|r| r.map_err(SendError))
+            .map(|r| r.map_err(SendError));
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
     }
 }
 
@@ -526,10 +535,19 @@ impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The budget is checked before a value is taken, never after: a
+        // receive that yields for it leaves every value (and a value
+        // reserved for it on an unbuffered channel) where it was.
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
         let this = self.project();
-        this.chan
+        let res = this
+            .chan
             .poll_recv(this.waiter.as_ref(), || Chan::<T>::task_wake(cx))
-            .map(|v| v.ok_or(RecvError))
+            .map(|v| v.ok_or(RecvError));
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
     }
 }
 
@@ -538,8 +556,13 @@ impl<T> futures_core::Stream for Receiver<T> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = &mut *self;
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
         let w = this.stream.get_or_insert_with(|| Box::pin(Waiter::new()));
-        this.chan.poll_recv(w.as_ref(), || Chan::<T>::task_wake(cx))
+        let res = this.chan.poll_recv(w.as_ref(), || Chan::<T>::task_wake(cx));
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
     }
 }
 
@@ -581,12 +604,17 @@ impl<T> SendSink<T> {
         if self.pending.is_none() && self.waiter.state() == waiter::WaitState::Idle {
             return Poll::Ready(Ok(()));
         }
-        sender
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
+        let res = sender
             .chan
             .poll_send(self.waiter.as_ref(), &mut self.pending, || {
                 Chan::<T>::task_wake(cx)
             })
-            .map(|r| r.map_err(SendError))
+            .map(|r| r.map_err(SendError));
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
     }
 }
 

@@ -639,26 +639,57 @@ impl<S: CaseSet> Future for Select<S> {
             *this.phase != Phase::Done,
             "select! polled after it completed"
         );
-        loop {
-            if *this.phase == Phase::Start {
-                match start(this.cases, this.claim, *this.has_default, this.phase, cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Some(i)) => {
-                        *this.phase = Phase::Done;
-                        return Poll::Ready(i);
-                    }
-                    Poll::Ready(None) => *this.waker = Some(cx.waker().clone()),
-                }
-            }
-            match poll_registered(this.cases, this.claim, this.waker, cx) {
+        // One unit of the cooperative budget for the whole select, checked
+        // before any case is tried or taken: with it spent, nothing happens
+        // in this poll (registered cases stay linked, a claim already won
+        // stays won and is taken on the next poll), so exactly one case
+        // still takes effect. The cases use the channels directly, not the
+        // `recv()`/`send()` futures, so they take no unit of their own;
+        // future arms (a sleep, a join handle) take theirs as usual.
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
+        let res = select_poll(
+            this.cases,
+            this.claim,
+            *this.has_default,
+            this.phase,
+            this.waker,
+            cx,
+        );
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
+    }
+}
+
+/// The body of [`Select::poll`], behind the budget check.
+fn select_poll<S: CaseSet>(
+    cases: &mut S,
+    claim: &Claim,
+    has_default: bool,
+    phase: &mut Phase,
+    waker: &mut Option<Waker>,
+    cx: &mut Context<'_>,
+) -> Poll<usize> {
+    loop {
+        if *phase == Phase::Start {
+            match start(cases, claim, has_default, phase, cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(i)) => {
-                    *this.phase = Phase::Done;
-                    *this.waker = None;
+                    *phase = Phase::Done;
                     return Poll::Ready(i);
                 }
-                Poll::Ready(None) => *this.phase = Phase::Start,
+                Poll::Ready(None) => *waker = Some(cx.waker().clone()),
             }
+        }
+        match poll_registered(cases, claim, waker, cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(i)) => {
+                *phase = Phase::Done;
+                *waker = None;
+                return Poll::Ready(i);
+            }
+            Poll::Ready(None) => *phase = Phase::Start,
         }
     }
 }

@@ -64,7 +64,10 @@ pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(waker);
     let mut future = pin!(future);
     loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+        // A fresh cooperative budget per poll, as a task's: a greedy
+        // branch of a `join!` here yields to the others, and a yield costs
+        // one self-wake (the `notified` swap below finds it set; no park).
+        if let Poll::Ready(out) = gort_coop::budget(|| future.as_mut().poll(&mut cx)) {
             return out;
         }
         while !state

@@ -95,7 +95,10 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
             .0
             .take()
             .expect("blocking task polled after completion");
-        Poll::Ready(f())
+        // Blocking code has no poll to yield from: a budget set for this
+        // poll would make gort futures inside a nested executor's
+        // `block_on` return `Pending` forever once spent.
+        Poll::Ready(gort_coop::with_unconstrained(f))
     }
 }
 

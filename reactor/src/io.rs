@@ -301,6 +301,26 @@ impl<S: mio::event::Source> Registration<S> {
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
+        op: impl FnMut(&S) -> std::io::Result<R>,
+        emptied: impl Fn(&R) -> bool,
+    ) -> Poll<std::io::Result<R>> {
+        // One unit of the cooperative budget per completed operation,
+        // checked before `op` runs: with it spent nothing is read or
+        // written, and the task yields (a socket that always has data
+        // would otherwise keep its worker).
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
+        let res = self.poll_op(cx, dir, op, emptied);
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
+    }
+
+    /// [`poll_io_emptying`](Self::poll_io_emptying) behind its budget check.
+    fn poll_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
         mut op: impl FnMut(&S) -> std::io::Result<R>,
         emptied: impl Fn(&R) -> bool,
     ) -> Poll<std::io::Result<R>> {

@@ -84,6 +84,21 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // One unit of the cooperative budget when the sleep completes; with
+        // it spent, the task yields first (a loop over elapsed deadlines
+        // would otherwise never return `Pending`).
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
+        let res = self.poll_elapsed(cx);
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
+    }
+}
+
+impl Sleep {
+    /// [`Sleep::poll`] behind its budget check.
+    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let reactor = Reactor::get();
         if let Some(key) = self.key {
             match reactor.poll_timer(key, cx.waker()) {
@@ -189,10 +204,20 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let had_budget = gort_coop::has_budget_remaining();
         if let Poll::Ready(v) = this.future.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        Pin::new(this.sleep).poll(cx).map(|()| Err(Elapsed(())))
+        let sleep = Pin::new(this.sleep);
+        let elapsed = if had_budget && !gort_coop::has_budget_remaining() {
+            // The inner future spent the budget (it was ready all along):
+            // the deadline is still checked, or a future that is always
+            // ready would never time out.
+            gort_coop::with_unconstrained(|| sleep.poll(cx))
+        } else {
+            sleep.poll(cx)
+        };
+        elapsed.map(|()| Err(Elapsed(())))
     }
 }
 

@@ -425,12 +425,21 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let mutex = self.mutex;
         if self.first {
+            // The cooperative budget, on the first poll only: the one
+            // that can complete without waiting. A future that parked has
+            // yielded already, and one that was handed the lock must not
+            // hold it across a yield.
+            let coop = std::task::ready!(gort_coop::poll_proceed(cx));
             self.first = false;
             if let Some(guard) = mutex.try_lock_fast() {
+                coop.made_progress();
                 return Poll::Ready(guard);
             }
             return match mutex.lock_slow(cx, false, false, false) {
-                Ok(guard) => Poll::Ready(guard),
+                Ok(guard) => {
+                    coop.made_progress();
+                    Poll::Ready(guard)
+                }
                 Err(node) => {
                     self.wait_start = Some(Instant::now());
                     self.node = Some(node);

@@ -323,6 +323,11 @@ impl<'a, T: ?Sized> Acquire<'a, T> {
     fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let rw = self.lock;
         if self.first {
+            // The cooperative budget, on the first poll only: the one
+            // that can complete without waiting. A future that parked has
+            // yielded already, and one that was handed the lock must not
+            // hold it across a yield.
+            let coop = std::task::ready!(gort_coop::poll_proceed(cx));
             self.first = false;
             let fast = match self.kind {
                 Kind::Read => rw.try_read_state(),
@@ -332,10 +337,14 @@ impl<'a, T: ?Sized> Acquire<'a, T> {
                     .is_ok(),
             };
             if fast {
+                coop.made_progress();
                 return Poll::Ready(());
             }
             return match rw.register(self.kind, cx) {
-                Ok(()) => Poll::Ready(()),
+                Ok(()) => {
+                    coop.made_progress();
+                    Poll::Ready(())
+                }
                 Err(node) => {
                     self.node = Some(node);
                     Poll::Pending

@@ -267,12 +267,21 @@ impl<'a> Future for Acquire<'a> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit<'a>> {
         let (sem, k) = (self.sem, self.k);
         if self.first {
+            // The cooperative budget, on the first poll only: the one
+            // that can complete without waiting. A future that parked has
+            // yielded already, and one that was handed the permits must not
+            // hold it across a yield.
+            let coop = std::task::ready!(gort_coop::poll_proceed(cx));
             self.first = false;
             if sem.try_take(k) {
+                coop.made_progress();
                 return Poll::Ready(Permit { sem, k });
             }
             return match sem.register(k, cx) {
-                Ok(()) => Poll::Ready(Permit { sem, k }),
+                Ok(()) => {
+                    coop.made_progress();
+                    Poll::Ready(Permit { sem, k })
+                }
                 Err(node) => {
                     self.node = Some(node);
                     Poll::Pending

@@ -185,8 +185,12 @@ impl Future for Wait<'_> {
             self.node = None;
             return Poll::Ready(());
         }
+        // The cooperative budget, on the poll that can complete without
+        // waiting (a waiter that parked has yielded already).
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
         let mut state = inner.state.load(Ordering::Acquire);
         if state < ONE {
+            coop.made_progress();
             return Poll::Ready(());
         }
         // Count and link the waiter in one step under the lock, so the
@@ -194,6 +198,8 @@ impl Future for Wait<'_> {
         let mut q = lock(&inner.queue);
         loop {
             if state < ONE {
+                drop(q);
+                coop.made_progress();
                 return Poll::Ready(());
             }
             match inner.state.compare_exchange_weak(

@@ -134,13 +134,20 @@ where
     }
     let waker = waker_ref(task);
     let mut cx = Context::from_waker(&waker);
-    let res = cell.stage.with_mut(|stage| {
-        catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: we hold RUNNING and the future is present (not
-            // COMPLETE); it is never moved out of the allocation.
-            let fut = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
-            fut.poll(&mut cx)
-        }))
+    // Each poll gets a fresh cooperative budget (gort-coop), and the
+    // previous one (none, on a worker) is back when it returns: nothing of
+    // one task's budget is left for the next. A future that finds it spent
+    // wakes this task during its poll, so `transition_to_idle` below says
+    // `Notified` and the task is requeued behind the runnable work.
+    let res = gort_coop::budget(|| {
+        cell.stage.with_mut(|stage| {
+            catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: we hold RUNNING and the future is present (not
+                // COMPLETE); it is never moved out of the allocation.
+                let fut = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
+                fut.poll(&mut cx)
+            }))
+        })
     });
     match res {
         Ok(Poll::Pending) => match header.state.transition_to_idle() {

@@ -96,6 +96,9 @@ impl<T> Future for JoinHandle<T> {
             !self.output_taken,
             "JoinHandle polled again after it returned Ready"
         );
+        // One unit of the cooperative budget, checked before the output is
+        // read: with the budget spent the output stays in the task.
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         let header = self.task.header();
         // SAFETY: `out` has the type the vtable writes (the task's output
@@ -105,6 +108,7 @@ impl<T> Future for JoinHandle<T> {
         };
         if out.is_ready() {
             self.output_taken = true;
+            coop.made_progress();
         }
         out
     }

@@ -47,6 +47,8 @@ use std::future::Future;
 use std::ptr::NonNull;
 
 pub use error::JoinError;
+/// Opting out of the cooperative budget (see the `gort_coop` crate docs).
+pub use gort_coop::{unconstrained, Unconstrained};
 pub(crate) use header::{Header, TaskRef};
 pub use id::Id;
 pub(crate) use id::IdBlock;

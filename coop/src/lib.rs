@@ -1,0 +1,373 @@
+//! gort's cooperative budget (Go's preemption points, tokio's `coop`).
+//!
+//! A task whose channel is always ready never returns `Pending` by itself,
+//! so without help it would keep its worker for as long as it loops. gort
+//! gives every task a budget of [`BUDGET`] operations per poll: gort's
+//! channel operations (including `select!`), timers, TCP/UDP reads and
+//! writes, `JoinHandle`s and the lock/acquire/wait futures of `gort::sync`
+//! take one unit each time they complete. Once the budget is spent, the
+//! next such operation wakes its task and returns `Pending` *before* it does
+//! anything, so the task goes behind the work already runnable on its
+//! processor and the operation happens on the next poll.
+//!
+//! The budget is a thread-local cell in this crate, which depends on no
+//! other gort crate: gort-channel and gort-sync reach it without depending
+//! on the executor and keep working everywhere else. Where nobody set a
+//! budget (a foreign executor, a plain thread, a `spawn_blocking`
+//! closure) nothing is limited. gort's executor sets a fresh budget around
+//! each poll of a task and around each poll of a `block_on` future.
+//!
+//! Opting out: [`unconstrained`] (re-exported as `gort::task::unconstrained`).
+//!
+//! ```
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use std::sync::Arc;
+//!
+//! let rt = gort::runtime::Builder::new().worker_threads(1).build().unwrap();
+//! rt.block_on(gort::spawn(async {
+//!     let ran = Arc::new(AtomicBool::new(false));
+//!     let r = ran.clone();
+//!     gort::spawn(async move { r.store(true, Ordering::Relaxed) });
+//!     // A loop that never waits: its channel always has room and a value.
+//!     // The budget makes it yield, so the task above runs meanwhile, even
+//!     // on one worker.
+//!     let (tx, rx) = gort::chan::bounded(1);
+//!     let mut i = 0u64;
+//!     while !ran.load(Ordering::Relaxed) {
+//!         tx.send(i).await.unwrap();
+//!         assert_eq!(rx.recv().await, Ok(i));
+//!         i += 1;
+//!     }
+//! }))
+//! .unwrap();
+//! ```
+#![warn(missing_docs)]
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Operations a task may complete in one poll before gort's futures make
+/// it yield (tokio's value).
+pub const BUDGET: u8 = 128;
+
+thread_local! {
+    /// The running task's units left; `None`: no budget, nothing limited.
+    /// A `const` initializer and no destructor: an access is a plain
+    /// thread-local load or store, with no lazy-initialization check.
+    static CURRENT: Cell<Option<u8>> = const { Cell::new(None) };
+}
+
+/// Puts the previous budget back when dropped (also when unwinding).
+struct Reset(Option<u8>);
+
+impl Drop for Reset {
+    fn drop(&mut self) {
+        CURRENT.set(self.0);
+    }
+}
+
+fn with_budget<R>(budget: Option<u8>, f: impl FnOnce() -> R) -> R {
+    let _reset = Reset(CURRENT.replace(budget));
+    f()
+}
+
+/// Runs `f` (one poll of a task) with a fresh budget of [`BUDGET`] units
+/// on this thread, and puts the previous budget back afterwards. Called by
+/// gort's executor; an executor of another crate may call it too.
+///
+/// Under `--cfg loom` it sets no budget: loom runs all the threads of a
+/// model on one OS thread, so they would share this thread-local.
+///
+/// ```
+/// use gort::chan::bounded;
+/// use std::future::Future;
+/// use std::task::{Context, Poll};
+///
+/// let (tx, rx) = bounded::<u32>(1000);
+/// for i in 0..1000 {
+///     tx.try_send(i).unwrap();
+/// }
+/// gort_coop::budget(|| {
+///     let mut cx = Context::from_waker(std::task::Waker::noop());
+///     let mut ready = 0;
+///     loop {
+///         let mut recv = std::pin::pin!(rx.recv());
+///         match recv.as_mut().poll(&mut cx) {
+///             Poll::Ready(_) => ready += 1,
+///             Poll::Pending => break,
+///         }
+///     }
+///     assert_eq!(ready, gort_coop::BUDGET as usize);
+/// });
+/// ```
+#[inline]
+pub fn budget<R>(f: impl FnOnce() -> R) -> R {
+    if cfg!(loom) {
+        f()
+    } else {
+        with_budget(Some(BUDGET), f)
+    }
+}
+
+/// Runs `f` with no budget: nothing in it is limited. The previous budget,
+/// with what is left of it, is back afterwards.
+///
+/// ```
+/// gort_coop::with_unconstrained(|| assert!(gort_coop::has_budget_remaining()));
+/// ```
+#[inline]
+pub fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    with_budget(None, f)
+}
+
+/// `false` once this thread's budget is spent; `true` with units left or
+/// no budget at all.
+///
+/// ```
+/// assert!(gort_coop::has_budget_remaining()); // no budget here
+/// ```
+#[inline]
+pub fn has_budget_remaining() -> bool {
+    CURRENT.get() != Some(0)
+}
+
+/// What an operation calls before it acts. With units left (or no budget)
+/// it takes one unit and returns a [`Proceed`]; the operation goes ahead
+/// and calls [`Proceed::made_progress`] if it completes, otherwise the
+/// unit goes back when the `Proceed` is dropped. With the budget spent it
+/// wakes the task (`cx.waker().wake_by_ref()`) and returns `Pending`: the
+/// operation must then return `Pending` without having done anything.
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::task::{ready, Context, Poll};
+///
+/// /// A future that is always ready, but yields once the budget is spent.
+/// struct Always;
+///
+/// impl Future for Always {
+///     type Output = ();
+///     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+///         let coop = ready!(gort_coop::poll_proceed(cx));
+///         coop.made_progress();
+///         Poll::Ready(())
+///     }
+/// }
+///
+/// gort::block_on(async {
+///     for _ in 0..1000 {
+///         Always.await; // yields every 128 iterations
+///     }
+/// });
+/// ```
+#[inline]
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Proceed> {
+    match CURRENT.get() {
+        None => Poll::Ready(Proceed { taken: false }),
+        Some(0) => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Some(n) => {
+            CURRENT.set(Some(n - 1));
+            Poll::Ready(Proceed { taken: true })
+        }
+    }
+}
+
+/// A unit taken by [`poll_proceed`]: given back on drop unless the
+/// operation completed ([`made_progress`](Proceed::made_progress)).
+#[must_use = "drop it only after the operation: dropping gives the unit back"]
+#[derive(Debug)]
+pub struct Proceed {
+    taken: bool,
+}
+
+impl Proceed {
+    /// The operation completed: the unit stays spent.
+    #[inline]
+    pub fn made_progress(mut self) {
+        self.taken = false;
+    }
+}
+
+impl Drop for Proceed {
+    #[inline]
+    fn drop(&mut self) {
+        if self.taken {
+            // Budgets are set and reset in nested scopes, so this is the
+            // scope the unit was taken from.
+            CURRENT.set(CURRENT.get().map(|n| n.saturating_add(1)));
+        }
+    }
+}
+
+/// Runs `future` with no budget: gort's channel, timer, net, join and sync
+/// futures inside it never yield for the budget (tokio's
+/// `task::unconstrained`). Use it for a loop that must not be interrupted
+/// and that waits by itself often enough; a loop that never waits then
+/// holds its worker, as before the budget existed.
+///
+/// ```
+/// let rt = gort::runtime::Builder::new().worker_threads(1).build().unwrap();
+/// let n = rt.block_on(gort::spawn(gort::task::unconstrained(async {
+///     let (tx, rx) = gort::chan::bounded(1);
+///     for i in 0..1000u64 {
+///         tx.send(i).await.unwrap(); // never yields
+///         rx.recv().await.unwrap();
+///     }
+///     1000
+/// })));
+/// assert_eq!(n.unwrap(), 1000);
+/// ```
+pub fn unconstrained<F: Future>(future: F) -> Unconstrained<F> {
+    Unconstrained { future }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`unconstrained`].
+    #[must_use = "futures do nothing unless awaited"]
+    #[derive(Debug)]
+    pub struct Unconstrained<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Unconstrained<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let future = self.project().future;
+        with_unconstrained(|| future.poll(cx))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn counting() -> (Arc<Count>, Waker) {
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    /// Takes units until `poll_proceed` says no; the count of units taken.
+    fn spend(cx: &mut Context<'_>) -> usize {
+        let mut n = 0;
+        while let Poll::Ready(p) = poll_proceed(cx) {
+            p.made_progress();
+            n += 1;
+            assert!(n <= BUDGET as usize, "the budget did not run out");
+        }
+        n
+    }
+
+    #[test]
+    fn no_budget_limits_nothing() {
+        let (woken, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        for _ in 0..10_000 {
+            let Poll::Ready(p) = poll_proceed(&mut cx) else {
+                panic!("limited without a budget")
+            };
+            p.made_progress();
+        }
+        assert_eq!(woken.0.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_spent_budget_wakes_the_task_and_says_pending() {
+        let (woken, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        budget(|| {
+            assert_eq!(spend(&mut cx), BUDGET as usize);
+            assert!(!has_budget_remaining());
+            assert_eq!(woken.0.load(Ordering::Relaxed), 1);
+            assert!(poll_proceed(&mut cx).is_pending());
+            assert_eq!(woken.0.load(Ordering::Relaxed), 2);
+        });
+        // Out of the poll: no budget again.
+        assert!(has_budget_remaining());
+        assert_eq!(CURRENT.get(), None);
+    }
+
+    #[test]
+    fn an_operation_that_did_not_complete_gives_its_unit_back() {
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        budget(|| {
+            for _ in 0..1000 {
+                let Poll::Ready(p) = poll_proceed(&mut cx) else {
+                    panic!("units given back were lost")
+                };
+                drop(p); // as an operation that returned Pending
+            }
+            assert_eq!(spend(&mut cx), BUDGET as usize);
+        });
+    }
+
+    #[test]
+    fn each_poll_starts_with_a_full_budget_and_nesting_restores() {
+        let mut cx = Context::from_waker(Waker::noop());
+        budget(|| {
+            let Poll::Ready(p) = poll_proceed(&mut cx) else {
+                panic!()
+            };
+            p.made_progress();
+            // An inner scope (e.g. a nested runtime's poll) has its own.
+            budget(|| assert_eq!(spend(&mut cx), BUDGET as usize));
+            with_unconstrained(|| assert!(has_budget_remaining()));
+            // Back in the outer scope: one unit was spent there.
+            assert_eq!(CURRENT.get(), Some(BUDGET - 1));
+        });
+        budget(|| assert_eq!(spend(&mut cx), BUDGET as usize));
+    }
+
+    #[test]
+    fn the_budget_is_restored_when_the_poll_panics() {
+        let r = std::panic::catch_unwind(|| {
+            budget(|| {
+                let mut cx = Context::from_waker(Waker::noop());
+                spend(&mut cx);
+                panic!("boom");
+            })
+        });
+        assert!(r.is_err());
+        assert_eq!(CURRENT.get(), None);
+    }
+
+    #[test]
+    fn unconstrained_polls_its_future_without_a_budget() {
+        let mut cx = Context::from_waker(Waker::noop());
+        budget(|| {
+            let mut f = std::pin::pin!(unconstrained(std::future::poll_fn(|cx| {
+                for _ in 0..10_000 {
+                    let Poll::Ready(p) = poll_proceed(cx) else {
+                        panic!("limited inside unconstrained")
+                    };
+                    p.made_progress();
+                }
+                Poll::Ready(())
+            })));
+            assert!(f.as_mut().poll(&mut cx).is_ready());
+            assert_eq!(CURRENT.get(), Some(BUDGET));
+        });
+    }
+}
