@@ -15,6 +15,7 @@ pub mod go_sched;
 pub mod net;
 pub mod scheduler;
 pub mod seed;
+pub mod stall;
 pub mod timers;
 
 use std::time::Duration;
@@ -28,12 +29,14 @@ use crate::suite::{cell, Cell, RunResult, Suite, Workload};
 /// The floor the issues set for every runtime workload: gort at most 0.80x tokio.
 pub const FLOOR: f64 = 0.80;
 
-/// All suites, in report order: the runtime table, the seed's table (per
-/// unit of concurrency), Go's scheduler benchmarks, Go's channel
-/// benchmarks, the async channel suite, the blocking channel suite.
+/// All suites, in report order: the runtime table, the stall table (a
+/// blocked thread, a greedy task), the seed's table (per unit of
+/// concurrency), Go's scheduler benchmarks, Go's channel benchmarks, the
+/// async channel suite, the blocking channel suite.
 pub fn suites() -> Vec<Suite> {
     vec![
         runtimes(),
+        stall::suite(),
         seed::suite(),
         go_sched::suite(),
         go_chan::suite(),
