@@ -33,7 +33,7 @@ where
 {
     watchdog(name, move || {
         let rt = runtime(1, name);
-        rt.block_on(gort::spawn(async move {
+        rt.block_on(rt.spawn(async move {
             let ran = Arc::new(AtomicBool::new(false));
             let ran_at = Arc::new(Mutex::new(None::<Instant>));
             let (r, at) = (ran.clone(), ran_at.clone());
@@ -129,8 +129,16 @@ fn other_always_ready_operations_yield_too() {
 #[test]
 fn unconstrained_loop_keeps_its_worker() {
     let ran_during = watchdog("coop-unconstrained", || {
-        let rt = runtime(1, "coop-unconstrained");
-        rt.block_on(gort::spawn(async {
+        // sysmon would hand the processor to another thread if the loop
+        // ran longer than the blocking threshold (a slow machine): that
+        // is not what this test looks at.
+        let rt = gort::runtime::Builder::new()
+            .worker_threads(1)
+            .thread_name("coop-unconstrained")
+            .blocking_threshold(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap();
+        rt.block_on(rt.spawn(async {
             let ran = Arc::new(AtomicBool::new(false));
             let r = ran.clone();
             gort::spawn(async move { r.store(true, SeqCst) });
@@ -195,7 +203,7 @@ fn the_budget_is_per_poll_and_does_not_leak_across_tasks() {
             tx.try_send(i).unwrap();
         }
         let rx = Arc::new(rx);
-        let counts = rt.block_on(gort::spawn({
+        let counts = rt.block_on(rt.spawn({
             let rx = rx.clone();
             async move {
                 // A neighbour that spends 100 units (of 128) per poll, and
@@ -240,7 +248,7 @@ fn select_keeps_exactly_once_under_the_budget() {
     const N: u64 = 100_000;
     let (picked, sent, left_a, left_b, delivered, observed) = watchdog("coop-select", || {
         let rt = runtime(1, "coop-select");
-        rt.block_on(gort::spawn(async {
+        rt.block_on(rt.spawn(async {
             let (a_tx, a_rx) = gort::chan::unbounded::<u64>();
             let (b_tx, b_rx) = gort::chan::unbounded::<u64>();
             let (out_tx, out_rx) = gort::chan::unbounded::<u64>();
@@ -313,7 +321,7 @@ fn no_value_is_lost_when_operations_yield_for_the_budget() {
     const N: u64 = 1_000_000;
     let (received, sum) = watchdog("coop-lossless", || {
         let rt = runtime(1, "coop-lossless");
-        rt.block_on(gort::spawn(async {
+        rt.block_on(rt.spawn(async {
             let (tx, rx) = gort::chan::bounded::<u64>(1024);
             let producer = gort::spawn(async move {
                 for i in 0..N {
@@ -342,7 +350,7 @@ fn no_value_is_lost_when_operations_yield_for_the_budget() {
 fn a_timeout_around_an_always_ready_future_fires() {
     let iterations = watchdog("coop-timeout", || {
         let rt = runtime(1, "coop-timeout");
-        rt.block_on(gort::spawn(async {
+        rt.block_on(rt.spawn(async {
             let (tx, rx) = gort::chan::bounded::<u64>(16);
             let count = AtomicUsize::new(0);
             let r = gort::time::timeout(Duration::from_millis(20), async {
@@ -367,7 +375,7 @@ fn a_timeout_around_an_always_ready_future_fires() {
 fn a_join_handle_yields_for_the_budget_and_keeps_the_output() {
     let polls = watchdog("coop-join", || {
         let rt = runtime(1, "coop-join");
-        rt.block_on(gort::spawn(async {
+        rt.block_on(rt.spawn(async {
             let h = gort::spawn(async { 42 });
             while !h.is_finished() {
                 gort::yield_now().await;
