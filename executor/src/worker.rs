@@ -473,7 +473,8 @@ impl<'w> Held<'w> {
             // The last searcher found work: wake another to keep looking.
             shared.notify_parked();
         }
-        let p = self.shared.clone();
+        // From the table, not `self.shared` (an `Arc` clone per lend).
+        let p = shared.processors.get(self.index);
         p.poll.begin(self.tick());
         let overflow = self.lend(|_| {
             task.run(Some(owner));
@@ -561,8 +562,7 @@ impl<'w> Held<'w> {
     /// reactor meanwhile. Tasks the turn wakes land in this processor's
     /// ring; `true` if there are any, for the caller to run.
     fn park_or_drive(&mut self, timeout: Option<std::time::Duration>) -> bool {
-        let p = self.shared.clone();
-        let parker = &p.parker;
+        let parker = &self.shared().processors.get(self.index).parker;
         match netpoll::try_turn() {
             Some(turn) => self.lend(|w| parker.park_turning(turn, w, timeout)),
             None => {
