@@ -2,7 +2,8 @@
 //! `netpoll`). Every contact between the scheduler and the reactor goes
 //! through here: a runtime starting or stopping, a turn of the reactor
 //! (non-blocking from the run loop, blocking from a parking worker), and
-//! waking the thread blocked in a turn.
+//! waking the thread blocked in a turn, and firing due timers while
+//! another thread holds the turn.
 //!
 //! A turn runs on a worker whose processor is lent to its thread, and the
 //! tasks it wakes are scheduled onto that processor's ring
@@ -60,6 +61,26 @@ impl Turn {
             let _ = (worker, timeout);
             false
         }
+    }
+}
+
+/// Fires the timers due now on `worker`'s thread without a turn (another
+/// thread holds the right to turn, and may be blocked in it or not yet
+/// running again); the tasks they wake go to `worker`'s ring, as a turn's.
+/// `true` if it woke any.
+pub(crate) fn fire_timers(worker: &Worker) -> bool {
+    #[cfg(not(any(loom, miri)))]
+    {
+        worker.driving.set(true);
+        worker.driving_woke.set(false);
+        Reactor::get().fire_due_timers();
+        worker.driving.set(false);
+        worker.driving_woke.get()
+    }
+    #[cfg(any(loom, miri))]
+    {
+        let _ = worker;
+        false
     }
 }
 

@@ -188,6 +188,20 @@ impl Reactor {
         }
     }
 
+    /// Fires the timers due now without turning the reactor and without
+    /// its poll lock (each timer shard has its own lock): for a busy
+    /// worker whose non-blocking turn found the lock held by another
+    /// thread, which may be blocked in `epoll_wait`, or woken but not yet
+    /// running again, with the lock held. The wakers run on this thread;
+    /// `true` if any fired.
+    pub fn fire_due_timers(&self) -> bool {
+        let mut wakers = Vec::new();
+        self.timers.advance(Instant::now(), &mut wakers);
+        let fired = !wakers.is_empty();
+        wakers.into_iter().for_each(Waker::wake);
+        fired
+    }
+
     /// Turns taken so far.
     fn turns(&self) -> u64 {
         self.turns.load(Ordering::Acquire)
