@@ -310,3 +310,50 @@ fn running_out_of_threads_is_a_fatal_error() {
         "stderr: {stderr}"
     );
 }
+
+/// The reliability probe behind issue 11's third point: on 2 workers, a
+/// task spawns a child (into its processor's LIFO slot) or wakes a task
+/// through a channel, then runs 300 ms without yielding. Before sysmon the
+/// child waited the whole 300 ms while the other worker idled; now sysmon
+/// retakes the stuck processor (it has queued work) and the spare takes
+/// the LIFO slot.
+#[test]
+fn a_task_in_the_lifo_slot_does_not_wait_for_its_parents_long_poll() {
+    watchdog("lifo_behind_long_poll", || {
+        let rt = runtime(2, "sm-lifo");
+        for trial in 0..6 {
+            let waited = rt.block_on(rt.spawn(async move {
+                let (tx, rx) = gort::chan::bounded::<Instant>(1);
+                let woken = gort::spawn(async move { rx.recv().await.unwrap().elapsed() });
+                // Let the receiver park on the channel.
+                gort::time::sleep(Duration::from_millis(5)).await;
+                let start = Instant::now();
+                let child = gort::spawn(async move { start.elapsed() });
+                if trial % 2 == 1 {
+                    tx.send(Instant::now()).await.unwrap();
+                }
+                let until = Instant::now() + Duration::from_millis(300);
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+                if trial % 2 == 0 {
+                    tx.send(Instant::now()).await.unwrap();
+                    (child.await.unwrap(), None)
+                } else {
+                    (child.await.unwrap(), Some(woken.await.unwrap()))
+                }
+            }));
+            let (child, woken) = waited.unwrap();
+            assert!(
+                child < Duration::from_millis(150),
+                "trial {trial}: a child spawned before a 300 ms poll started after {child:?}"
+            );
+            if let Some(woken) = woken {
+                assert!(
+                    woken < Duration::from_millis(150),
+                    "trial {trial}: a task woken before a 300 ms poll ran after {woken:?}"
+                );
+            }
+        }
+    });
+}
