@@ -15,6 +15,8 @@
 //! | `runnext`              | the LIFO slot (`queue.rs`)                               |
 //! | spinning Ms            | searching workers (`idle.rs`)                            |
 //! | `notesleep`/`wakeup`   | `Parker` (`park.rs`)                                     |
+//! | `sysmon`, `retake`, `handoffp` | `sysmon.rs`: a poll longer than the blocking threshold loses its run permit to a spare thread |
+//! | `debug.SetMaxThreads`  | [`runtime::Builder::max_threads`]                        |
 //! | `go f()`               | [`spawn`]                                                |
 //! | `runtime.Gosched`      | [`yield_now`]                                            |
 //! | `GOMAXPROCS`           | `GORT_MAXPROCS`, [`runtime::Builder::worker_threads`]    |
@@ -43,6 +45,9 @@
 //! | injector batch | `min(128, len/P + 1)` | Go's `globrunqget` |
 //! | searchers | at most half the unparked workers | Go's `nmspinning` rule, tokio's `idle.rs` |
 //! | blocking threads | 512, idle exit after 10 s | tokio's defaults |
+//! | blocking threshold | 2 ms | a stalled worker costs its other tasks at most about this plus sysmon's period (half of it); Go hands a P off after a 20 us-10 ms syscall and preempts after 10 ms. A false retake of a long computation costs a thread switch |
+//! | worker threads | at most 10,000; a spare exits after 10 s idle | Go's `debug.SetMaxThreads` default; the blocking pool's keep-alive |
+//! | cooperative budget | 128 operations per poll | tokio's value |
 //! | task block classes | 64, 104, 136, 168, 200, 264 bytes | an empty task is 64; the others 8 less than a multiple of 16, what glibc serves without waste; larger futures use the allocator directly |
 //! | free blocks per worker | 128 per class, batches of 32 | Go's `gfput` keeps 64 and moves 32 |
 //! | free batches process-wide | 4,096 per class while busy; trimmed to 32 when every worker has parked, 32 batches per 30 ms | a burst of 100,000 live tasks recycles its memory (Go keeps every dead G); an idle program gives it back |
@@ -52,8 +57,9 @@
 //!
 //! No lock is taken on the spawn or wake path. The locks that exist are
 //! leaves: the idle set's sleepers list, each parker's mutex, the blocking
-//! pool's state, the shutdown flag's mutex. None is held while another is
-//! taken, and none while user code runs.
+//! pool's state, the shutdown flag's mutex, sysmon's spares list, the
+//! processor table's retired list. None is held while another is taken,
+//! and none while user code runs.
 #![warn(missing_docs)]
 
 mod block_on;

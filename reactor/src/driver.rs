@@ -16,11 +16,13 @@
 //!   while every worker has work (tokio's maintenance tick).
 //! - The `gort-netpoll` thread covers the rest. With no gort runtime alive
 //!   (gort's reactor under tokio, `futures::executor`, a plain thread) it is
-//!   the driver and blocks in the reactor. With a runtime alive it is Go's
-//!   `sysmon`: it sleeps (1 to 10 ms, backing off), and if nobody turned
-//!   the reactor during a whole sleep (every worker stuck inside one long
+//!   the driver and blocks in the reactor. With a runtime alive it is the
+//!   fallback driver: it sleeps (1 to 10 ms, backing off), and if nobody
+//!   turned the reactor during a whole sleep (every worker inside a long
 //!   poll), it takes one non-blocking turn, so I/O and timers never wait
-//!   behind long-running tasks for more than about twice [`SYSMON_MAX`].
+//!   behind long-running tasks for more than about twice [`FALLBACK_MAX`].
+//! - A busy worker that finds another thread holding the turn fires the
+//!   due timers itself ([`Reactor::fire_due_timers`]).
 
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -41,8 +43,9 @@ const WAKE_TOKEN: Token = Token(usize::MAX);
 /// Events taken per turn.
 const EVENTS_CAPACITY: usize = 1024;
 
-/// The longest the sysmon sleeps between looks while a runtime is alive.
-const SYSMON_MAX: Duration = Duration::from_millis(10);
+/// The longest the fallback driver sleeps between looks while a runtime
+/// is alive.
+const FALLBACK_MAX: Duration = Duration::from_millis(10);
 /// The shortest: while it keeps having to turn the reactor itself, it
 /// halves its sleep down to this.
 const SYSMON_MIN: Duration = Duration::from_millis(1);
@@ -137,13 +140,13 @@ impl Reactor {
             sleep = if turned {
                 (sleep / 2).max(SYSMON_MIN)
             } else {
-                (sleep * 2).min(SYSMON_MAX)
+                (sleep * 2).min(FALLBACK_MAX)
             };
         }
     }
 
     /// A gort runtime started: its idle workers drive from now on, and the
-    /// `gort-netpoll` thread becomes the sysmon.
+    /// `gort-netpoll` thread becomes the fallback driver.
     pub fn runtime_started(&self) {
         self.runtimes.fetch_add(1, Ordering::AcqRel);
         // Out of a blocking turn, to switch modes.
