@@ -134,6 +134,13 @@ where
 /// threads; idle threads exit after 10 seconds. Starting the global
 /// runtime can end the process as [`spawn`] says.
 ///
+/// Use it for work known to block (a file read, a lookup, a C call): it
+/// takes nothing from the workers. A task that blocks a worker anyway is
+/// not fatal either: after the blocking threshold
+/// ([`runtime::Builder::blocking_threshold`], 2 ms) sysmon hands that
+/// worker's run permit to another thread, so the other tasks stall at most
+/// that long, at the price of a thread switch.
+///
 /// # Examples
 ///
 /// ```
