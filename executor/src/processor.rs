@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{lock, Arc, Mutex};
 use crate::park::Parker;
 use crate::queue::{self, LifoSlot, Local, Steal};
@@ -85,56 +85,89 @@ impl ProcessorShared {
     }
 }
 
-/// The word a processor's worker and sysmon share (Go's `p.status` with
-/// its `schedtick`): `tick << 2 | phase`. The worker writes `POLLING` with
-/// its tick when it starts a poll and swaps back to `IDLE` when the poll
-/// returns; sysmon may move a `POLLING` word it has seen unchanged for
-/// the blocking threshold to `RETAKEN`, and does nothing else. The
-/// worker's swap tells it whether that happened: the single modification
-/// order of one word decides who has the run permit (see `sysmon.rs`).
-pub(crate) struct PollState(AtomicU64);
+/// What a processor's worker and sysmon share about the poll in progress.
+///
+/// The word (Go's `p.status` with its `schedtick`) is `tick << 2 |
+/// phase`. The worker writes `POLLING` with its tick when it starts a
+/// run of polls (a task and the LIFO slot's tasks after it) and swaps
+/// back to `IDLE` when the run ends; sysmon may move a `POLLING` word to
+/// `RETAKEN`, and does nothing else to it. The worker's swap tells it
+/// whether that happened: the single modification order of one word
+/// decides who has the run permit (see `sysmon.rs`).
+///
+/// Within a run, the worker counts each poll it starts in `polls` (its
+/// own store, no read-modify-write), so that sysmon measures one poll,
+/// not a run of up to `MAX_LIFO_POLLS + 1` of them: four polls of 1 ms
+/// each are a busy processor, not a stuck one. The count only tells
+/// sysmon that the worker moved on; it decides nothing.
+pub(crate) struct PollState {
+    word: AtomicU64,
+    polls: AtomicU32,
+}
 
 const PHASE_MASK: u64 = 0b11;
 const IDLE: u64 = 0;
 const POLLING: u64 = 1;
 const RETAKEN: u64 = 2;
 
+/// One sample of a processor inside a poll (see [`PollState::polling`]):
+/// equal samples at least the threshold apart mean one poll ran that long.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct PollSample {
+    word: u64,
+    polls: u32,
+}
+
 impl PollState {
     pub(crate) fn new() -> Self {
-        PollState(AtomicU64::new(IDLE))
+        PollState {
+            word: AtomicU64::new(IDLE),
+            polls: AtomicU32::new(0),
+        }
     }
 
-    /// The worker starts polling (its word is `IDLE`: sysmon writes only
-    /// a `POLLING` word, so a plain store loses nothing).
+    /// The worker starts a run of polls (its word is `IDLE`: sysmon writes
+    /// only a `POLLING` word, so a plain store loses nothing).
     pub(crate) fn begin(&self, tick: u32) {
-        self.0.store(u64::from(tick) << 2 | POLLING, Relaxed);
+        self.word.store(u64::from(tick) << 2 | POLLING, Relaxed);
     }
 
-    /// The worker's poll returned. `true` if sysmon retook the processor
-    /// meanwhile: its run permit went to another worker.
+    /// The worker starts another poll in the same run (a LIFO task).
+    pub(crate) fn next_poll(&self) {
+        // Only the worker writes the count.
+        self.polls
+            .store(self.polls.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    /// The worker's run of polls ended. `true` if sysmon retook the
+    /// processor meanwhile: its run permit went to another worker.
     #[must_use = "a retaken worker must stop running tasks"]
     pub(crate) fn end(&self) -> bool {
-        self.0.swap(IDLE, AcqRel) & PHASE_MASK == RETAKEN
+        self.word.swap(IDLE, AcqRel) & PHASE_MASK == RETAKEN
     }
 
     /// `true` once sysmon retook the processor (a load; `end` is the
     /// authoritative answer).
     pub(crate) fn is_retaken(&self) -> bool {
-        self.0.load(Relaxed) & PHASE_MASK == RETAKEN
+        self.word.load(Relaxed) & PHASE_MASK == RETAKEN
     }
 
-    /// Sysmon: the word, if the worker is inside a poll.
-    pub(crate) fn polling(&self) -> Option<u64> {
-        let word = self.0.load(Relaxed);
-        (word & PHASE_MASK == POLLING).then_some(word)
+    /// Sysmon: a sample, if the worker is inside a poll.
+    pub(crate) fn polling(&self) -> Option<PollSample> {
+        let word = self.word.load(Relaxed);
+        let polls = self.polls.load(Relaxed);
+        (word & PHASE_MASK == POLLING).then_some(PollSample { word, polls })
     }
 
     /// Sysmon: retakes the processor if its worker is still inside the
-    /// poll that `seen` (from [`polling`](Self::polling)) describes.
-    pub(crate) fn try_retake(&self, seen: u64) -> bool {
-        debug_assert_eq!(seen & PHASE_MASK, POLLING);
-        self.0
-            .compare_exchange(seen, RETAKEN, AcqRel, Relaxed)
+    /// run of polls that `seen` (from [`polling`](Self::polling))
+    /// describes. (If the worker started another poll of that run since
+    /// the sample, the retake still holds: it ends the run after that
+    /// poll, as for any retake.)
+    pub(crate) fn try_retake(&self, seen: PollSample) -> bool {
+        debug_assert_eq!(seen.word & PHASE_MASK, POLLING);
+        self.word
+            .compare_exchange(seen.word, RETAKEN, AcqRel, Relaxed)
             .is_ok()
     }
 }

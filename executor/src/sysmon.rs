@@ -11,9 +11,10 @@
 //! permit*. There are `worker_threads` permits; only a worker holding one
 //! runs tasks, parks in the idle set or turns the reactor. A retake:
 //!
-//! 1. Sysmon sees a processor's [`PollState`] word `POLLING` with the same
-//!    tick in two rounds at least the threshold apart, and the retake is
-//!    worth it (below), and moves the word to `RETAKEN` with one CAS.
+//! 1. Sysmon sees a processor's [`PollState`] inside the same poll (its
+//!    word `POLLING` with the same tick, and the same count of polls in
+//!    that run) in two rounds at least the threshold apart, and the retake
+//!    is worth it (below), and moves the word to `RETAKEN` with one CAS.
 //! 2. It gives the permit to a spare: a parked one from the spares list, or
 //!    a new thread with a new processor (or a retired thread's), up to
 //!    `max_threads` threads. The idle set counts the spare as searching in
@@ -61,14 +62,17 @@
 //!
 //! A round every half threshold while any worker holds its permit
 //! unparked; when every permit holder is parked, sysmon sleeps until a
-//! worker is unparked (Go's `sysmonwait`). The workers' cost is two stores
-//! to their own processor's line per poll; sysmon only reads them.
+//! worker is unparked (Go's `sysmonwait`). The workers' cost is on their
+//! own processor's line: a store when a run of polls starts, a store per
+//! LIFO poll in it and a swap when it ends; sysmon only reads them, once
+//! a round.
 
 use std::time::{Duration, Instant};
 
 use crate::loom::atomic::{AtomicBool, Ordering::*};
 use crate::loom::{lock, Mutex};
 use crate::park::Parker;
+use crate::processor::PollSample;
 use crate::scheduler::{Scheduler, Shared};
 use crate::worker;
 
@@ -147,8 +151,8 @@ pub(crate) fn run(scheduler: Scheduler) {
     let sysmon = &shared.sysmon;
     let threshold = shared.config.blocking_threshold;
     let period = (threshold / 2).max(MIN_PERIOD);
-    // Per processor: the `POLLING` word last seen and when it was first seen.
-    let mut seen: Vec<(u64, Instant)> = Vec::new();
+    // Per processor: the poll last seen and when it was first seen.
+    let mut seen: Vec<(Option<PollSample>, Instant)> = Vec::new();
     loop {
         if shared.is_closed() {
             return;
@@ -166,23 +170,23 @@ pub(crate) fn run(scheduler: Scheduler) {
         sysmon.parker.park(Some(period));
         let now = Instant::now();
         let n = shared.processors.len();
-        seen.resize(n, (0, now));
+        seen.resize(n, (None, now));
         for (index, last) in seen.iter_mut().enumerate() {
             let p = shared.processors.get(index);
-            let Some(word) = p.poll.polling() else {
-                last.0 = 0;
+            let Some(sample) = p.poll.polling() else {
+                last.0 = None;
                 continue;
             };
-            if last.0 != word {
-                *last = (word, now);
+            if last.0 != Some(sample) {
+                *last = (Some(sample), now);
                 continue;
             }
             let ran = now - last.1;
             if ran >= threshold
                 && (p.has_work() || shared.idle.none_idle())
-                && p.poll.try_retake(word)
+                && p.poll.try_retake(sample)
             {
-                last.0 = 0;
+                last.0 = None;
                 hand_off(&scheduler, index, ran);
             }
         }

@@ -62,10 +62,10 @@ fn retake_races_the_poll_returning() {
 
         let (i2, p2, r2, j2) = (idle.clone(), poll.clone(), ring.clone(), injector.clone());
         let sysmon = thread::spawn(move || {
-            let Some(word) = p2.polling() else {
+            let Some(sample) = p2.polling() else {
                 return (false, true);
             };
-            if !p2.try_retake(word) {
+            if !p2.try_retake(sample) {
                 return (false, true);
             }
             // The spare, holding the permit, searches (as a notified
