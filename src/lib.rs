@@ -1,6 +1,6 @@
 //! # gort: Go's goroutine runtime, re-created in Rust
 //!
-//! A goroutine is a boxed `Future` (64 bytes for an empty one, where Go
+//! A goroutine is a boxed `Future` (80 bytes for an empty one, where Go
 //! needs a 2 KiB stack and a thread 1 MiB). Goroutines run M:N on `P`
 //! processors, as in Go: each processor has a local run queue and a LIFO
 //! slot (Go's `runnext`), there is one global injector, and idle processors
@@ -55,6 +55,14 @@ pub use gort_executor::{block_on, spawn, spawn_blocking, yield_now, JoinError, J
 pub mod runtime {
     pub use gort_executor::runtime::*;
     pub use gort_executor::EnterGuard;
+}
+
+/// The execution trace (Go's `go tool trace`): [`start`](trace::start)
+/// and [`stop`](trace::stop) write every poll, wake, spawn, steal, park
+/// and reactor turn of the process's gort runtimes as a Chrome trace
+/// event file for Perfetto; `GORT_TRACE=path` traces a whole run.
+pub mod trace {
+    pub use gort_executor::trace::*;
 }
 
 /// Go's channels: [`bounded`](chan::bounded) (0 = unbuffered),

@@ -171,7 +171,7 @@ fn runtimes() -> Suite {
         "alloc_per_empty_task",
         "bytes asked of the global allocator per spawn(async {}) from inside a task (100 \
          spawns, below the local queue size; gort recycles task blocks, so a warm worker asks \
-         for none: its empty task is a 64-byte block)",
+         for none: its empty task is an 80-byte block)",
         Unit::Bytes,
         runtimes!(alloc::alloc_per_empty_task),
         None,

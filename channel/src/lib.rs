@@ -509,6 +509,8 @@ impl<T> Future for SendFuture<'_, T> {
             .map(|r| r.map_err(SendError));
         if res.is_ready() {
             coop.made_progress();
+        } else {
+            gort_coop::set_wait_reason(gort_coop::WaitReason::ChanSend);
         }
         res
     }
@@ -546,6 +548,8 @@ impl<T> Future for RecvFuture<'_, T> {
             .map(|v| v.ok_or(RecvError));
         if res.is_ready() {
             coop.made_progress();
+        } else {
+            gort_coop::set_wait_reason(gort_coop::WaitReason::ChanReceive);
         }
         res
     }
@@ -561,6 +565,8 @@ impl<T> futures_core::Stream for Receiver<T> {
         let res = this.chan.poll_recv(w.as_ref(), || Chan::<T>::task_wake(cx));
         if res.is_ready() {
             coop.made_progress();
+        } else {
+            gort_coop::set_wait_reason(gort_coop::WaitReason::ChanReceive);
         }
         res
     }
@@ -613,6 +619,8 @@ impl<T> SendSink<T> {
             .map(|r| r.map_err(SendError));
         if res.is_ready() {
             coop.made_progress();
+        } else {
+            gort_coop::set_wait_reason(gort_coop::WaitReason::ChanSend);
         }
         res
     }

@@ -657,6 +657,9 @@ impl<S: CaseSet> Future for Select<S> {
         );
         if res.is_ready() {
             coop.made_progress();
+        } else {
+            // After the cases (and any future arm) set their own reasons.
+            gort_coop::set_wait_reason(gort_coop::WaitReason::Select);
         }
         res
     }

@@ -19,6 +19,9 @@
 //!
 //! Opting out: [`unconstrained`] (re-exported as `gort::task::unconstrained`).
 //!
+//! The same seam carries [wait reasons](WaitReason): what a task that
+//! returned `Pending` waits on, for the goroutine dump.
+//!
 //! ```
 //! use std::sync::atomic::{AtomicBool, Ordering};
 //! use std::sync::Arc;
@@ -42,6 +45,10 @@
 //! .unwrap();
 //! ```
 #![warn(missing_docs)]
+
+mod wait;
+
+pub use wait::{set_wait_reason, take_wait_reason, WaitReason};
 
 use std::cell::Cell;
 use std::future::Future;

@@ -6,6 +6,8 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use crate::deadlock::Watch;
+use crate::scheduler::Scheduler;
 use crate::worker;
 
 /// Wakes a thread blocked in `block_on`.
@@ -36,9 +38,12 @@ thread_local! {
     static CACHED: RefCell<Option<(Arc<ThreadWaker>, Waker)>> = const { RefCell::new(None) };
 }
 
-/// The park loop behind [`crate::block_on`] and `Runtime::block_on`.
+/// The park loop behind [`crate::block_on`] and `Runtime::block_on`;
+/// with `runtime`, the thread also watches that runtime for a deadlock
+/// while it waits (see `deadlock.rs`).
 #[track_caller]
-pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
+pub(crate) fn block_on_thread<F: Future>(future: F, runtime: Option<&Scheduler>) -> F::Output {
+    let caller = std::panic::Location::caller();
     assert!(
         !worker::is_worker_thread(),
         "cannot block_on from a gort worker thread: it would stall the tasks of its processor; use .await"
@@ -63,6 +68,7 @@ pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
     let (state, waker) = restore.0.as_ref().unwrap();
     let mut cx = Context::from_waker(waker);
     let mut future = pin!(future);
+    let mut watch = runtime.and_then(|s| Watch::start(s, caller));
     loop {
         // A fresh cooperative budget per poll, as a task's: a greedy
         // branch of a `join!` here yields to the others, and a yield costs
@@ -74,7 +80,12 @@ pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
             .notified
             .swap(false, std::sync::atomic::Ordering::Acquire)
         {
-            std::thread::park();
+            match &mut watch {
+                Some(watch) => {
+                    watch.park(|| state.notified.load(std::sync::atomic::Ordering::Relaxed))
+                }
+                None => std::thread::park(),
+            }
         }
     }
 }
@@ -98,5 +109,5 @@ pub(crate) fn block_on_thread<F: Future>(future: F) -> F::Output {
 /// ```
 #[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    block_on_thread(future)
+    block_on_thread(future, None)
 }

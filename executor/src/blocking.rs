@@ -65,6 +65,8 @@ fn lock(m: &Mutex<PoolState>) -> std::sync::MutexGuard<'_, PoolState> {
 struct BlockingSchedule;
 
 impl Schedule for BlockingSchedule {
+    const BLOCKING: bool = true;
+
     fn schedule(&self, task: Notified) {
         // Unreachable in practice (a blocking task is never idle); dropping
         // shuts it down rather than losing it silently.
@@ -102,7 +104,28 @@ impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
     }
 }
 
+/// What the blocking pool holds at one moment (under its lock).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolCounts {
+    /// Threads alive.
+    pub(crate) threads: usize,
+    /// Threads waiting for work.
+    pub(crate) idle: usize,
+    /// Blocking tasks not yet taken by a thread.
+    pub(crate) queued: usize,
+}
+
 impl BlockingPool {
+    /// Threads, idle threads and queued work, read under the pool's lock.
+    pub(crate) fn counts(&self) -> PoolCounts {
+        let state = lock(&self.inner.state);
+        PoolCounts {
+            threads: state.threads,
+            idle: state.idle,
+            queued: state.queue.len(),
+        }
+    }
+
     pub(crate) fn new(thread_name: String, keep_alive: Duration) -> Self {
         BlockingPool {
             inner: Arc::new(PoolInner {
@@ -128,7 +151,11 @@ impl BlockingPool {
     {
         let id = Id::next();
         tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn_blocking");
-        let (notified, join) = task::new_task(BlockingTask::new(f), BlockingSchedule, id);
+        let site = task::SpawnSite::new(location, None);
+        let (notified, join) = task::new_task(BlockingTask::new(f), BlockingSchedule, id, site);
+        if crate::trace::on() {
+            crate::trace::runnable(id.0);
+        }
         self.spawn(notified, handle);
         join
     }

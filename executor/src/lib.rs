@@ -24,7 +24,7 @@
 //!
 //! # A task's life
 //!
-//! `spawn` allocates the task (a 64-byte block for an empty `async {}`,
+//! `spawn` allocates the task (an 80-byte block for an empty `async {}`,
 //! recycled through per-worker free lists) with three
 //! references: its first `Notified`, the `JoinHandle`, and the registry
 //! reference. On a worker the `Notified` goes to that processor's LIFO slot;
@@ -48,7 +48,7 @@
 //! | blocking threshold | 2 ms | a stalled worker costs its other tasks at most about this plus sysmon's period (half of it); Go hands a P off after a 20 us-10 ms syscall and preempts after 10 ms. A false retake of a long computation costs a thread switch |
 //! | worker threads | at most 10,000; a spare exits after 10 s idle | Go's `debug.SetMaxThreads` default; the blocking pool's keep-alive |
 //! | cooperative budget | 128 operations per poll | tokio's value |
-//! | task block classes | 64, 104, 136, 168, 200, 264 bytes | an empty task is 64; the others 8 less than a multiple of 16, what glibc serves without waste; larger futures use the allocator directly |
+//! | task block classes | 88, 120, 152, 184, 216, 280 bytes | 8 less than a multiple of 16, what glibc serves without waste (an empty task is 80); larger futures use the allocator directly |
 //! | free blocks per worker | 128 per class, batches of 32 | Go's `gfput` keeps 64 and moves 32 |
 //! | free batches process-wide | 4,096 per class while busy; trimmed to 32 when every worker has parked, 32 batches per 30 ms | a burst of 100,000 live tasks recycles its memory (Go keeps every dead G); an idle program gives it back |
 //! | scheduler handles per processor | refill 64, keep 512 | enough to absorb a burst of 10,000 spawns in a few refills |
@@ -64,10 +64,14 @@
 
 mod block_on;
 mod blocking;
+mod clock;
 mod context;
+mod deadlock;
+mod dump;
 mod idle;
 mod injector;
 mod loom;
+mod metrics;
 mod netpoll;
 mod pad;
 mod park;
@@ -83,6 +87,7 @@ mod yield_now;
 mod tests;
 
 pub mod runtime;
+pub mod trace;
 
 pub use block_on::block_on;
 pub use context::EnterGuard;
@@ -117,15 +122,35 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let location = Location::caller();
-    let mut future = Some(future);
-    let spawned = context::with_scheduler(|s| s.map(|s| s.spawn(future.take().unwrap(), location)));
+    spawn_at(future, Location::caller(), None)
+}
+
+/// [`spawn`] with the spawn site and name given (`task::Builder`).
+pub(crate) fn spawn_at<F>(
+    future: F,
+    location: &'static Location<'static>,
+    name: Option<Box<str>>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut args = Some((future, name));
+    let spawned = context::with_scheduler(|s| {
+        s.map(|s| {
+            let (future, name) = args.take().expect("taken once");
+            s.spawn(future, location, name)
+        })
+    });
     match spawned {
         Some(join) => join,
-        None => runtime::global()
-            .handle()
-            .scheduler
-            .spawn(future.take().unwrap(), location),
+        None => {
+            let (future, name) = args.take().expect("not taken: no current runtime");
+            runtime::global()
+                .handle()
+                .scheduler
+                .spawn(future, location, name)
+        }
     }
 }
 
@@ -173,12 +198,12 @@ mod size_tests {
     const _: () = assert!(HEADER_SIZE <= 64);
 
     #[test]
-    fn empty_task_is_at_most_64_bytes() {
+    fn empty_task_is_at_most_80_bytes() {
         fn size_of_task<F: std::future::Future>(_: &F) -> usize {
             task_size::<F, Scheduler>()
         }
         let fut = async {};
         let size = size_of_task(&fut);
-        assert!(size <= 64, "an empty async task takes {size} bytes");
+        assert!(size <= 80, "an empty async task takes {size} bytes");
     }
 }

@@ -52,7 +52,11 @@ impl Turn {
             let mut driver = self.driver;
             worker.driving.set(true);
             worker.driving_woke.set(false);
+            let traced = crate::trace::on().then(std::time::Instant::now);
             driver.turn(timeout);
+            if let Some(start) = traced {
+                crate::trace::turn(start);
+            }
             worker.driving.set(false);
             worker.driving_woke.get()
         }
@@ -101,4 +105,30 @@ pub(crate) fn runtime_started() {
 pub(crate) fn runtime_stopped() {
     #[cfg(not(any(loom, miri)))]
     Reactor::get().runtime_stopped();
+}
+
+/// Timers waiting in the reactor (process-wide: the reactor is shared by
+/// every runtime). 0 under loom and miri.
+pub(crate) fn timers_pending() -> usize {
+    #[cfg(not(any(loom, miri)))]
+    {
+        Reactor::get().timers_waiting()
+    }
+    #[cfg(any(loom, miri))]
+    {
+        0
+    }
+}
+
+/// Live I/O registrations in the reactor (process-wide). 0 under loom and
+/// miri.
+pub(crate) fn io_registrations() -> usize {
+    #[cfg(not(any(loom, miri)))]
+    {
+        Reactor::get().io_registrations()
+    }
+    #[cfg(any(loom, miri))]
+    {
+        0
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use crate::loom::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{lock, Arc, Mutex};
 use crate::park::Parker;
 use crate::queue::{self, LifoSlot, Local, Steal};
@@ -46,8 +46,35 @@ pub(crate) struct ProcessorShared {
     /// Tasks completed on this processor; written only by its worker.
     pub(crate) completed: AtomicU64,
     /// Whether its worker is inside a poll, and since which tick: what
-    /// sysmon watches and retakes (see [`PollState`]).
+    /// sysmon watches and retakes (see [`PollState`]). Also its poll count.
     pub(crate) poll: PollState,
+    /// What `RuntimeMetrics` reads about this processor's worker.
+    pub(crate) counters: WorkerCounters,
+}
+
+/// Per-processor counters for `RuntimeMetrics`, each written only by the
+/// processor's worker (a load and a store, no read-modify-write) and read
+/// by anyone. The poll count lives in [`PollState`].
+#[derive(Default)]
+pub(crate) struct WorkerCounters {
+    /// Successful steal operations (a batch from a ring, or a LIFO slot).
+    pub(crate) steals: AtomicU64,
+    /// Times the worker parked.
+    pub(crate) parks: AtomicU64,
+    /// Tasks run from the LIFO slot.
+    pub(crate) lifo_hits: AtomicU64,
+    /// Polls that ended because the cooperative budget was spent.
+    pub(crate) forced_yields: AtomicU64,
+    /// Nanoseconds the worker spent unparked, up to its last park.
+    pub(crate) busy_ns: AtomicU64,
+}
+
+impl WorkerCounters {
+    /// Owner-only: adds `n` to `counter`.
+    #[inline]
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+    }
 }
 
 impl ProcessorShared {
@@ -62,6 +89,7 @@ impl ProcessorShared {
                 spawned: AtomicU64::new(0),
                 completed: AtomicU64::new(0),
                 poll: PollState::new(),
+                counters: WorkerCounters::default(),
             },
             local,
         )
@@ -69,14 +97,12 @@ impl ProcessorShared {
 
     /// Owner-only increment: a plain load and store, no read-modify-write.
     pub(crate) fn count_spawned(&self) {
-        self.spawned
-            .store(self.spawned.load(Relaxed).wrapping_add(1), Relaxed);
+        WorkerCounters::add(&self.spawned, 1);
     }
 
     /// Owner-only increment, as `count_spawned`.
     pub(crate) fn count_completed(&self) {
-        self.completed
-            .store(self.completed.load(Relaxed).wrapping_add(1), Relaxed);
+        WorkerCounters::add(&self.completed, 1);
     }
 
     /// `true` if a thief could find work here.
@@ -95,14 +121,15 @@ impl ProcessorShared {
 /// whether that happened: the single modification order of one word
 /// decides who has the run permit (see `sysmon.rs`).
 ///
-/// Within a run, the worker counts each poll it starts in `polls` (its
-/// own store, no read-modify-write), so that sysmon measures one poll,
-/// not a run of up to `MAX_LIFO_POLLS + 1` of them: four polls of 1 ms
-/// each are a busy processor, not a stuck one. The count only tells
-/// sysmon that the worker moved on; it decides nothing.
+/// The worker also counts every poll it starts in `polls` (its own
+/// store, no read-modify-write): that is the processor's poll count for
+/// `RuntimeMetrics`, and it lets sysmon measure one poll, not a run of up
+/// to `MAX_LIFO_POLLS + 1` of them: four polls of 1 ms each are a busy
+/// processor, not a stuck one. The count only tells sysmon that the
+/// worker moved on; it decides nothing.
 pub(crate) struct PollState {
     word: AtomicU64,
-    polls: AtomicU32,
+    polls: AtomicU64,
 }
 
 const PHASE_MASK: u64 = 0b11;
@@ -115,28 +142,35 @@ const RETAKEN: u64 = 2;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct PollSample {
     word: u64,
-    polls: u32,
+    polls: u64,
 }
 
 impl PollState {
     pub(crate) fn new() -> Self {
         PollState {
             word: AtomicU64::new(IDLE),
-            polls: AtomicU32::new(0),
+            polls: AtomicU64::new(0),
         }
     }
 
     /// The worker starts a run of polls (its word is `IDLE`: sysmon writes
     /// only a `POLLING` word, so a plain store loses nothing).
     pub(crate) fn begin(&self, tick: u32) {
+        self.next_poll();
         self.word.store(u64::from(tick) << 2 | POLLING, Relaxed);
     }
 
     /// The worker starts another poll in the same run (a LIFO task).
+    #[inline]
     pub(crate) fn next_poll(&self) {
         // Only the worker writes the count.
         self.polls
             .store(self.polls.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    /// Polls started on this processor so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.polls.load(Relaxed)
     }
 
     /// The worker's run of polls ended. `true` if sysmon retook the
@@ -144,6 +178,12 @@ impl PollState {
     #[must_use = "a retaken worker must stop running tasks"]
     pub(crate) fn end(&self) -> bool {
         self.word.swap(IDLE, AcqRel) & PHASE_MASK == RETAKEN
+    }
+
+    /// `true` while no poll runs on this processor (none started, or the
+    /// last one returned and saw whether it was retaken).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.word.load(SeqCst) & PHASE_MASK == IDLE
     }
 
     /// `true` once sysmon retook the processor (a load; `end` is the
@@ -289,6 +329,9 @@ pub(crate) struct Processor {
     /// the core that spawns and the core that frees. Clones are
     /// interchangeable, so the cache is refilled and trimmed in batches.
     handles: Vec<Scheduler>,
+    /// When its worker last started running (took the processor or left a
+    /// park): `WorkerCounters::busy_ns` grows by the stretch at each park.
+    busy_since: std::time::Instant,
 }
 
 impl Processor {
@@ -302,7 +345,23 @@ impl Processor {
             rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             ids: IdBlock::new(),
             handles: Vec::with_capacity(HANDLE_CACHE_MAX),
+            busy_since: std::time::Instant::now(),
         }
+    }
+
+    /// The worker starts running (it took the processor or left a park).
+    pub(crate) fn busy_start(&mut self) {
+        self.busy_since = std::time::Instant::now();
+        crate::clock::refresh(self.busy_since);
+    }
+
+    /// The worker stops running (it parks): the stretch since
+    /// [`busy_start`](Self::busy_start) goes into the busy time.
+    pub(crate) fn busy_end(&mut self) {
+        let now = std::time::Instant::now();
+        crate::clock::refresh(now);
+        let ns = u64::try_from((now - self.busy_since).as_nanos()).unwrap_or(u64::MAX);
+        WorkerCounters::add(&self.shared.counters.busy_ns, ns);
     }
 
     /// A fresh task id from this processor's block.

@@ -384,7 +384,12 @@ mod tests {
     }
 
     fn task(id: u64) -> Notified {
-        let (notified, join) = new_task(async {}, NoSchedule, Id(id));
+        let (notified, join) = new_task(
+            async {},
+            NoSchedule,
+            Id(id),
+            crate::task::SpawnSite::new(std::panic::Location::caller(), None),
+        );
         drop(join);
         notified
     }

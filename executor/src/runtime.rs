@@ -9,7 +9,10 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::context::{self, EnterGuard};
+pub use crate::deadlock::OnDeadlock;
+pub use crate::dump::{Dump, TaskInfo, TaskState, WaitReason};
 use crate::idle::MAX_WORKERS;
+pub use crate::metrics::RuntimeMetrics;
 use crate::scheduler::{Config, Scheduler};
 use crate::task::JoinHandle;
 use crate::worker;
@@ -39,6 +42,7 @@ pub struct Builder {
     blocking_threshold: Duration,
     max_threads: usize,
     thread_keep_alive: Duration,
+    on_deadlock: OnDeadlock,
 }
 
 /// How long a task may hold its worker inside one poll before sysmon
@@ -66,7 +70,49 @@ impl Builder {
             blocking_threshold: DEFAULT_BLOCKING_THRESHOLD,
             max_threads: DEFAULT_MAX_THREADS,
             thread_keep_alive: crate::blocking::KEEP_ALIVE,
+            on_deadlock: OnDeadlock::Warn,
         }
+    }
+
+    /// What the runtime does when it is deadlocked: a thread waits in its
+    /// `block_on` and nothing can wake anything (every worker parked, no
+    /// task runnable, no poll running, no `spawn_blocking` work, no timer
+    /// and no socket in the reactor) for 50 ms: Go's "fatal error: all
+    /// goroutines are asleep - deadlock!".
+    ///
+    /// [`OnDeadlock::Warn`] (the default, and `#[gort::main]`'s) prints
+    /// that line and the goroutine dump to stderr once and keeps waiting;
+    /// [`OnDeadlock::Panic`] (`#[gort::test]`'s) panics in the `block_on`
+    /// thread with them; [`OnDeadlock::Ignore`] does not check. The check
+    /// runs only when the last worker parks or `block_on` is about to
+    /// park: it costs nothing while any worker is busy.
+    ///
+    /// Unlike Go, gort cannot see every thread that may wake a task: a
+    /// plain thread that will send on a gort channel or complete a foreign
+    /// future, and the tasks of another runtime (the global one included),
+    /// are invisible to it, and a program waiting for one looks
+    /// deadlocked. Use `Warn` or `Ignore` for such programs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::runtime::{Builder, OnDeadlock};
+    ///
+    /// let rt = Builder::new().on_deadlock(OnDeadlock::Panic).build().unwrap();
+    /// let stuck = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     rt.block_on(async {
+    ///         let (_tx, rx) = gort::chan::bounded::<u32>(0);
+    ///         let waiter = gort::spawn(async move { rx.recv().await });
+    ///         waiter.await // nobody will ever send
+    ///     })
+    /// }));
+    /// let message = *stuck.unwrap_err().downcast::<String>().unwrap();
+    /// assert!(message.starts_with("all goroutines are asleep - deadlock!"));
+    /// assert!(message.contains("[chan receive, "));
+    /// ```
+    pub fn on_deadlock(&mut self, on_deadlock: OnDeadlock) -> &mut Self {
+        self.on_deadlock = on_deadlock;
+        self
     }
 
     /// How long one poll of a task may hold its worker before sysmon
@@ -177,6 +223,7 @@ impl Builder {
                 blocking_threshold: self.blocking_threshold,
                 max_threads: self.max_threads,
                 keep_alive: self.thread_keep_alive,
+                on_deadlock: self.on_deadlock,
             },
         );
         let mut threads = Vec::with_capacity(workers + 1);
@@ -204,6 +251,7 @@ impl Builder {
             handle: Handle { scheduler },
             threads: Mutex::new(threads),
             shut_down: false,
+            stops_trace: crate::trace::start_from_env(),
         })
     }
 }
@@ -267,6 +315,9 @@ pub struct Runtime {
     /// Set by `shutdown_timeout`, so that the drop that follows does not
     /// wait again (without a deadline).
     shut_down: bool,
+    /// This runtime started the `GORT_TRACE` trace and stops it when it
+    /// shuts down.
+    stops_trace: bool,
 }
 
 impl fmt::Debug for Runtime {
@@ -363,6 +414,15 @@ impl Runtime {
     }
 
     fn shutdown(&self, deadline: Option<Instant>) {
+        self.shutdown_runtime(deadline);
+        if self.stops_trace {
+            if let Err(e) = crate::trace::stop() {
+                eprintln!("gort: GORT_TRACE: {e}");
+            }
+        }
+    }
+
+    fn shutdown_runtime(&self, deadline: Option<Instant>) {
         // Destructors of cancelled tasks run on this thread too (queued
         // blocking tasks): inside the runtime, `Handle::current` works and
         // `spawn` goes to this (closed) runtime, not the global one.
@@ -480,7 +540,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.scheduler.spawn(future, Location::caller())
+        self.scheduler.spawn(future, Location::caller(), None)
     }
 
     /// Runs `f` on this runtime's blocking pool. See [`crate::spawn_blocking`].
@@ -501,7 +561,7 @@ impl Handle {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = self.enter();
-        crate::block_on::block_on_thread(future)
+        crate::block_on::block_on_thread(future, Some(&self.scheduler))
     }
 
     /// Makes this the calling thread's current runtime until the guard drops.
@@ -518,6 +578,49 @@ impl Handle {
     /// Number of worker threads (processors).
     pub fn num_workers(&self) -> usize {
         self.scheduler.shared().num_workers()
+    }
+
+    /// This runtime's counters: tasks, polls, steals, parks, queues,
+    /// threads (see [`RuntimeMetrics`]).
+    ///
+    /// ```
+    /// let rt = gort::runtime::Runtime::new().unwrap();
+    /// let m = rt.handle().metrics();
+    /// rt.block_on(async { gort::spawn(async {}).await.unwrap() });
+    /// assert_eq!(m.spawned_tasks_count(), 1);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.scheduler.clone())
+    }
+
+    /// The goroutine dump: every live task of this runtime, its state,
+    /// what it waits on and for how long, where it was spawned (see
+    /// [`Dump`]). Synchronous and cheap enough to call from a signal
+    /// handler's thread or a debug endpoint: it reads each task's header
+    /// without stopping the workers.
+    ///
+    /// ```
+    /// use gort::runtime::{TaskState, WaitReason};
+    ///
+    /// let rt = gort::runtime::Runtime::new().unwrap();
+    /// let (tx, rx) = gort::chan::bounded::<u32>(0);
+    /// let waiter = rt.spawn(async move { rx.recv().await });
+    /// // Wait until the task has run and gone to sleep on the channel.
+    /// let dump = loop {
+    ///     let dump = rt.handle().dump();
+    ///     if dump.iter().any(|t| t.state() == TaskState::Parked) {
+    ///         break dump;
+    ///     }
+    ///     std::thread::yield_now();
+    /// };
+    /// let task = dump.iter().next().unwrap();
+    /// assert_eq!(task.wait_reason(), Some(WaitReason::ChanReceive));
+    /// assert!(dump.to_string().starts_with(&format!("goroutine {} [chan receive, ", task.id())));
+    /// drop(tx);
+    /// assert!(rt.block_on(waiter).unwrap().is_err()); // closed
+    /// ```
+    pub fn dump(&self) -> Dump {
+        Dump::take(&self.scheduler)
     }
 }
 

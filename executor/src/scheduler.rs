@@ -15,14 +15,15 @@ use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use crate::blocking::BlockingPool;
+use crate::deadlock::{Deadlock, OnDeadlock};
 use crate::idle::Idle;
 use crate::injector::Injector;
 use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{lock, Arc, Condvar, Mutex};
 use crate::pad::CachePadded;
-use crate::processor::{Processor, Processors};
+use crate::processor::{Processor, Processors, WorkerCounters};
 use crate::sysmon::Sysmon;
-use crate::task::{self, Id, JoinHandle, Notified, Schedule};
+use crate::task::{self, Id, JoinHandle, Notified, Schedule, SpawnSite};
 use crate::worker;
 
 /// Settings fixed at build time.
@@ -36,6 +37,8 @@ pub(crate) struct Config {
     /// How long a spare worker thread (or an idle blocking thread) waits
     /// for work before it exits.
     pub(crate) keep_alive: Duration,
+    /// What a deadlock does.
+    pub(crate) on_deadlock: OnDeadlock,
 }
 
 /// State shared by every thread of one runtime.
@@ -50,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) idle: CachePadded<Idle>,
     pub(crate) blocking: BlockingPool,
     pub(crate) sysmon: Sysmon,
+    /// Who to wake to check for a deadlock (see `deadlock.rs`).
+    pub(crate) deadlock: Deadlock,
     pub(crate) config: Config,
     /// Set once by `close`; no task is polled after the workers see it.
     /// Read on every turn of every worker's loop: kept off the lines that
@@ -92,6 +97,7 @@ impl Scheduler {
             idle: CachePadded(Idle::new(num_workers)),
             blocking,
             sysmon: Sysmon::new(),
+            deadlock: Deadlock::new(config.on_deadlock),
             config,
             closed: CachePadded(AtomicBool::new(false)),
             workers_alive: AtomicUsize::new(num_workers),
@@ -124,24 +130,29 @@ impl Scheduler {
         &self,
         future: F,
         location: &'static Location<'static>,
+        name: Option<Box<str>>,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        let make = move |id: Id, handle: Scheduler| {
+            tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, name = name.as_deref(), "spawn");
+            let made = task::new_task(future, handle, id, SpawnSite::new(location, name));
+            if crate::trace::on() {
+                crate::trace::runnable(id.0);
+            }
+            made
+        };
         worker::with_processor(self.id(), |w| match w {
             Some((_, p)) => {
-                let id = p.next_id();
-                let (notified, join) = task::new_task(future, p.take_handle(self), id);
-                tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn");
+                let (notified, join) = make(p.next_id(), p.take_handle(self));
                 p.shared.count_spawned();
                 p.schedule_local(&self.0, notified, true);
                 join
             }
             _ => {
-                let id = Id::next();
-                let (notified, join) = task::new_task(future, self.clone(), id);
-                tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, "spawn");
+                let (notified, join) = make(Id::next(), self.clone());
                 self.0.remote_spawned.fetch_add(1, Relaxed);
                 self.schedule_remote(notified);
                 join
@@ -169,15 +180,26 @@ impl Scheduler {
         shared.notify_parked_after_fence();
     }
 
-    /// Live tasks (spawned, not yet completed) of this runtime.
-    pub(crate) fn num_goroutines(&self) -> usize {
+    /// Tasks spawned and tasks completed so far, summed over the
+    /// processors and the remote counters. The counters are read one by
+    /// one, completions first (a task is counted spawned before it can
+    /// complete), so a sum taken while tasks run may mix moments.
+    pub(crate) fn spawn_counts(&self) -> (u64, u64) {
         let s = &*self.0;
-        let mut spawned = s.remote_spawned.load(Relaxed);
         let mut completed = s.remote_completed.load(Relaxed);
         for p in s.processors.iter() {
-            spawned = spawned.wrapping_add(p.spawned.load(Relaxed));
             completed = completed.wrapping_add(p.completed.load(Relaxed));
         }
+        let mut spawned = s.remote_spawned.load(Relaxed);
+        for p in s.processors.iter() {
+            spawned = spawned.wrapping_add(p.spawned.load(Relaxed));
+        }
+        (spawned, completed)
+    }
+
+    /// Live tasks (spawned, not yet completed) of this runtime.
+    pub(crate) fn num_goroutines(&self) -> usize {
+        let (spawned, completed) = self.spawn_counts();
         // Counters are read one by one; clamp a transiently negative sum.
         (spawned.wrapping_sub(completed) as i64).max(0) as usize
     }
@@ -202,6 +224,14 @@ impl Schedule for Scheduler {
         worker::with_processor(self.id(), |w| match w {
             Some((_, p)) => p.put_handle(self),
             None => drop(self),
+        })
+    }
+
+    fn count_forced_yield(&self) {
+        worker::with_processor(self.id(), |w| {
+            if let Some((_, p)) = w {
+                WorkerCounters::add(&p.shared.counters.forced_yields, 1);
+            }
         })
     }
 

@@ -69,10 +69,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::loom::atomic::{AtomicBool, Ordering::*};
+use crate::loom::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use crate::loom::{lock, Mutex};
 use crate::park::Parker;
-use crate::processor::PollSample;
+use crate::processor::{PollSample, WorkerCounters};
 use crate::scheduler::{Scheduler, Shared};
 use crate::worker;
 
@@ -88,6 +88,8 @@ pub(crate) struct Sysmon {
     /// Spare worker threads (their processors' indices), parked without a
     /// run permit.
     spares: Mutex<Vec<usize>>,
+    /// Processors retaken so far (written by the monitor thread only).
+    retakes: AtomicU64,
 }
 
 /// What a spare worker thread does next.
@@ -102,10 +104,16 @@ pub(crate) enum SpareWake {
 }
 
 impl Sysmon {
+    /// Processors retaken so far.
+    pub(crate) fn retakes(&self) -> u64 {
+        self.retakes.load(Relaxed)
+    }
+
     pub(crate) fn new() -> Self {
         Sysmon {
             parker: Parker::new(),
             sleeping: AtomicBool::new(false),
+            retakes: AtomicU64::new(0),
             spares: Mutex::new(Vec::new()),
         }
     }
@@ -169,6 +177,7 @@ pub(crate) fn run(scheduler: Scheduler) {
         }
         sysmon.parker.park(Some(period));
         let now = Instant::now();
+        crate::clock::refresh(now);
         let n = shared.processors.len();
         seen.resize(n, (None, now));
         for (index, last) in seen.iter_mut().enumerate() {
@@ -196,6 +205,7 @@ pub(crate) fn run(scheduler: Scheduler) {
 /// Gives the permit retaken from processor `from` to a spare worker.
 fn hand_off(scheduler: &Scheduler, from: usize, ran: Duration) {
     let shared = scheduler.shared();
+    WorkerCounters::add(&shared.sysmon.retakes, 1);
     // The spare starts out searching, in place of the stuck worker.
     shared.idle.hand_off_permit();
     let spare = lock(&shared.sysmon.spares).pop();

@@ -32,7 +32,8 @@ use crate::context;
 use crate::loom::atomic::{fence, Ordering::SeqCst};
 use crate::netpoll;
 use crate::processor::{
-    random_order, Processor, ProcessorShared, INJECTOR_CHECK_INTERVAL, MAX_LIFO_POLLS,
+    random_order, Processor, ProcessorShared, WorkerCounters, INJECTOR_CHECK_INTERVAL,
+    MAX_LIFO_POLLS,
 };
 use crate::runtime::Handle;
 use crate::scheduler::{Scheduler, Shared};
@@ -134,6 +135,7 @@ pub(crate) fn spawn_thread(
 /// The body of a worker thread.
 fn run(scheduler: Scheduler, mut processor: Box<Processor>, start: Start) {
     let index = processor.index;
+    crate::trace::set_worker_track(index);
     processor.is_searching = start == Start::Handed;
     let worker = Rc::new(Worker {
         scheduler: scheduler.clone(),
@@ -286,11 +288,13 @@ impl<'w> Held<'w> {
             panic!("a worker starts with its processor");
         };
         let me = worker.shared().processors.get(index);
-        Held {
+        let mut held = Held {
             worker,
             processor,
             me,
-        }
+        };
+        held.busy_start();
+        held
     }
 
     fn shared(&self) -> &'w Shared {
@@ -349,6 +353,7 @@ impl<'w> Held<'w> {
         let shared = self.shared();
         let index = self.index;
         requeue_local(shared, self);
+        self.busy_end();
         tracing::debug!(target: "gort::sysmon", processor = index, "retaken: the worker waits as a spare");
         shared.sysmon.add_spare(index);
         let deadline = std::time::Instant::now() + shared.config.keep_alive;
@@ -364,6 +369,7 @@ impl<'w> Held<'w> {
                 SpareWake::Resumed => {
                     tracing::debug!(target: "gort::sysmon", processor = index, "spare resumed with a permit");
                     self.is_searching = true;
+                    self.busy_start();
                     return SpareWake::Resumed;
                 }
                 SpareWake::Retire => {
@@ -380,6 +386,9 @@ impl<'w> Held<'w> {
     /// not wait for this worker to go idle, then a batch from the
     /// injector, one of which is returned to run.
     fn tick_maintenance(&mut self) -> Option<Notified> {
+        // The coarse clock that stamps sleeping tasks lags by at most
+        // this many polls while the workers run.
+        crate::clock::refresh(std::time::Instant::now());
         // What the turn woke is new stealable work: wake a parked worker.
         if self.poll_reactor_into_ring() {
             self.shared().notify_parked();
@@ -392,7 +401,11 @@ impl<'w> Held<'w> {
 
     /// Step 1 otherwise: the LIFO slot, then the ring.
     fn next_local_task(&mut self) -> Option<Notified> {
-        self.shared.lifo.take().or_else(|| self.local.pop())
+        if let Some(task) = self.shared.lifo.take() {
+            WorkerCounters::add(&self.shared.counters.lifo_hits, 1);
+            return Some(task);
+        }
+        self.local.pop()
     }
 
     /// Step 3 of the loop: injector batch, then steal, then a non-blocking
@@ -466,11 +479,19 @@ impl<'w> Held<'w> {
                 }
                 let p = shared.processors.get(victim);
                 if let Some(task) = p.steal.steal_into(&mut self.local) {
+                    WorkerCounters::add(&self.shared.counters.steals, 1);
+                    if crate::trace::on() {
+                        crate::trace::steal(victim);
+                    }
                     tracing::trace!(target: "gort::scheduler", worker = me, victim, task_id = task.id().0, "steal");
                     return Some(task);
                 }
                 if pass == PASSES - 1 {
                     if let Some(task) = p.lifo.take() {
+                        WorkerCounters::add(&self.shared.counters.steals, 1);
+                        if crate::trace::on() {
+                            crate::trace::steal(victim);
+                        }
                         tracing::trace!(target: "gort::scheduler", worker = me, victim, task_id = task.id().0, "steal runnext");
                         return Some(task);
                     }
@@ -494,20 +515,23 @@ impl<'w> Held<'w> {
         }
         let p = self.me;
         p.poll.begin(self.tick());
-        let overflow = self.lend(|_| {
+        let (overflow, lifo_polls) = self.lend(|_| {
             task.run(Some(owner));
             let mut polls = 0;
             while let Some(task) = p.lifo.take() {
                 if polls == MAX_LIFO_POLLS || shared.is_closed() || p.poll.is_retaken() {
-                    return Some(task);
+                    return (Some(task), polls);
                 }
                 polls += 1;
                 p.poll.next_poll();
                 task.run(Some(owner));
             }
-            None
+            (None, polls)
         });
         let retaken = p.poll.end();
+        if lifo_polls > 0 {
+            WorkerCounters::add(&p.counters.lifo_hits, u64::from(lifo_polls));
+        }
         if let Some(task) = overflow {
             if self.local.is_empty() {
                 // The ring's only task runs next here (or goes to the
@@ -542,6 +566,26 @@ impl<'w> Held<'w> {
             shared.notify_parked();
         }
         tracing::trace!(target: "gort::scheduler", worker = index, last_searcher, "park");
+        WorkerCounters::add(&self.shared.counters.parks, 1);
+        self.busy_end();
+        if shared.idle.all_parked() {
+            // The last one down: a thread waiting in `block_on` checks
+            // whether anything can still wake anything.
+            shared.deadlock.last_worker_parked();
+        }
+        let traced = crate::trace::on().then(std::time::Instant::now);
+        self.sleep_until_woken();
+        if let Some(start) = traced {
+            crate::trace::park(start);
+        }
+        self.busy_start();
+    }
+
+    /// The rest of [`park`](Self::park): sleeps (or drives the reactor)
+    /// until notified, woken tasks from a turn, or shutdown.
+    fn sleep_until_woken(&mut self) {
+        let shared = self.shared();
+        let index = self.index;
         loop {
             let timeout = self.trim_while_idle();
             let woke_tasks = self.park_or_drive(timeout);

@@ -37,6 +37,7 @@ impl Future for YieldNow {
         // Woken during its own poll, a gort task is requeued at the ring's
         // tail when the poll returns (see the scheduler's `requeue`).
         cx.waker().wake_by_ref();
+        gort_coop::set_wait_reason(gort_coop::WaitReason::Yield);
         Poll::Pending
     }
 }

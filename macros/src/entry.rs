@@ -11,6 +11,7 @@
 //! fn main() -> R {
 //!     ::gort::runtime::Builder::new()
 //!         .worker_threads(2usize)
+//!         // `#[gort::test]`: .on_deadlock(::gort::runtime::OnDeadlock::Panic)
 //!         .build()
 //!         // `#[gort::test]`: .expect("gort: failed to build the runtime")
 //!         .unwrap_or_else(|e| {
@@ -275,6 +276,13 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
         Kind::Test => quote!(block_on),
         Kind::Main => quote!(__run_main),
     };
+    // A test that deadlocks fails at once with Go's message and the dump
+    // instead of hanging until CI kills it; a program only warns (a plain
+    // thread the runtime cannot see may still wake it).
+    let on_deadlock = match kind {
+        Kind::Test => quote!(.on_deadlock(::gort::runtime::OnDeadlock::Panic)),
+        Kind::Main => quote!(),
+    };
     let built = match kind {
         Kind::Test => quote!(.expect("gort: failed to build the runtime")),
         Kind::Main => quote!(.unwrap_or_else(|e| {
@@ -289,6 +297,7 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
         #vis #sig {
             ::gort::runtime::Builder::new()
                 #worker_threads
+                #on_deadlock
                 .build()
                 #built
                 .#run(#future)

@@ -21,6 +21,7 @@
 //! fn main() -> R {
 //!     ::gort::runtime::Builder::new()
 //!         .worker_threads(4usize)
+//!         // `#[gort::test]`: .on_deadlock(::gort::runtime::OnDeadlock::Panic)
 //!         .build()
 //!         // `#[gort::test]`: .expect("gort: failed to build the runtime")
 //!         .unwrap_or_else(|e| {
@@ -139,6 +140,12 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `gort::runtime::Runtime` for this test alone and blocks on the body.
 /// Other attributes (`#[should_panic]`, `#[ignore]`, docs, lints) and the
 /// return type (e.g. `Result<(), E>` for `?`) are kept.
+///
+/// A test that deadlocks (it waits for something no task, timer, socket
+/// or blocking call can ever deliver) fails within about 50 ms with Go's
+/// "all goroutines are asleep - deadlock!" and the goroutine dump, where a
+/// tokio test would hang: the runtime is built with
+/// `on_deadlock(OnDeadlock::Panic)`.
 ///
 /// # Arguments
 ///

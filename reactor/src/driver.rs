@@ -225,6 +225,11 @@ impl Reactor {
         Ok((token, state))
     }
 
+    /// Live I/O registrations (sockets and listeners of `gort::net`).
+    pub fn io_registrations(&self) -> usize {
+        lock(&self.ios).len()
+    }
+
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, token: usize) {
         // The source is closed right after; an error here changes nothing.
         let _ = self.registry.deregister(source);

@@ -254,8 +254,7 @@ impl IoSlab {
         }
     }
 
-    /// Live registrations (for tests).
-    #[cfg(test)]
+    /// Live registrations.
     pub(crate) fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
@@ -312,6 +311,8 @@ impl<S: mio::event::Source> Registration<S> {
         let res = self.poll_op(cx, dir, op, emptied);
         if res.is_ready() {
             coop.made_progress();
+        } else {
+            gort_coop::set_wait_reason(gort_coop::WaitReason::IoWait);
         }
         res
     }
@@ -348,7 +349,11 @@ impl<S: mio::event::Source> Registration<S> {
         cx: &mut Context<'_>,
         dir: Direction,
     ) -> Poll<ReadyEvent> {
-        self.state.poll_ready(cx, dir)
+        let res = self.state.poll_ready(cx, dir);
+        if res.is_pending() {
+            gort_coop::set_wait_reason(gort_coop::WaitReason::IoWait);
+        }
+        res
     }
 
     /// Forgets the readiness `ev` reported (the operation would block).

@@ -91,6 +91,8 @@ impl Future for Sleep {
         let res = self.poll_elapsed(cx);
         if res.is_ready() {
             coop.made_progress();
+        } else {
+            gort_coop::set_wait_reason(gort_coop::WaitReason::Sleep);
         }
         res
     }
@@ -208,6 +210,9 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(v) = this.future.poll(cx) {
             return Poll::Ready(Ok(v));
         }
+        // The task waits on the inner future, with a deadline: the dump
+        // shows the inner future's reason ("sleep" only if it gave none).
+        let inner = gort_coop::take_wait_reason();
         let sleep = Pin::new(this.sleep);
         let elapsed = if had_budget && !gort_coop::has_budget_remaining() {
             // The inner future spent the budget (it was ready all along):
@@ -217,6 +222,9 @@ impl<F: Future> Future for Timeout<F> {
         } else {
             sleep.poll(cx)
         };
+        if elapsed.is_pending() && inner != gort_coop::WaitReason::Other {
+            gort_coop::set_wait_reason(inner);
+        }
         elapsed.map(|()| Err(Elapsed(())))
     }
 }

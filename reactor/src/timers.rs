@@ -226,7 +226,8 @@ impl Reactor {
         self.timers.remove(timer);
     }
 
-    /// Timers waiting (for tests).
+    /// Timers waiting: started (`sleep`, `timeout`, `interval` ticks),
+    /// not yet fired or dropped.
     pub fn timers_waiting(&self) -> usize {
         self.timers.len()
     }

@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{lock, spin_hint, Arc, Mutex as StdMutex};
 use crate::waiter::{self, Node, Queue, WAITING};
+use gort_coop::WaitReason;
 
 const LOCKED: usize = 1;
 const WOKEN: usize = 2;
@@ -443,7 +444,7 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
                 Err(node) => {
                     self.wait_start = Some(Instant::now());
                     self.node = Some(node);
-                    Poll::Pending
+                    waiter::pending(WaitReason::MutexLock)
                 }
             };
         }
@@ -453,7 +454,7 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
         let state = waiter::repoll(&mutex.queue, node, cx.waker());
         let waited = self.wait_start.map_or(Duration::ZERO, |t| t.elapsed());
         match state {
-            WAITING => Poll::Pending,
+            WAITING => waiter::pending(WaitReason::MutexLock),
             HANDOFF => {
                 self.node = None;
                 mutex.after_handoff(waited);
@@ -467,7 +468,7 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
                     Ok(guard) => Poll::Ready(guard),
                     Err(node) => {
                         self.node = Some(node);
-                        Poll::Pending
+                        waiter::pending(WaitReason::MutexLock)
                     }
                 }
             }

@@ -36,6 +36,7 @@ use std::task::{Context, Poll};
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{lock, Arc, Mutex as StdMutex};
 use crate::waiter::{self, Fifo, Node, Queue, WakeList, WAITING};
+use gort_coop::WaitReason;
 
 const WRITER: usize = 1;
 const QUEUED: usize = 2;
@@ -389,7 +390,7 @@ impl<'a, T: ?Sized> Future for Read<'a, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.0.poll_acquire(cx) {
             Poll::Ready(()) => Poll::Ready(self.0.lock.read_guard()),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => waiter::pending(WaitReason::RwLockRead),
         }
     }
 }
@@ -404,7 +405,7 @@ impl<'a, T: ?Sized> Future for Write<'a, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.0.poll_acquire(cx) {
             Poll::Ready(()) => Poll::Ready(self.0.lock.write_guard()),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => waiter::pending(WaitReason::RwLockWrite),
         }
     }
 }

@@ -33,6 +33,7 @@ use std::task::{Context, Poll};
 use crate::loom::atomic::{AtomicUsize, Ordering};
 use crate::loom::{lock, Arc, Mutex as StdMutex};
 use crate::waiter::{self, Fifo, Node, Queue, WakeList, WAITING};
+use gort_coop::WaitReason;
 
 const QUEUED: usize = 1;
 const SHIFT: u32 = 1;
@@ -284,7 +285,7 @@ impl<'a> Future for Acquire<'a> {
                 }
                 Err(node) => {
                     self.node = Some(node);
-                    Poll::Pending
+                    waiter::pending(WaitReason::Semaphore)
                 }
             };
         }
@@ -292,7 +293,7 @@ impl<'a> Future for Acquire<'a> {
             panic!("gort-sync: Acquire polled after completion");
         };
         if waiter::repoll(&sem.queue, node, cx.waker()) == WAITING {
-            return Poll::Pending;
+            return waiter::pending(WaitReason::Semaphore);
         }
         self.node = None;
         Poll::Ready(Permit { sem, k })

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use crate::loom::atomic::{AtomicU64, Ordering};
 use crate::loom::{lock, Arc, Mutex};
 use crate::waiter::{self, Node, Queue, WAITING};
+use gort_coop::WaitReason;
 
 /// One unit of the counter, which is the state word's high 32 bits; the
 /// low 32 bits count the parked waiters (Go's layout).
@@ -180,7 +181,7 @@ impl Future for Wait<'_> {
         let inner = self.inner;
         if let Some(node) = &self.node {
             if waiter::repoll(&inner.queue, node, cx.waker()) == WAITING {
-                return Poll::Pending;
+                return waiter::pending(WaitReason::WaitGroup);
             }
             self.node = None;
             return Poll::Ready(());
@@ -216,7 +217,7 @@ impl Future for Wait<'_> {
         q.push_back(node.clone(), cx.waker().clone(), ());
         drop(q);
         self.node = Some(node);
-        Poll::Pending
+        waiter::pending(WaitReason::WaitGroup)
     }
 }
 

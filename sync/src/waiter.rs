@@ -164,6 +164,13 @@ impl WakeList {
     }
 }
 
+/// `Pending`, after telling the executor what the task now waits on (the
+/// goroutine dump's wait reason).
+pub(crate) fn pending<T>(reason: gort_coop::WaitReason) -> Poll<T> {
+    gort_coop::set_wait_reason(reason);
+    Poll::Pending
+}
+
 /// A pending waiter polled again: its node's state, and if it is still
 /// [`WAITING`], its entry's waker replaced by `waker` (under the lock, so
 /// a grant cannot slip between the look and the update).

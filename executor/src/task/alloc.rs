@@ -5,7 +5,7 @@
 //! (a task spawned on P0 completes on P1), the pattern a general-purpose
 //! allocator's per-thread caches serve worst: in `spawn_many_local` malloc
 //! and free took about a quarter of all samples. So task blocks of up to
-//! 264 bytes come in six size classes and are recycled:
+//! 280 bytes come in six size classes and are recycled:
 //!
 //! - each worker thread keeps a free list per class (`LOCAL_MAX` blocks);
 //! - a list that grows past that hands a batch of `BATCH` blocks to a
@@ -22,13 +22,13 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
-/// Block sizes. An empty `async {}` task is 64 bytes. The others are 8
-/// less than a multiple of 16, the sizes malloc serves without waste (glibc
-/// adds an 8-byte header and rounds chunks up to 16): a task parked on a
-/// channel receive (168 bytes) took a 256-byte block from classes 64, 128,
-/// 256 (288 resident bytes per parked task) and takes a 168-byte one here
-/// (189: see BENCHMARKS.md, seed/rss_per_parked_unit).
-const CLASSES: [usize; 6] = [64, 104, 136, 168, 200, 264];
+/// Block sizes, each 8 less than a multiple of 16, the sizes malloc serves
+/// without waste (glibc adds an 8-byte header and rounds chunks up to
+/// 16). An empty `async {}` task is 80 bytes (class 88); a task parked on
+/// a channel receive is 184 and takes a 184-byte block, where classes of
+/// powers of two would give it a 256-byte one (see BENCHMARKS.md,
+/// seed/rss_per_parked_unit).
+const CLASSES: [usize; 6] = [88, 120, 152, 184, 216, 280];
 /// How many classes there are.
 const NUM_CLASSES: usize = CLASSES.len();
 /// Alignment of every class block (malloc's own minimum on 64-bit targets).
@@ -297,13 +297,13 @@ mod tests {
     #[test]
     fn classes_cover_small_layouts_only() {
         assert_eq!(class_of(Layout::from_size_align(48, 8).unwrap()), Some(0));
-        assert_eq!(class_of(Layout::from_size_align(64, 8).unwrap()), Some(0));
-        assert_eq!(class_of(Layout::from_size_align(65, 8).unwrap()), Some(1));
-        assert_eq!(class_of(Layout::from_size_align(168, 8).unwrap()), Some(3));
-        assert_eq!(class_of(Layout::from_size_align(169, 8).unwrap()), Some(4));
-        assert_eq!(class_of(Layout::from_size_align(256, 16).unwrap()), Some(5));
-        assert_eq!(class_of(Layout::from_size_align(264, 8).unwrap()), Some(5));
-        assert_eq!(class_of(Layout::from_size_align(265, 8).unwrap()), None);
+        assert_eq!(class_of(Layout::from_size_align(88, 8).unwrap()), Some(0));
+        assert_eq!(class_of(Layout::from_size_align(89, 8).unwrap()), Some(1));
+        assert_eq!(class_of(Layout::from_size_align(184, 8).unwrap()), Some(3));
+        assert_eq!(class_of(Layout::from_size_align(185, 8).unwrap()), Some(4));
+        assert_eq!(class_of(Layout::from_size_align(272, 16).unwrap()), Some(5));
+        assert_eq!(class_of(Layout::from_size_align(280, 8).unwrap()), Some(5));
+        assert_eq!(class_of(Layout::from_size_align(281, 8).unwrap()), None);
         assert_eq!(class_of(Layout::from_size_align(64, 32).unwrap()), None);
     }
 
@@ -362,8 +362,8 @@ mod tests {
             .worker_threads(2)
             .build()
             .unwrap();
-        // A 200-byte future: class 200, which no other test of this crate uses.
-        let layout_class = class_of(Layout::from_size_align(200, 8).unwrap()).unwrap();
+        // A 216-byte task: class 216, which no other test of this crate uses.
+        let layout_class = class_of(Layout::from_size_align(216, 8).unwrap()).unwrap();
         let count = move || {
             GLOBAL[layout_class]
                 .count

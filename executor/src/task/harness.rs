@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::alloc;
 use super::error::JoinError;
-use super::header::{Header, TaskRef};
+use super::header::{Header, SpawnSite, TaskRef};
 use super::registry::{Registry, RegistryOwner};
 use super::state::*;
 use super::waker::waker_ref;
@@ -39,6 +39,8 @@ pub(crate) struct Vtable {
     pub(crate) try_read_output: unsafe fn(TaskRef, *mut (), &Waker),
     /// `JoinHandle::drop`. Consumes the join reference.
     pub(crate) drop_join_handle: unsafe fn(TaskRef, bool),
+    /// A blocking-pool task (`Schedule::BLOCKING`).
+    pub(crate) blocking: bool,
 }
 
 /// The future while it lives, then its output or panic payload; which one
@@ -72,12 +74,13 @@ where
         dealloc: dealloc::<F, S>,
         try_read_output: try_read_output::<F, S>,
         drop_join_handle: drop_join_handle::<F, S>,
+        blocking: S::BLOCKING,
     };
 
     /// Allocates a task; the state starts with three references (see `state.rs`).
-    pub(crate) fn allocate(future: F, scheduler: S, id: super::Id) -> TaskRef {
+    pub(crate) fn allocate(future: F, scheduler: S, id: super::Id, site: SpawnSite) -> TaskRef {
         let cell = Cell {
-            header: Header::new(&Self::VTABLE, id),
+            header: Header::new(&Self::VTABLE, id, site),
             scheduler,
             stage: UnsafeCell::new(Stage {
                 future: ManuallyDrop::new(future),
@@ -134,29 +137,54 @@ where
     }
     let waker = waker_ref(task);
     let mut cx = Context::from_waker(&waker);
+    let traced = crate::trace::on().then(std::time::Instant::now);
     // Each poll gets a fresh cooperative budget (gort-coop), and the
     // previous one (none, on a worker) is back when it returns: nothing of
     // one task's budget is left for the next. A future that finds it spent
     // wakes this task during its poll, so `transition_to_idle` below says
     // `Notified` and the task is requeued behind the runnable work.
-    let res = gort_coop::budget(|| {
-        cell.stage.with_mut(|stage| {
+    let (res, spent) = gort_coop::budget(|| {
+        let res = cell.stage.with_mut(|stage| {
             catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: we hold RUNNING and the future is present (not
                 // COMPLETE); it is never moved out of the allocation.
                 let fut = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
                 fut.poll(&mut cx)
             }))
-        })
+        });
+        (res, !gort_coop::has_budget_remaining())
     });
+    // Taken after every poll, so no reason outlives the poll that set it.
+    let reason = gort_coop::take_wait_reason();
+    if let Some(start) = traced {
+        crate::trace::poll(header.id.0, start);
+    }
     match res {
-        Ok(Poll::Pending) => match header.state.transition_to_idle() {
-            ToIdle::Idle => {}
-            // SAFETY: the poller's reference became this Notified.
-            ToIdle::Notified => cell.scheduler.requeue(unsafe { Notified::from_task(task) }),
-            // SAFETY: we still hold RUNNING.
-            ToIdle::Cancel => unsafe { cancel_and_complete::<F, S>(task) },
-        },
+        Ok(Poll::Pending) => {
+            // What the task sleeps on and since when, for the goroutine
+            // dump: written while we hold RUNNING (after the transition
+            // the task may be run elsewhere, or freed). If the transition
+            // says `Notified`, the state word says runnable and the dump
+            // does not show the reason.
+            header.set_wait(reason, crate::clock::now_ms());
+            match header.state.transition_to_idle() {
+                ToIdle::Idle => {}
+                ToIdle::Notified => {
+                    if spent {
+                        // Woken during its own poll with the budget spent:
+                        // a gort future made it yield.
+                        cell.scheduler.count_forced_yield();
+                    }
+                    if crate::trace::on() {
+                        crate::trace::runnable(header.id.0);
+                    }
+                    // SAFETY: the poller's reference became this Notified.
+                    cell.scheduler.requeue(unsafe { Notified::from_task(task) })
+                }
+                // SAFETY: we still hold RUNNING.
+                ToIdle::Cancel => unsafe { cancel_and_complete::<F, S>(task) },
+            }
+        }
         Ok(Poll::Ready(output)) => {
             // SAFETY: RUNNING; the future is present and done.
             match unsafe { drop_future::<F>(&cell.stage) } {
@@ -320,6 +348,9 @@ unsafe fn drop_output<F: Future>(stage: &UnsafeCell<Stage<F>>, bits: usize) {
 unsafe fn schedule<F: Future, S: Schedule>(task: TaskRef) {
     // SAFETY: the caller hands us a counted Notified reference.
     let cell = unsafe { cell::<F, S>(task) };
+    if crate::trace::on() {
+        crate::trace::runnable(cell.header.id.0);
+    }
     // SAFETY: as above.
     cell.scheduler
         .schedule(unsafe { Notified::from_task(task) });

@@ -2,7 +2,7 @@
 //! at offset 0 of the single allocation, so a `NonNull<Header>` is a
 //! type-erased task.
 //!
-//! Layout of one allocation (`Cell<F, S>`, `#[repr(C)]`), 64 bytes for an
+//! Layout of one allocation (`Cell<F, S>`, `#[repr(C)]`), 80 bytes for an
 //! empty `async {}` on 64-bit targets:
 //!
 //! | field            | bytes | who touches it                                   |
@@ -10,18 +10,24 @@
 //! | `state`          | 8     | everyone, atomically (see `state.rs`)            |
 //! | `vtable`         | 8     | read-only after creation                         |
 //! | `id`             | 8     | read-only after creation                         |
+//! | `spawn_site`     | 8     | read-only after creation                         |
+//! | `wait`           | 8     | written by the poller, read by the dump          |
 //! | `registry_slot`  | 8     | the poller only (it holds `RUNNING`)             |
 //! | `join_waker`     | 16    | `JoinHandle` unless `JOIN_WAKER`, then the task  |
 //! | scheduler `S`    | 8     | read-only after creation                         |
 //! | stage (a union)  | >= 8  | the future while not `COMPLETE`, then the output |
 
+use std::panic::Location;
 use std::ptr::NonNull;
 use std::task::Waker;
+
+use gort_coop::WaitReason;
 
 use super::harness::Vtable;
 use super::registry::Slot;
 use super::state::State;
 use super::Id;
+use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::loom::UnsafeCell;
 
 /// The type-erased front of every task.
@@ -33,6 +39,13 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     /// Go's goid: unique for the process lifetime.
     pub(crate) id: Id,
+    /// Where the task was spawned, and its name if it has one.
+    pub(crate) spawn_site: SpawnSite,
+    /// What the task waits on and since when, packed by [`pack_wait`]:
+    /// written by the poller when a poll leaves the task asleep, read by
+    /// the goroutine dump (a stale value is only shown while the state
+    /// word says the task is asleep).
+    pub(crate) wait: AtomicU64,
     /// The registry slot that holds this task's registry reference, or
     /// null while unregistered. Written only by the poller at the first
     /// poll; read by the poller at completion.
@@ -50,11 +63,13 @@ unsafe impl Send for Header {}
 unsafe impl Sync for Header {}
 
 impl Header {
-    pub(crate) fn new(vtable: &'static Vtable, id: Id) -> Self {
+    pub(crate) fn new(vtable: &'static Vtable, id: Id, spawn_site: SpawnSite) -> Self {
         Header {
             state: State::new(),
             vtable,
             id,
+            spawn_site,
+            wait: AtomicU64::new(0),
             registry_slot: UnsafeCell::new(std::ptr::null()),
             join_waker: UnsafeCell::new(None),
         }
@@ -78,5 +93,99 @@ impl TaskRef {
         // SAFETY: every `TaskRef` in use is backed by a counted reference
         // held by its user (see `mod.rs`), so the allocation is live.
         unsafe { self.0.as_ref() }
+    }
+}
+
+/// `reason` and a coarse-clock reading in milliseconds, in one word: the
+/// reason's code in the low byte, the milliseconds above it.
+pub(crate) fn pack_wait(reason: WaitReason, since_ms: u64) -> u64 {
+    since_ms << 8 | u64::from(reason.code())
+}
+
+/// The reason and milliseconds [`pack_wait`] packed.
+pub(crate) fn unpack_wait(word: u64) -> (WaitReason, u64) {
+    (WaitReason::from_code(word as u8), word >> 8)
+}
+
+impl Header {
+    /// The poller's record that the task went to sleep on `reason` at
+    /// coarse-clock millisecond `now_ms`.
+    #[inline]
+    pub(crate) fn set_wait(&self, reason: WaitReason, now_ms: u64) {
+        self.wait.store(pack_wait(reason, now_ms), Relaxed);
+    }
+
+    /// What [`set_wait`](Self::set_wait) last recorded.
+    pub(crate) fn wait(&self) -> (WaitReason, u64) {
+        unpack_wait(self.wait.load(Relaxed))
+    }
+}
+
+/// Where a task was spawned and, if it was given one, its name, in one
+/// word: a `&'static Location` (low bit clear) or a pointer to a boxed
+/// [`Named`] (low bit set; both are 8-aligned, so the bit is free).
+/// Immutable after creation; the box is freed with the header.
+pub(crate) struct SpawnSite(NonNull<()>);
+
+/// A named task's spawn site.
+struct Named {
+    name: Box<str>,
+    location: &'static Location<'static>,
+}
+
+const NAMED: usize = 1;
+
+// SAFETY: a `SpawnSite` is read-only after creation and points to a
+// `'static` location or to a `Named` it owns, both `Send + Sync`.
+unsafe impl Send for SpawnSite {}
+// SAFETY: as above.
+unsafe impl Sync for SpawnSite {}
+
+impl SpawnSite {
+    /// A task spawned at `location`, named `name` if given.
+    pub(crate) fn new(location: &'static Location<'static>, name: Option<Box<str>>) -> Self {
+        match name {
+            None => SpawnSite(NonNull::from(location).cast()),
+            Some(name) => {
+                let named = NonNull::from(Box::leak(Box::new(Named { name, location })));
+                debug_assert_eq!(named.as_ptr() as usize & NAMED, 0);
+                SpawnSite(named.cast::<()>().map_addr(|a| a | NAMED))
+            }
+        }
+    }
+
+    /// The boxed `Named`, if the tag says there is one.
+    fn named_ptr(&self) -> Option<*mut Named> {
+        let ptr = self.0.as_ptr();
+        (ptr.addr() & NAMED != 0).then(|| ptr.map_addr(|a| a & !NAMED).cast::<Named>())
+    }
+
+    fn named(&self) -> Option<&Named> {
+        // SAFETY: a tagged pointer came from `Box::leak` of a `Named` in
+        // `new`, freed only in `drop`, so it is live while `self` is.
+        self.named_ptr().map(|p| unsafe { &*p })
+    }
+
+    /// Where the task was spawned.
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        match self.named() {
+            Some(named) => named.location,
+            // SAFETY: an untagged pointer came from a `&'static Location`.
+            None => unsafe { self.0.cast::<Location<'static>>().as_ref() },
+        }
+    }
+
+    /// The task's name, if it was given one.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.named().map(|n| &*n.name)
+    }
+}
+
+impl Drop for SpawnSite {
+    fn drop(&mut self) {
+        if let Some(named) = self.named_ptr() {
+            // SAFETY: as in `named`; this is the one place that frees it.
+            drop(unsafe { Box::from_raw(named) });
+        }
     }
 }

@@ -109,6 +109,12 @@ impl<T> Future for JoinHandle<T> {
         if out.is_ready() {
             self.output_taken = true;
             coop.made_progress();
+        } else {
+            gort_coop::set_wait_reason(if header.vtable.blocking {
+                gort_coop::WaitReason::Blocking
+            } else {
+                gort_coop::WaitReason::Join
+            });
         }
         out
     }

@@ -33,6 +33,7 @@
 //!   completion, both under `RUNNING`.
 
 pub(crate) mod alloc;
+mod builder;
 mod error;
 mod harness;
 mod header;
@@ -46,10 +47,11 @@ use std::fmt;
 use std::future::Future;
 use std::ptr::NonNull;
 
+pub use builder::Builder;
 pub use error::JoinError;
 /// Opting out of the cooperative budget (see the `gort_coop` crate docs).
 pub use gort_coop::{unconstrained, Unconstrained};
-pub(crate) use header::{Header, TaskRef};
+pub(crate) use header::{Header, SpawnSite, TaskRef};
 pub use id::Id;
 pub(crate) use id::IdBlock;
 pub use join::JoinHandle;
@@ -67,6 +69,12 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     fn requeue(&self, task: Notified);
     /// Called once when a task completes, before its references go.
     fn count_completed(&self);
+    /// `true` for the blocking pool: a `JoinHandle` waiting for such a
+    /// task waits on "blocking", not "join".
+    const BLOCKING: bool = false;
+    /// Called when a poll ended because the cooperative budget was spent
+    /// (before the task is requeued). The default counts nothing.
+    fn count_forced_yield(&self) {}
     /// Takes back the task's scheduler handle when the task is freed. The
     /// default drops it; the multi-processor scheduler keeps handles in a
     /// per-worker cache so that spawning and freeing do not bounce one
@@ -137,13 +145,18 @@ impl fmt::Debug for Notified {
 
 /// Allocates a task for `future`, scheduled on `scheduler`. Returns its
 /// first `Notified` (to be queued) and its `JoinHandle`.
-pub(crate) fn new_task<F, S>(future: F, scheduler: S, id: Id) -> (Notified, JoinHandle<F::Output>)
+pub(crate) fn new_task<F, S>(
+    future: F,
+    scheduler: S,
+    id: Id,
+    site: SpawnSite,
+) -> (Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let task = Cell::allocate(future, scheduler, id);
+    let task = Cell::allocate(future, scheduler, id, site);
     // SAFETY: a new task holds three references (state.rs): the Notified,
     // the join reference, and the registry reference, which stays with the
     // task until it completes.

@@ -1,6 +1,7 @@
 //! Per-processor registry of live tasks: what lets a shutdown find (and
 //! drop) a task that no queue holds and only a waker or nothing points to,
-//! without a lock on the spawn path.
+//! and the goroutine dump list every task, without a lock on the spawn
+//! path.
 //!
 //! Each processor owns one `Registry`. A task is registered by the first
 //! processor that polls it (so a spawn from any thread touches no registry)
@@ -13,40 +14,60 @@
 //!   on the slot. Whoever moves a slot from the task to null owns the
 //!   registry reference, so a completion racing a shutdown drain gives it
 //!   back exactly once.
+//! - **Visit** (any thread: the dump): `compare_exchange(task, task | PINNED)`
+//!   pins a slot, so the registry reference it holds keeps the task alive
+//!   while the visitor reads the header; storing `task` back unpins it. A
+//!   remove or a drain that finds a slot pinned waits for the unpin (a
+//!   visit reads a few header fields, nothing that blocks).
 //! - **Drain** (shutdown, after every owner has stopped): swap every slot
 //!   to null and shut the tasks found down.
 //!
-//! Chunks never move or shrink while the registry lives (the `Vec` of boxes
-//! may reallocate, the boxes do not), so a slot address stays valid for as
-//! long as any task can hold it: tasks hold the scheduler, which holds the
-//! registries.
+//! Chunks never move or shrink while the registry lives, and the table of
+//! chunks is a fixed array filled in order, so a slot address stays valid
+//! for as long as any task can hold it (tasks hold the scheduler, which
+//! holds the registries) and a visitor can walk the chunks while the owner
+//! adds one.
 
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
+use std::sync::OnceLock;
 
 use super::header::{Header, TaskRef};
-use crate::loom::atomic::{AtomicBool, AtomicPtr, Ordering::*};
+use crate::loom::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 use crate::loom::UnsafeCell;
 
-/// One registry slot: null, or a registered task.
+/// One registry slot: null, a registered task, or a registered task with
+/// the `PINNED` bit set while a visitor reads it.
 pub(crate) type Slot = AtomicPtr<Header>;
+
+/// The low bit of a slot: a visitor is reading the task (headers are
+/// 8-aligned, so the bit is free).
+const PINNED: usize = 1;
 
 /// Slots looked at before the registry grows instead.
 const SCAN: usize = 64;
 /// Size of the first chunk.
 const FIRST_CHUNK: usize = if cfg!(loom) { 2 } else { 64 };
+/// Chunks a registry can have: each new chunk is as large as all the
+/// others together, so 40 of them hold `FIRST_CHUNK << 39` slots.
+const MAX_CHUNKS: usize = 40;
 
-struct Chunks {
-    chunks: Vec<Box<[Slot]>>,
+/// The owner's bookkeeping.
+struct Cursor {
+    /// Slots in all chunks.
     capacity: usize,
     /// Next slot to look at: (chunk index, offset).
-    cursor: (usize, usize),
+    at: (usize, usize),
 }
 
 /// The live tasks first polled by one processor.
 pub(crate) struct Registry {
+    /// Chunk `i` is set once, by the owner, before `chunks_len` passes `i`.
+    chunks: [OnceLock<Box<[Slot]>>; MAX_CHUNKS],
+    /// Chunks set (a prefix of `chunks`).
+    chunks_len: AtomicUsize,
     /// Mutated only through the one `RegistryOwner` that exists at a time.
-    chunks: UnsafeCell<Chunks>,
+    cursor: UnsafeCell<Cursor>,
     /// `true` while a `RegistryOwner` exists.
     claimed: AtomicBool,
 }
@@ -60,20 +81,48 @@ pub(crate) struct RegistryOwner<'a> {
     _not_send: PhantomData<*const ()>,
 }
 
-// SAFETY: slots are atomics; `chunks` is touched only by the holder of the
-// single `RegistryOwner` (see module docs), and other threads use only
-// slot addresses, which stay valid.
+// SAFETY: slots are atomics and chunks are published once through
+// `OnceLock`; `cursor` is touched only by the holder of the single
+// `RegistryOwner` (see module docs), and other threads use only slot
+// addresses, which stay valid.
 unsafe impl Sync for Registry {}
 // SAFETY: as above; the registry owns no thread-bound data.
 unsafe impl Send for Registry {}
 
+/// Spins (then yields) until `slot` no longer holds `task` pinned; returns
+/// what it holds then.
+fn wait_unpinned(slot: &Slot, task: *mut Header) -> *mut Header {
+    let pinned = task.map_addr(|a| a | PINNED);
+    let mut spins = 0u32;
+    loop {
+        let now = slot.load(Acquire);
+        if now != pinned {
+            return now;
+        }
+        spins += 1;
+        if spins < 64 && !cfg!(loom) {
+            std::hint::spin_loop();
+        } else {
+            yield_thread();
+        }
+    }
+}
+
+fn yield_thread() {
+    #[cfg(loom)]
+    loom::thread::yield_now();
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+}
+
 impl Registry {
     pub(crate) fn new() -> Self {
         Registry {
-            chunks: UnsafeCell::new(Chunks {
-                chunks: Vec::new(),
+            chunks: [const { OnceLock::new() }; MAX_CHUNKS],
+            chunks_len: AtomicUsize::new(0),
+            cursor: UnsafeCell::new(Cursor {
                 capacity: 0,
-                cursor: (0, 0),
+                at: (0, 0),
             }),
             claimed: AtomicBool::new(false),
         }
@@ -90,17 +139,79 @@ impl Registry {
             })
     }
 
+    /// The chunks published so far.
+    fn chunks(&self) -> impl Iterator<Item = &[Slot]> {
+        let len = self.chunks_len.load(Acquire);
+        self.chunks[..len]
+            .iter()
+            .map(|c| &**c.get().expect("chunks below chunks_len are set"))
+    }
+
     /// Unregisters `task` from `slot`; `true` if the caller now owns the
     /// registry reference (it was still there), `false` if a drain took it.
     pub(crate) fn remove(slot: &Slot, task: TaskRef) -> bool {
-        slot.compare_exchange(task.0.as_ptr(), ptr::null_mut(), AcqRel, Relaxed)
-            .is_ok()
+        let task = task.0.as_ptr();
+        let mut expected = task;
+        loop {
+            match slot.compare_exchange(expected, ptr::null_mut(), AcqRel, Acquire) {
+                Ok(_) => return true,
+                // A visitor reads the task: wait until it is done.
+                Err(now) if now == task.map_addr(|a| a | PINNED) => {
+                    expected = wait_unpinned(slot, task);
+                    if expected != task {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Calls `f` with each registered task, the slot pinned meanwhile: the
+    /// task stays allocated while `f` runs (it may complete, and its future
+    /// may be dropped, but the header is readable). `f` must not block or
+    /// touch this registry. Tasks registered or removed during the walk
+    /// may or may not be seen; a task present throughout is seen once.
+    pub(crate) fn visit(&self, mut f: impl FnMut(&Header)) {
+        for chunk in self.chunks() {
+            for slot in chunk {
+                let mut task = slot.load(Acquire);
+                loop {
+                    if task.is_null() {
+                        break;
+                    }
+                    if task.addr() & PINNED != 0 {
+                        // Another visitor: wait for it, then look again.
+                        task = wait_unpinned(slot, task.map_addr(|a| a & !PINNED));
+                        continue;
+                    }
+                    match slot.compare_exchange(
+                        task,
+                        task.map_addr(|a| a | PINNED),
+                        AcqRel,
+                        Acquire,
+                    ) {
+                        Ok(_) => {
+                            // SAFETY: the slot holds the task's registry
+                            // reference and we pinned it: no remove or
+                            // drain can take that reference until we unpin,
+                            // so the task is allocated.
+                            f(unsafe { &*task });
+                            // Only the pinner changes a pinned slot.
+                            slot.store(task, Release);
+                            break;
+                        }
+                        Err(now) => task = now,
+                    }
+                }
+            }
+        }
     }
 }
 
 impl Drop for RegistryOwner<'_> {
     fn drop(&mut self) {
-        // Release: the next owner sees our writes to `chunks`.
+        // Release: the next owner sees our writes to `cursor`.
         self.registry.claimed.store(false, Release);
     }
 }
@@ -109,39 +220,45 @@ impl RegistryOwner<'_> {
     /// Registers `task`; returns the slot now holding its registry reference.
     pub(crate) fn insert(&self, task: TaskRef) -> *const Slot {
         let ptr = task.0.as_ptr();
-        self.registry.chunks.with_mut(|c| {
-            // SAFETY: we are the single owner, the only one touching `chunks`.
+        let registry = self.registry;
+        registry.cursor.with_mut(|c| {
+            // SAFETY: we are the single owner, the only one touching `cursor`.
             let c = unsafe { &mut *c };
+            let len = registry.chunks_len.load(Relaxed);
+            let chunk = |i: usize| {
+                &**registry.chunks[i]
+                    .get()
+                    .expect("chunks below chunks_len are set")
+            };
             for _ in 0..SCAN.min(c.capacity) {
-                let (ci, off) = c.cursor;
-                let slot: *const Slot = &c.chunks[ci][off];
-                c.cursor = if off + 1 < c.chunks[ci].len() {
+                let (ci, off) = c.at;
+                let slot: &Slot = &chunk(ci)[off];
+                c.at = if off + 1 < chunk(ci).len() {
                     (ci, off + 1)
                 } else {
-                    ((ci + 1) % c.chunks.len(), 0)
+                    ((ci + 1) % len, 0)
                 };
-                // SAFETY: slot points into a live chunk.
-                let slot_ref = unsafe { &*slot };
                 // Relaxed: a null was written by a completion that is done
                 // with this slot; nothing is published through it.
-                if slot_ref.load(Relaxed).is_null() {
-                    slot_ref.store(ptr, Release);
-                    return slot;
+                if slot.load(Relaxed).is_null() {
+                    slot.store(ptr, Release);
+                    return slot as *const Slot;
                 }
             }
             // Everything near the cursor is taken: double the capacity.
-            let len = c.capacity.max(FIRST_CHUNK);
-            let chunk: Box<[Slot]> = (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
-            chunk[0].store(ptr, Release);
-            // The pointer is taken after the move into `chunks`: moving a
-            // `Box` asserts unique access, which would invalidate a
-            // pointer derived before it (miri's aliasing model).
-            c.chunks.push(chunk);
-            let slot: *const Slot = &c.chunks.last().expect("pushed above")[0];
-            c.capacity += len;
-            // `len >= 2`, so offset 1 exists.
-            c.cursor = (c.chunks.len() - 1, 1);
-            slot
+            assert!(len < MAX_CHUNKS, "a processor's task registry is full");
+            let size = c.capacity.max(FIRST_CHUNK);
+            let new: Box<[Slot]> = (0..size).map(|_| AtomicPtr::new(ptr::null_mut())).collect();
+            new[0].store(ptr, Release);
+            if registry.chunks[len].set(new).is_err() {
+                unreachable!("registry chunk {len} set twice");
+            }
+            // Release: a visitor that reads the new length finds the chunk.
+            registry.chunks_len.store(len + 1, Release);
+            c.capacity += size;
+            // `size >= 2`, so offset 1 exists.
+            c.at = (len, 1);
+            &chunk(len)[0] as *const Slot
         })
     }
 
@@ -151,18 +268,24 @@ impl RegistryOwner<'_> {
         // Collect first: shutting down drops futures, which run user code
         // (that may even spawn onto this processor's registry later).
         let mut found = Vec::new();
-        self.registry.chunks.with(|c| {
-            // SAFETY: we are the single owner; we only read `chunks`.
-            let c = unsafe { &*c };
-            for chunk in &c.chunks {
-                for slot in chunk.iter() {
-                    let p = slot.swap(ptr::null_mut(), AcqRel);
-                    if let Some(p) = NonNull::new(p) {
-                        found.push(TaskRef(p));
+        for chunk in self.registry.chunks() {
+            for slot in chunk {
+                let mut task = slot.load(Acquire);
+                while !task.is_null() {
+                    if task.addr() & PINNED != 0 {
+                        task = wait_unpinned(slot, task.map_addr(|a| a & !PINNED));
+                        continue;
+                    }
+                    match slot.compare_exchange(task, ptr::null_mut(), AcqRel, Acquire) {
+                        Ok(_) => {
+                            found.push(TaskRef(NonNull::new(task).expect("checked non-null")));
+                            break;
+                        }
+                        Err(now) => task = now,
                     }
                 }
             }
-        });
+        }
         for task in found {
             // SAFETY: the slot held the task's registry reference, now ours
             // to give to `shutdown`, which consumes one reference.
@@ -174,7 +297,7 @@ impl RegistryOwner<'_> {
     #[cfg(all(test, not(loom)))]
     pub(crate) fn capacity(&self) -> usize {
         // SAFETY: we are the single owner.
-        self.registry.chunks.with(|c| unsafe { (*c).capacity })
+        self.registry.cursor.with(|c| unsafe { (*c).capacity })
     }
 }
 
@@ -197,7 +320,12 @@ mod tests {
 
     /// A task parked forever, registered the way a worker registers it.
     fn parked(owner: &RegistryOwner<'_>, id: u64) -> JoinHandle<()> {
-        let (notified, join) = new_task(std::future::pending::<()>(), RunNow, Id(id));
+        let (notified, join) = new_task(
+            std::future::pending::<()>(),
+            RunNow,
+            Id(id),
+            crate::task::SpawnSite::new(std::panic::Location::caller(), None),
+        );
         notified.run(Some(owner));
         join
     }

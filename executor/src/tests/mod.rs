@@ -50,7 +50,12 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    task::new_task(f, sched.clone(), Id(id))
+    task::new_task(
+        f,
+        sched.clone(),
+        Id(id),
+        task::SpawnSite::new(std::panic::Location::caller(), None),
+    )
 }
 
 /// Polls a future once with a no-op waker.

@@ -1,0 +1,205 @@
+//! Deadlock detection: Go's "fatal error: all goroutines are asleep -
+//! deadlock!" (`checkdead`).
+//!
+//! A runtime is deadlocked when a thread waits in its `block_on` (the main
+//! goroutine) and nothing can ever wake anything: every worker is parked,
+//! no queue holds a task, no poll is running (not even one sysmon took the
+//! permit from), the blocking pool runs and queues nothing, and the
+//! reactor has no timer and no I/O source. All of this must hold for
+//! [`GRACE`] with no worker waking meanwhile.
+//!
+//! Nobody polls for it. The `block_on` thread asks when it is about to
+//! park, and the last worker to park wakes the `block_on` threads
+//! waiting on its runtime so they ask again: while any worker is busy, the
+//! check costs nothing. A thread that suspects a deadlock parks for the
+//! grace period instead of for good, then checks again.
+//!
+//! Go's rule is exact because Go owns every thread that can wake a
+//! goroutine. A Rust program may have plain threads holding a channel's
+//! sender: to gort they are invisible, and a task waiting for one of them
+//! looks deadlocked. That is why [`OnDeadlock::Warn`] is the default for
+//! `Builder` and `#[gort::main]` (a warning, and the program keeps
+//! waiting), `#[gort::test]` uses [`OnDeadlock::Panic`], and
+//! [`OnDeadlock::Ignore`] turns the check off.
+
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Mutex;
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use crate::dump::Dump;
+use crate::netpoll;
+use crate::scheduler::{Scheduler, Shared};
+
+/// How long a runtime must look deadlocked before it is reported. Long
+/// enough for a wake already on its way (a thread between its channel
+/// send and the unpark) to land; short enough that a deadlocked test
+/// fails at once.
+pub(crate) const GRACE: Duration = Duration::from_millis(50);
+
+/// What a runtime does when it finds itself deadlocked (see
+/// [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock)).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum OnDeadlock {
+    /// The waiting `block_on` panics with "all goroutines are asleep -
+    /// deadlock!" and the goroutine dump (`#[gort::test]`'s choice).
+    Panic,
+    /// The same text goes to stderr once, and the program keeps waiting
+    /// (the default: a plain thread may still wake it).
+    #[default]
+    Warn,
+    /// No check at all.
+    Ignore,
+}
+
+/// A runtime's deadlock watch.
+pub(crate) struct Deadlock {
+    mode: OnDeadlock,
+    /// Threads waiting in this runtime's `block_on`, to wake for a check.
+    waiters: Mutex<Vec<Thread>>,
+    /// `waiters.len()`, read without the lock by every parking worker.
+    waiting: AtomicUsize,
+    /// Set once a warning was printed.
+    warned: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Deadlock {
+    pub(crate) fn new(mode: OnDeadlock) -> Self {
+        Deadlock {
+            mode,
+            waiters: Mutex::new(Vec::new()),
+            waiting: AtomicUsize::new(0),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// A parking worker that found every worker parked: wakes the
+    /// `block_on` threads waiting on this runtime, if any, to check.
+    pub(crate) fn last_worker_parked(&self) {
+        if self.waiting.load(SeqCst) == 0 {
+            return;
+        }
+        for t in lock(&self.waiters).iter() {
+            t.unpark();
+        }
+    }
+}
+
+/// Whether nothing in `shared` can wake anything, and the activity count
+/// it was seen with (the sum of the workers' park counts: any worker that
+/// ran since has parked again, and moved it).
+fn asleep(shared: &Shared) -> Option<u64> {
+    if !shared.idle.all_parked() || shared.is_closed() {
+        return None;
+    }
+    let mut parks = 0u64;
+    for p in shared.processors.iter() {
+        if !p.poll.is_idle() {
+            return None;
+        }
+        parks = parks.wrapping_add(p.counters.parks.load(SeqCst));
+    }
+    if shared.has_work_anywhere() {
+        return None;
+    }
+    let pool = shared.blocking.counts();
+    if pool.threads != pool.idle || pool.queued != 0 {
+        return None;
+    }
+    if netpoll::timers_pending() != 0 || netpoll::io_registrations() != 0 {
+        return None;
+    }
+    if !shared.idle.all_parked() {
+        return None;
+    }
+    Some(parks)
+}
+
+/// A `block_on` thread's registration with its runtime's watch, for as
+/// long as it waits on it.
+pub(crate) struct Watch<'a> {
+    scheduler: &'a Scheduler,
+    /// Where `block_on` was called (the "main goroutine" of the report).
+    caller: &'static Location<'static>,
+    /// Reported (or warned) already: wait for good from now on.
+    done: bool,
+}
+
+impl<'a> Watch<'a> {
+    /// Starts watching, unless the runtime ignores deadlocks.
+    pub(crate) fn start(
+        scheduler: &'a Scheduler,
+        caller: &'static Location<'static>,
+    ) -> Option<Watch<'a>> {
+        let d = &scheduler.shared().deadlock;
+        if d.mode == OnDeadlock::Ignore {
+            return None;
+        }
+        lock(&d.waiters).push(std::thread::current());
+        d.waiting.fetch_add(1, SeqCst);
+        Some(Watch {
+            scheduler,
+            caller,
+            done: false,
+        })
+    }
+
+    /// The `block_on` thread's park, with its future pending: until
+    /// `woken` says the future was woken (the caller re-checks it), or
+    /// the runtime is found deadlocked (`Panic`: this panics; `Warn`:
+    /// prints, then waits for good).
+    pub(crate) fn park(&mut self, woken: impl Fn() -> bool) {
+        let shared = self.scheduler.shared();
+        if self.done {
+            std::thread::park();
+            return;
+        }
+        let Some(seen) = asleep(shared) else {
+            std::thread::park();
+            return;
+        };
+        let deadline = Instant::now() + GRACE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::park_timeout(left);
+            if woken() || asleep(shared) != Some(seen) {
+                return;
+            }
+        }
+        self.done = true;
+        let report = format!(
+            "all goroutines are asleep - deadlock!\n\nmain (block_on) [waiting]:\n    called at {}\n\n{}",
+            self.caller,
+            Dump::take(self.scheduler)
+        );
+        match shared.deadlock.mode {
+            OnDeadlock::Panic => panic!("{report}"),
+            OnDeadlock::Warn => {
+                if !shared.deadlock.warned.swap(true, SeqCst) {
+                    eprintln!("gort: {report}\n\n(the runtime keeps waiting: OnDeadlock::Warn)");
+                }
+            }
+            OnDeadlock::Ignore => {}
+        }
+    }
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        let d = &self.scheduler.shared().deadlock;
+        let me = std::thread::current().id();
+        let mut waiters = lock(&d.waiters);
+        if let Some(i) = waiters.iter().position(|t| t.id() == me) {
+            waiters.swap_remove(i);
+        }
+        d.waiting.fetch_sub(1, SeqCst);
+    }
+}
