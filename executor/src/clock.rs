@@ -27,10 +27,15 @@ fn ms_at(at: Instant) -> u64 {
     u64::try_from(at.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Sets the clock to `now` (a reading the caller took anyway). Never moves
-/// it back: two refreshers may store out of order.
+/// Sets the clock to `now` (a reading the caller took anyway), if that is
+/// later. A load, and a store only when the millisecond changed: no
+/// read-modify-write on a line every worker reads. Two refreshers racing
+/// may leave the earlier of their readings, a millisecond behind at most.
 pub(crate) fn refresh(now: Instant) {
-    NOW_MS.fetch_max(ms_at(now), Relaxed);
+    let ms = ms_at(now);
+    if ms > NOW_MS.load(Relaxed) {
+        NOW_MS.store(ms, Relaxed);
+    }
 }
 
 /// The coarse time, in milliseconds since the epoch.

@@ -126,6 +126,7 @@ where
 }
 
 /// [`spawn`] with the spawn site and name given (`task::Builder`).
+#[inline]
 pub(crate) fn spawn_at<F>(
     future: F,
     location: &'static Location<'static>,
@@ -135,22 +136,18 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let mut args = Some((future, name));
+    let mut future = Some(future);
+    let mut name = Some(name);
     let spawned = context::with_scheduler(|s| {
-        s.map(|s| {
-            let (future, name) = args.take().expect("taken once");
-            s.spawn(future, location, name)
-        })
+        s.map(|s| s.spawn(future.take().unwrap(), location, name.take().flatten()))
     });
     match spawned {
         Some(join) => join,
-        None => {
-            let (future, name) = args.take().expect("not taken: no current runtime");
-            runtime::global()
-                .handle()
-                .scheduler
-                .spawn(future, location, name)
-        }
+        None => runtime::global().handle().scheduler.spawn(
+            future.take().unwrap(),
+            location,
+            name.take().flatten(),
+        ),
     }
 }
 

@@ -136,23 +136,17 @@ impl Scheduler {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let make = move |id: Id, handle: Scheduler| {
-            tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, name = name.as_deref(), "spawn");
-            let made = task::new_task(future, handle, id, SpawnSite::new(location, name));
-            if crate::trace::on() {
-                crate::trace::runnable(id.0);
-            }
-            made
-        };
         worker::with_processor(self.id(), |w| match w {
             Some((_, p)) => {
-                let (notified, join) = make(p.next_id(), p.take_handle(self));
+                let id = p.next_id();
+                let (notified, join) = new_task_at(future, p.take_handle(self), id, location, name);
                 p.shared.count_spawned();
                 p.schedule_local(&self.0, notified, true);
                 join
             }
             _ => {
-                let (notified, join) = make(Id::next(), self.clone());
+                let id = Id::next();
+                let (notified, join) = new_task_at(future, self.clone(), id, location, name);
                 self.0.remote_spawned.fetch_add(1, Relaxed);
                 self.schedule_remote(notified);
                 join
@@ -203,6 +197,27 @@ impl Scheduler {
         // Counters are read one by one; clamp a transiently negative sum.
         (spawned.wrapping_sub(completed) as i64).max(0) as usize
     }
+}
+
+/// Allocates a task spawned at `location` (traced as a spawn).
+#[inline(always)]
+fn new_task_at<F>(
+    future: F,
+    handle: Scheduler,
+    id: Id,
+    location: &'static Location<'static>,
+    name: Option<Box<str>>,
+) -> (Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tracing::trace!(target: "gort::task", task_id = id.0, spawned_at = %location, name = name.as_deref(), "spawn");
+    let made = task::new_task(future, handle, id, SpawnSite::new(location, name));
+    if crate::trace::on() {
+        crate::trace::runnable(id.0);
+    }
+    made
 }
 
 impl Schedule for Scheduler {

@@ -149,9 +149,23 @@ impl Registry {
 
     /// Unregisters `task` from `slot`; `true` if the caller now owns the
     /// registry reference (it was still there), `false` if a drain took it.
+    #[inline]
     pub(crate) fn remove(slot: &Slot, task: TaskRef) -> bool {
         let task = task.0.as_ptr();
-        let mut expected = task;
+        match slot.compare_exchange(task, ptr::null_mut(), AcqRel, Acquire) {
+            Ok(_) => true,
+            Err(now) if now == task.map_addr(|a| a | PINNED) => Self::remove_pinned(slot, task),
+            Err(_) => false,
+        }
+    }
+
+    /// [`remove`](Self::remove) of a slot a visitor has pinned.
+    #[cold]
+    fn remove_pinned(slot: &Slot, task: *mut Header) -> bool {
+        let mut expected = wait_unpinned(slot, task);
+        if expected != task {
+            return false;
+        }
         loop {
             match slot.compare_exchange(expected, ptr::null_mut(), AcqRel, Acquire) {
                 Ok(_) => return true,
@@ -230,10 +244,14 @@ impl RegistryOwner<'_> {
                     .get()
                     .expect("chunks below chunks_len are set")
             };
+            let mut current: (usize, &[Slot]) = (usize::MAX, &[]);
             for _ in 0..SCAN.min(c.capacity) {
                 let (ci, off) = c.at;
-                let slot: &Slot = &chunk(ci)[off];
-                c.at = if off + 1 < chunk(ci).len() {
+                if current.0 != ci {
+                    current = (ci, chunk(ci));
+                }
+                let slot: &Slot = &current.1[off];
+                c.at = if off + 1 < current.1.len() {
                     (ci, off + 1)
                 } else {
                     ((ci + 1) % len, 0)
