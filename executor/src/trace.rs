@@ -15,14 +15,14 @@
 //!   park to unpark) and reactor turns on a worker (a slice `netpoll`).
 //!
 //! Each thread appends to its own buffer (an uncontended lock per event);
-//! a buffer of [`FLUSH_EVENTS`] events is written out by its thread. While
-//! no trace runs, each of these places costs one load of a flag and a
-//! branch.
+//! a full buffer of [`FLUSH_EVENTS`] events goes to a writer thread
+//! (`gort-trace-writer`), which formats and writes it. While no trace
+//! runs, each of these places costs one load of a flag and a branch.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 /// Events a thread buffers before it writes them out itself.
@@ -40,13 +40,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 struct Trace {
-    out: Box<dyn Write + Send>,
     start: Instant,
     session: u64,
     /// Every thread's buffer in this trace, to drain at `stop`.
     buffers: Vec<Arc<Buffer>>,
     /// Track ids handed out so far to threads that are not workers.
     other_threads: u64,
+    /// Full buffers go to the writer thread through this.
+    batches: mpsc::Sender<(u64, Vec<Event>)>,
+    /// The writer thread: it formats and writes the batches, and gives
+    /// the output back when the channel closes.
+    writer: std::thread::JoinHandle<io::Result<Output>>,
+}
+
+/// The trace file while it is written.
+struct Output {
+    out: Box<dyn Write + Send>,
     /// An event was written: the next needs a comma first.
     wrote_any: bool,
 }
@@ -63,12 +72,23 @@ struct Buffer {
 
 #[derive(Clone, Copy)]
 enum Kind {
-    Poll { task: u64, dur_ns: u64 },
-    FlowStart { task: u64 },
-    FlowEnd { task: u64 },
-    Steal { victim: u64 },
-    Park { dur_ns: u64 },
-    Turn { dur_ns: u64 },
+    /// A poll, and the end of the flow that caused it.
+    Poll {
+        task: u64,
+        dur_ns: u64,
+    },
+    FlowStart {
+        task: u64,
+    },
+    Steal {
+        victim: u64,
+    },
+    Park {
+        dur_ns: u64,
+    },
+    Turn {
+        dur_ns: u64,
+    },
 }
 
 #[derive(Clone, Copy)]
@@ -113,11 +133,6 @@ fn write_event(out: &mut dyn Write, tid: u64, e: &Event) -> io::Result<()> {
             out,
             ",\"ph\":\"s\",\"name\":\"wake\",\"cat\":\"wake\",\"id\":{task}"
         )?,
-        // `bp: e`: binds to the poll slice that starts here.
-        Kind::FlowEnd { task } => write!(
-            out,
-            ",\"ph\":\"f\",\"bp\":\"e\",\"name\":\"wake\",\"cat\":\"wake\",\"id\":{task}"
-        )?,
         Kind::Steal { victim } => write!(
             out,
             ",\"ph\":\"i\",\"s\":\"t\",\"name\":\"steal from worker {victim}\",\"cat\":\"scheduler\""
@@ -146,7 +161,7 @@ fn write_thread_name(out: &mut dyn Write, tid: u64, name: &str) -> io::Result<()
     out.write_all(b"}}")
 }
 
-impl Trace {
+impl Output {
     /// Starts the next element of the event array.
     fn separator(&mut self) -> io::Result<()> {
         if self.wrote_any {
@@ -158,11 +173,32 @@ impl Trace {
 
     fn write_events(&mut self, tid: u64, events: &[Event]) -> io::Result<()> {
         for event in events {
+            if let Kind::Poll { task, .. } = event.kind {
+                // The flow that caused this poll ends here (`bp: e`: at
+                // the slice that starts at this time).
+                self.separator()?;
+                write!(
+                    self.out,
+                    "{{\"pid\":1,\"tid\":{tid},\"ts\":{:.3},\"ph\":\"f\",\"bp\":\"e\",\"name\":\"wake\",\"cat\":\"wake\",\"id\":{task}}}",
+                    us(event.ts_ns)
+                )?;
+            }
             self.separator()?;
             write_event(&mut self.out, tid, event)?;
         }
         Ok(())
     }
+}
+
+/// The writer thread's body: formats the batches as they come.
+fn write_batches(
+    mut output: Output,
+    batches: mpsc::Receiver<(u64, Vec<Event>)>,
+) -> io::Result<Output> {
+    for (tid, events) in batches {
+        output.write_events(tid, &events)?;
+    }
+    Ok(output)
 }
 
 thread_local! {
@@ -227,12 +263,12 @@ fn record_at(at: Instant, kind: Kind) {
     let mut events = lock(&buffer.events);
     events.push(Event { ts_ns, kind });
     if events.len() >= FLUSH_EVENTS {
-        let batch = std::mem::take(&mut *events);
+        let batch = std::mem::replace(&mut *events, Vec::with_capacity(FLUSH_EVENTS));
         drop(events);
-        if let Some(t) = lock(&TRACE).as_mut() {
-            // A write error here has no caller to go to; `stop` reports
-            // the writer's state when it flushes.
-            let _ = t.write_events(buffer.tid, &batch);
+        if let Some(t) = lock(&TRACE).as_ref() {
+            // The writer thread formats it; a write error ends that
+            // thread, and `stop` reports it.
+            let _ = t.batches.send((buffer.tid, batch));
         }
     }
 }
@@ -245,7 +281,6 @@ fn ns(d: std::time::Duration) -> u64 {
 #[cold]
 pub(crate) fn poll(task: u64, start: Instant) {
     let dur_ns = ns(start.elapsed());
-    record_at(start, Kind::FlowEnd { task });
     record_at(start, Kind::Poll { task, dur_ns });
 }
 
@@ -332,15 +367,23 @@ pub fn start(w: impl Write + Send + 'static) -> io::Result<()> {
     }
     let mut out: Box<dyn Write + Send> = Box::new(w);
     out.write_all(b"{\"traceEvents\":[\n")?;
+    let (batches, received) = mpsc::channel();
+    let output = Output {
+        out,
+        wrote_any: false,
+    };
+    let writer = std::thread::Builder::new()
+        .name("gort-trace-writer".into())
+        .spawn(move || write_batches(output, received))?;
     let session = SESSION.load(Relaxed) + 1;
     SESSION.store(session, Release);
     *trace = Some(Trace {
-        out,
         start: Instant::now(),
         session,
         buffers: Vec::new(),
         other_threads: 0,
-        wrote_any: false,
+        batches,
+        writer,
     });
     ON.store(true, SeqCst);
     Ok(())
@@ -355,21 +398,34 @@ pub fn start(w: impl Write + Send + 'static) -> io::Result<()> {
 /// trace is stopped either way).
 pub fn stop() -> io::Result<()> {
     ON.store(false, SeqCst);
-    let mut trace = lock(&TRACE)
+    let trace = lock(&TRACE)
         .take()
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no gort trace is running"))?;
-    let buffers = std::mem::take(&mut trace.buffers);
-    let mut named = std::collections::HashSet::new();
+    let Trace {
+        buffers,
+        batches,
+        writer,
+        ..
+    } = trace;
     for b in &buffers {
         let events = std::mem::take(&mut *lock(&b.events));
-        trace.write_events(b.tid, &events)?;
+        // Fails only if the writer thread stopped on an error, which its
+        // join below returns.
+        let _ = batches.send((b.tid, events));
+    }
+    drop(batches);
+    let mut output = writer
+        .join()
+        .map_err(|_| io::Error::other("the gort trace writer thread panicked"))??;
+    let mut named = std::collections::HashSet::new();
+    for b in &buffers {
         if named.insert(b.tid) {
-            trace.separator()?;
-            write_thread_name(&mut trace.out, b.tid, &b.name)?;
+            output.separator()?;
+            write_thread_name(&mut output.out, b.tid, &b.name)?;
         }
     }
-    trace.out.write_all(b"\n]}\n")?;
-    trace.out.flush()
+    output.out.write_all(b"\n]}\n")?;
+    output.out.flush()
 }
 
 /// The trace `GORT_TRACE` asked for, started by the first runtime the
