@@ -128,6 +128,12 @@ pub mod sync {
     pub use gort_sync::*;
 }
 
+/// Go's `context`: cancellation, deadlines and values passed down a tree
+/// of tasks ([`Context`](context::Context)). Works on any executor.
+pub mod context {
+    pub use gort_sync::context::*;
+}
+
 /// Timers (Go's `time.Sleep`, `time.After`, `time.Ticker`): [`sleep`](time::sleep),
 /// [`sleep_until`](time::sleep_until), [`timeout`](time::timeout),
 /// [`interval`](time::interval). 1 ms resolution; a timer never fires

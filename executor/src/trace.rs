@@ -86,6 +86,8 @@ enum Kind {
     Park {
         dur_ns: u64,
     },
+    // Under loom and miri there is no reactor turn to record.
+    #[cfg_attr(any(loom, miri), allow(dead_code))]
     Turn {
         dur_ns: u64,
     },
@@ -314,6 +316,7 @@ pub(crate) fn park(start: Instant) {
 
 /// This worker turned the reactor from `start` until now.
 #[cold]
+#[cfg_attr(any(loom, miri), allow(dead_code))]
 pub(crate) fn turn(start: Instant) {
     record_at(
         start,

@@ -7,6 +7,7 @@
 //! | `sync.RWMutex`                       | [`RwLock`]                    |
 //! | `sync.Once`, `sync.OnceValue`        | [`OnceCell`]                  |
 //! | `golang.org/x/sync/semaphore.Weighted` | [`Semaphore`]               |
+//! | `context`                            | [`context::Context`] (`gort::context`) |
 //!
 //! Every type works on gort, tokio, `futures::executor` and plain threads:
 //! the crate depends on no executor. A task waits through its `Waker`; a
@@ -52,6 +53,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod context;
 mod loom;
 mod mutex;
 mod once_cell;

@@ -39,6 +39,7 @@ mod harness;
 mod header;
 mod id;
 mod join;
+mod join_set;
 pub(crate) mod registry;
 pub(crate) mod state;
 mod waker;
@@ -55,6 +56,7 @@ pub(crate) use header::{Header, SpawnSite, TaskRef};
 pub use id::Id;
 pub(crate) use id::IdBlock;
 pub use join::JoinHandle;
+pub use join_set::JoinSet;
 pub(crate) use registry::{Registry, RegistryOwner};
 
 use harness::Cell;

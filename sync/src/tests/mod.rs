@@ -11,6 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+mod loom_context;
 mod loom_mutex;
 mod loom_semaphore;
 mod loom_wait_group;
