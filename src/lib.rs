@@ -125,8 +125,11 @@ pub mod chan {
 /// }
 /// ```
 pub mod sync {
+    pub use crate::errgroup::ErrGroup;
     pub use gort_sync::*;
 }
+
+mod errgroup;
 
 /// Go's `context`: cancellation, deadlines and values passed down a tree
 /// of tasks ([`Context`](context::Context)). Works on any executor.
