@@ -12,6 +12,7 @@ pub mod alloc;
 pub mod channel;
 pub mod go_chan;
 pub mod go_sched;
+pub mod go_sync;
 pub mod net;
 pub mod scheduler;
 pub mod seed;
@@ -40,6 +41,7 @@ pub fn suites() -> Vec<Suite> {
         seed::suite(),
         go_sched::suite(),
         go_chan::suite(),
+        go_sync::suite(),
         channel::async_suite(),
         channel::blocking_suite(),
     ]
