@@ -68,7 +68,7 @@ pub(crate) fn block_on_thread<F: Future>(future: F, runtime: Option<&Scheduler>)
     let (state, waker) = restore.0.as_ref().unwrap();
     let mut cx = Context::from_waker(waker);
     let mut future = pin!(future);
-    let mut watch = runtime.and_then(|s| Watch::start(s, caller));
+    let mut watch = runtime.map(|s| Watch::start(s, caller));
     loop {
         // A fresh cooperative budget per poll, as a task's: a greedy
         // branch of a `join!` here yields to the others, and a yield costs

@@ -56,6 +56,11 @@ pub enum OnDeadlock {
 /// A runtime's deadlock watch.
 pub(crate) struct Deadlock {
     mode: OnDeadlock,
+    /// A task's panic that no `JoinHandle` will see, for `block_on` to
+    /// re-raise (`UnhandledPanic::ShutdownRuntime`).
+    unhandled: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    /// Set with `unhandled`; read without the lock.
+    has_unhandled: AtomicBool,
     /// Threads waiting in this runtime's `block_on`, to wake for a check.
     waiters: Mutex<Vec<Thread>>,
     /// `waiters.len()`, read without the lock by every parking worker.
@@ -72,10 +77,36 @@ impl Deadlock {
     pub(crate) fn new(mode: OnDeadlock) -> Self {
         Deadlock {
             mode,
+            unhandled: Mutex::new(None),
+            has_unhandled: AtomicBool::new(false),
             waiters: Mutex::new(Vec::new()),
             waiting: AtomicUsize::new(0),
             warned: AtomicBool::new(false),
         }
+    }
+
+    /// Keeps the first unhandled panic for the `block_on` threads, and
+    /// wakes them to re-raise it.
+    pub(crate) fn unhandled_panic(&self, payload: Box<dyn std::any::Any + Send>) {
+        {
+            let mut slot = lock(&self.unhandled);
+            if slot.is_some() {
+                return; // the first one wins; this one is dropped
+            }
+            *slot = Some(payload);
+            self.has_unhandled.store(true, SeqCst);
+        }
+        for t in lock(&self.waiters).iter() {
+            t.unpark();
+        }
+    }
+
+    /// The unhandled panic, taken (one `block_on` re-raises it).
+    fn take_unhandled(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        if !self.has_unhandled.load(SeqCst) {
+            return None;
+        }
+        lock(&self.unhandled).take()
     }
 
     /// A parking worker that found every worker parked: wakes the
@@ -132,21 +163,15 @@ pub(crate) struct Watch<'a> {
 
 impl<'a> Watch<'a> {
     /// Starts watching, unless the runtime ignores deadlocks.
-    pub(crate) fn start(
-        scheduler: &'a Scheduler,
-        caller: &'static Location<'static>,
-    ) -> Option<Watch<'a>> {
+    pub(crate) fn start(scheduler: &'a Scheduler, caller: &'static Location<'static>) -> Watch<'a> {
         let d = &scheduler.shared().deadlock;
-        if d.mode == OnDeadlock::Ignore {
-            return None;
-        }
         lock(&d.waiters).push(std::thread::current());
         d.waiting.fetch_add(1, SeqCst);
-        Some(Watch {
+        Watch {
             scheduler,
             caller,
-            done: false,
-        })
+            done: d.mode == OnDeadlock::Ignore,
+        }
     }
 
     /// The `block_on` thread's park, with its future pending: until
@@ -154,8 +179,18 @@ impl<'a> Watch<'a> {
     /// the runtime is found deadlocked (`Panic`: this panics; `Warn`:
     /// prints, then waits for good).
     pub(crate) fn park(&mut self, woken: impl Fn() -> bool) {
+        if let Some(payload) = self.scheduler.shared().deadlock.take_unhandled() {
+            std::panic::resume_unwind(payload);
+        }
+        self.park_watching(woken);
+        if let Some(payload) = self.scheduler.shared().deadlock.take_unhandled() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    fn park_watching(&mut self, woken: impl Fn() -> bool) {
         let shared = self.scheduler.shared();
-        if self.done {
+        if self.done || shared.deadlock.has_unhandled.load(SeqCst) {
             std::thread::park();
             return;
         }

@@ -43,6 +43,19 @@ pub struct Builder {
     max_threads: usize,
     thread_keep_alive: Duration,
     on_deadlock: OnDeadlock,
+    unhandled_panic: UnhandledPanic,
+}
+
+/// What a runtime does with a task's panic that no `JoinHandle` will see
+/// (see [`Builder::unhandled_panic`]; tokio's names).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
+pub enum UnhandledPanic {
+    /// The panic hook prints it; the runtime goes on (the default).
+    #[default]
+    Ignore,
+    /// The runtime shuts down and `block_on` panics with the payload.
+    ShutdownRuntime,
 }
 
 /// How long a task may hold its worker inside one poll before sysmon
@@ -71,7 +84,38 @@ impl Builder {
             max_threads: DEFAULT_MAX_THREADS,
             thread_keep_alive: crate::blocking::KEEP_ALIVE,
             on_deadlock: OnDeadlock::Warn,
+            unhandled_panic: UnhandledPanic::Ignore,
         }
+    }
+
+    /// What a task's panic does when nobody holds its `JoinHandle` (tokio's
+    /// `unhandled_panic`). [`UnhandledPanic::Ignore`] (the default): the
+    /// panic is printed by the panic hook and dropped. With
+    /// [`UnhandledPanic::ShutdownRuntime`] the runtime shuts down and the
+    /// thread waiting in `block_on` panics with that payload, the way a Go
+    /// program dies when a goroutine panics. A task whose `JoinHandle` is
+    /// still held gives its panic to the handle either way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::runtime::{Builder, UnhandledPanic};
+    ///
+    /// let rt = Builder::new()
+    ///     .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+    ///     .build()
+    ///     .unwrap();
+    /// let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    ///     rt.block_on(async {
+    ///         drop(gort::spawn(async { panic!("worker failed") }));
+    ///         std::future::pending::<()>().await
+    ///     })
+    /// }));
+    /// assert_eq!(*died.unwrap_err().downcast::<&str>().unwrap(), "worker failed");
+    /// ```
+    pub fn unhandled_panic(&mut self, behavior: UnhandledPanic) -> &mut Self {
+        self.unhandled_panic = behavior;
+        self
     }
 
     /// What the runtime does when it is deadlocked: a thread waits in its
@@ -224,6 +268,7 @@ impl Builder {
                 max_threads: self.max_threads,
                 keep_alive: self.thread_keep_alive,
                 on_deadlock: self.on_deadlock,
+                unhandled_panic: self.unhandled_panic,
             },
         );
         let mut threads = Vec::with_capacity(workers + 1);

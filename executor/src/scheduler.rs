@@ -22,6 +22,7 @@ use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*
 use crate::loom::{lock, Arc, Condvar, Mutex};
 use crate::pad::CachePadded;
 use crate::processor::{Processor, Processors, WorkerCounters};
+use crate::runtime::UnhandledPanic;
 use crate::sysmon::Sysmon;
 use crate::task::{self, Id, JoinHandle, Notified, Schedule, SpawnSite};
 use crate::worker;
@@ -39,6 +40,8 @@ pub(crate) struct Config {
     pub(crate) keep_alive: Duration,
     /// What a deadlock does.
     pub(crate) on_deadlock: OnDeadlock,
+    /// What a panic no `JoinHandle` sees does.
+    pub(crate) unhandled_panic: UnhandledPanic,
 }
 
 /// State shared by every thread of one runtime.
@@ -240,6 +243,16 @@ impl Schedule for Scheduler {
             Some((_, p)) => p.put_handle(self),
             None => drop(self),
         })
+    }
+
+    fn unhandled_panic(&self, payload: Box<dyn std::any::Any + Send>) {
+        match self.0.config.unhandled_panic {
+            UnhandledPanic::Ignore => drop(payload),
+            UnhandledPanic::ShutdownRuntime => {
+                self.0.deadlock.unhandled_panic(payload);
+                self.0.close();
+            }
+        }
     }
 
     fn count_forced_yield(&self) {

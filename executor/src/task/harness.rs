@@ -205,6 +205,15 @@ where
             }
         }
         Err(payload) => {
+            // The panic hook named the thread (`gort-worker-0`); say which
+            // goroutine it was, as Go's traceback does.
+            let site = &header.spawn_site;
+            let name = site.name().map(|n| format!(" {n:?}")).unwrap_or_default();
+            eprintln!(
+                "gort: goroutine {}{name} panicked (spawned at {})",
+                header.id,
+                site.location()
+            );
             // The future panicked in poll: drop what is left of it, keep
             // the first panic's payload.
             // SAFETY: RUNNING; the future is present.
@@ -281,7 +290,19 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
         "complete"
     );
     let prev = header.state.transition_to_complete(output_bits);
-    if !prev.has(JOIN_INTEREST) {
+    if !prev.has(JOIN_INTEREST) && output_bits & OUTPUT_PANIC != 0 {
+        // A panic nobody will see: the scheduler decides (ignore it, or
+        // shut the runtime down with it).
+        let payload = cell.stage.with_mut(|s| {
+            // SAFETY: COMPLETE with no join interest: the payload is ours,
+            // read out once and never dropped in place.
+            unsafe { ManuallyDrop::into_inner(ptr::read(&(*s).panic)) }
+        });
+        let unhandled = AssertUnwindSafe(|| cell.scheduler.unhandled_panic(*payload));
+        if catch_unwind(unhandled).is_err() {
+            tracing::error!(target: "gort::task", task_id = header.id.0, "dropping an unhandled panic's payload panicked");
+        }
+    } else if !prev.has(JOIN_INTEREST) {
         // Nobody will read the output: it is ours to drop.
         // SAFETY: COMPLETE with no join interest: the output is ours.
         unsafe { drop_output::<F>(&cell.stage, output_bits) };

@@ -71,6 +71,11 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     fn requeue(&self, task: Notified);
     /// Called once when a task completes, before its references go.
     fn count_completed(&self);
+    /// A task panicked and its `JoinHandle` is gone: nobody will see the
+    /// panic. The default drops it (`UnhandledPanic::Ignore`).
+    fn unhandled_panic(&self, payload: Box<dyn std::any::Any + Send>) {
+        drop(payload);
+    }
     /// `true` for the blocking pool: a `JoinHandle` waiting for such a
     /// task waits on "blocking", not "join".
     const BLOCKING: bool = false;
