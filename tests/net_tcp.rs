@@ -521,3 +521,40 @@ fn bare_connects_500_at_once_are_all_accepted() {
         "not all of {N} connects were accepted within 10 s"
     );
 }
+
+/// Host names resolve off the worker (issue 16, point 1): `localhost`
+/// connects, `lookup_host` gives the name's addresses, and a `timeout`
+/// around a connect to a name stays in force while it is looked up.
+#[test]
+fn host_names_resolve_off_the_worker() {
+    reactor_common::finishes_within("tcp_host_names", Duration::from_secs(30), || {
+        let rt = reactor_common::runtime(1, "tcp_host_names");
+        rt.block_on(rt.spawn(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let addrs: Vec<_> = gort::net::lookup_host(("localhost", port))
+                .await
+                .unwrap()
+                .collect();
+            assert!(!addrs.is_empty());
+            assert!(addrs
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == port));
+            // `localhost` may also resolve to ::1, where nothing listens:
+            // connect tries each address in turn.
+            let host = format!("localhost:{port}");
+            let (client, server) =
+                futures::join!(TcpStream::connect(host.as_str()), listener.accept());
+            assert_eq!(client.unwrap().local_addr().unwrap(), server.unwrap().1);
+            // A name that never resolves (RFC 6761's `.invalid`): an error
+            // from the lookup thread, or the timeout, never a connection.
+            let r = gort::time::timeout(
+                Duration::from_millis(2000),
+                TcpStream::connect("gort-test-no-such-host.invalid:80"),
+            )
+            .await;
+            assert!(!matches!(r, Ok(Ok(_))));
+        }))
+        .unwrap();
+    });
+}

@@ -6,28 +6,34 @@
 //! that fails names the address it tried ("cannot bind 127.0.0.1:8080:
 //! Address already in use (os error 98)"), with the OS error's
 //! `io::ErrorKind` and the OS error itself as the wrapper's `source`.
-//! Address arguments take anything `std::net::ToSocketAddrs` takes; each
-//! resolved address is tried in turn, and the last error is returned if
-//! none works.
+//! Address arguments take what `std::net::ToSocketAddrs` takes, through
+//! gort's own [`ToSocketAddrs`]: a host name is looked up on a thread of
+//! its own, never on the caller's (see [`lookup_host`]). Each resolved
+//! address is tried in turn, and the last error is returned if none
+//! works.
 
+mod addr;
 mod tcp;
 mod udp;
 
+pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{Incoming, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
 use std::error::Error;
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
-/// Runs `f` on each address of `addr` until one succeeds.
-fn each_addr<A: ToSocketAddrs, T>(
-    addr: A,
+pub(crate) use addr::resolve;
+
+/// Runs `f` on each of `addrs` until one succeeds.
+fn each_addr<T>(
+    addrs: Vec<SocketAddr>,
     mut f: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last = None;
-    for a in addr.to_socket_addrs()? {
+    for a in addrs {
         match f(a) {
             Ok(v) => return Ok(v),
             Err(e) => last = Some(e),
@@ -43,11 +49,11 @@ fn each_addr<A: ToSocketAddrs, T>(
 
 /// Binds on each address of `addr` until one succeeds; a failure names
 /// the address (see the module docs).
-fn bind_each<A: ToSocketAddrs, T>(
-    addr: A,
+fn bind_each<T>(
+    addrs: Vec<SocketAddr>,
     mut bind: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
-    each_addr(addr, |a| {
+    each_addr(addrs, |a| {
         bind(a).map_err(|source| io::Error::new(source.kind(), BindError { addr: a, source }))
     })
 }

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
+
+use super::ToSocketAddrs;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -62,7 +64,7 @@ impl TcpListener {
     /// (`net.core.somaxconn`), as Go's: std and mio ask for 128, and a
     /// burst of connections beyond that loses handshakes.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let listener = super::bind_each(addr, bind_listener)?;
+        let listener = super::bind_each(super::resolve(&addr).await?, bind_listener)?;
         Ok(TcpListener {
             reg: Registration::new(listener, Interest::READABLE)?,
         })
@@ -166,7 +168,7 @@ impl TcpStream {
 
     /// Connects to `addr` (each resolved address in turn).
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+        let addrs = super::resolve(&addr).await?;
         let mut last = None;
         for a in addrs {
             match Self::connect_one(a).await {

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
+
+use super::ToSocketAddrs;
 use std::task::{Context, Poll};
 
 use mio::Interest;
@@ -31,7 +33,7 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to `addr` (port 0: the OS picks one).
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
-        let socket = super::bind_each(addr, mio::net::UdpSocket::bind)?;
+        let socket = super::bind_each(super::resolve(&addr).await?, mio::net::UdpSocket::bind)?;
         Self::new(socket)
     }
 
@@ -49,9 +51,13 @@ impl UdpSocket {
 
     /// Sends one datagram to `target` (its first resolved address).
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let target = target.to_socket_addrs()?.next().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
-        })?;
+        let target = super::resolve(&target)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+            })?;
         poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
     }
 
@@ -83,7 +89,9 @@ impl UdpSocket {
     /// Sets the default peer: `send` goes there and `recv` takes only its
     /// datagrams.
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        super::each_addr(addr, |a| self.reg.source().connect(a))
+        super::each_addr(super::resolve(&addr).await?, |a| {
+            self.reg.source().connect(a)
+        })
     }
 
     /// Sends one datagram to the connected peer.
