@@ -159,3 +159,26 @@ fn warn_keeps_waiting_and_a_plain_thread_can_still_wake_main() {
         }
     });
 }
+
+#[test]
+fn a_deadlock_left_behind_by_finished_blocking_work_is_still_reported() {
+    watchdog("deadlock-after-blocking", || {
+        let rt = panicking_runtime(2);
+        let started = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(async {
+                // Nobody joins it; when it ends, no worker parks.
+                drop(gort::spawn_blocking(|| {
+                    std::thread::sleep(Duration::from_millis(100))
+                }));
+                std::future::pending::<()>().await
+            })
+        }));
+        let message = panic_message(result.unwrap_err());
+        assert!(
+            message.starts_with("all goroutines are asleep - deadlock!"),
+            "{message}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    });
+}

@@ -92,3 +92,23 @@ fn ignore_keeps_the_runtime_going() {
         assert_eq!(v, 7);
     });
 }
+
+#[test]
+fn a_handle_dropped_after_the_panic_leaves_it_unhandled() {
+    watchdog("unhandled-panic-late", || {
+        let rt = Builder::new()
+            .worker_threads(2)
+            .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+            .build()
+            .unwrap();
+        let handle = rt.spawn(async { panic!("late") });
+        while rt.handle().num_goroutines() > 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(handle); // nobody looked at the panic
+        let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(std::future::pending::<()>())
+        }));
+        assert_eq!(panic_message(died.unwrap_err()), "late");
+    });
+}

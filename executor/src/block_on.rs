@@ -74,6 +74,11 @@ pub(crate) fn block_on_thread<F: Future>(future: F, runtime: Option<&Scheduler>)
         // branch of a `join!` here yields to the others, and a yield costs
         // one self-wake (the `notified` swap below finds it set; no park).
         if let Poll::Ready(out) = gort_coop::budget(|| future.as_mut().poll(&mut cx)) {
+            if let Some(watch) = &watch {
+                // A task's unhandled panic ends `block_on` even when the
+                // future finished in the same breath.
+                watch.raise_unhandled();
+            }
             return out;
         }
         while !state

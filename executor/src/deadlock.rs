@@ -12,7 +12,10 @@
 //! park, and the last worker to park wakes the `block_on` threads
 //! waiting on its runtime so they ask again: while any worker is busy, the
 //! check costs nothing. A thread that suspects a deadlock parks for the
-//! grace period instead of for good, then checks again.
+//! grace period instead of for good, then checks again. While the workers
+//! are parked but blocking work, a timer or a socket could still wake
+//! something (none of which ends with a worker parking), it asks again
+//! every 250 ms.
 //!
 //! Go's rule is exact because Go owns every thread that can wake a
 //! goroutine. A Rust program may have plain threads holding a channel's
@@ -121,34 +124,50 @@ impl Deadlock {
     }
 }
 
-/// Whether nothing in `shared` can wake anything, and the activity count
-/// it was seen with (the sum of the workers' park counts: any worker that
-/// ran since has parked again, and moved it).
-fn asleep(shared: &Shared) -> Option<u64> {
+/// What the check found.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Seen {
+    /// A worker runs, a poll runs or a task is queued: the last worker to
+    /// park asks again.
+    Busy,
+    /// The workers are parked, but blocking work, a timer or a socket may
+    /// still wake something, and none of them ends with a worker parking:
+    /// ask again after `RECHECK`.
+    Waiting,
+    /// Nothing can wake anything; the workers' park count at the time (any
+    /// worker that runs later parks again, and moves it).
+    Asleep(u64),
+}
+
+/// How often a `block_on` thread asks again while the runtime's workers
+/// are parked and only blocking work, timers or sockets could wake it.
+const RECHECK: Duration = Duration::from_millis(250);
+
+fn asleep(shared: &Shared) -> Seen {
     if !shared.idle.all_parked() || shared.is_closed() {
-        return None;
+        return Seen::Busy;
     }
     let mut parks = 0u64;
     for p in shared.processors.iter() {
         if !p.poll.is_idle() {
-            return None;
+            return Seen::Busy;
         }
         parks = parks.wrapping_add(p.counters.parks.load(SeqCst));
     }
     if shared.has_work_anywhere() {
-        return None;
+        return Seen::Busy;
     }
     let pool = shared.blocking.counts();
     if pool.threads != pool.idle || pool.queued != 0 {
-        return None;
+        return Seen::Waiting;
     }
     if netpoll::timers_pending() != 0 || netpoll::io_registrations() != 0 {
-        return None;
+        return Seen::Waiting;
     }
     if !shared.idle.all_parked() {
-        return None;
+        return Seen::Busy;
     }
-    Some(parks)
+    Seen::Asleep(parks)
 }
 
 /// A `block_on` thread's registration with its runtime's watch, for as
@@ -179,10 +198,14 @@ impl<'a> Watch<'a> {
     /// the runtime is found deadlocked (`Panic`: this panics; `Warn`:
     /// prints, then waits for good).
     pub(crate) fn park(&mut self, woken: impl Fn() -> bool) {
-        if let Some(payload) = self.scheduler.shared().deadlock.take_unhandled() {
-            std::panic::resume_unwind(payload);
-        }
+        self.raise_unhandled();
         self.park_watching(woken);
+        self.raise_unhandled();
+    }
+
+    /// Re-raises a task's panic that no `JoinHandle` saw
+    /// (`UnhandledPanic::ShutdownRuntime`), if there is one.
+    pub(crate) fn raise_unhandled(&self) {
         if let Some(payload) = self.scheduler.shared().deadlock.take_unhandled() {
             std::panic::resume_unwind(payload);
         }
@@ -194,9 +217,16 @@ impl<'a> Watch<'a> {
             std::thread::park();
             return;
         }
-        let Some(seen) = asleep(shared) else {
-            std::thread::park();
-            return;
+        let seen = match asleep(shared) {
+            Seen::Busy => {
+                std::thread::park();
+                return;
+            }
+            Seen::Waiting => {
+                std::thread::park_timeout(RECHECK);
+                return;
+            }
+            seen @ Seen::Asleep(_) => seen,
         };
         let deadline = Instant::now() + GRACE;
         loop {
@@ -205,7 +235,7 @@ impl<'a> Watch<'a> {
                 break;
             }
             std::thread::park_timeout(left);
-            if woken() || asleep(shared) != Some(seen) {
+            if woken() || asleep(shared) != seen {
                 return;
             }
         }

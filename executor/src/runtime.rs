@@ -94,7 +94,14 @@ impl Builder {
     /// [`UnhandledPanic::ShutdownRuntime`] the runtime shuts down and the
     /// thread waiting in `block_on` panics with that payload, the way a Go
     /// program dies when a goroutine panics. A task whose `JoinHandle` is
-    /// still held gives its panic to the handle either way.
+    /// still held gives its panic to the handle either way; a handle
+    /// dropped without being awaited after the panic leaves it unhandled.
+    ///
+    /// One race is inherent: a panic drops the task's future while it
+    /// unwinds, before the runtime sees the panic. If that drop wakes the
+    /// `block_on` future (a sender it was waiting on goes away) and it
+    /// completes at once, `block_on` may return first; the runtime shuts
+    /// down all the same, and the next `block_on` on it panics.
     ///
     /// # Examples
     ///

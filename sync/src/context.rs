@@ -170,13 +170,16 @@ impl Scope {
         let waker = Waker::from(std::sync::Arc::new(DeadlineWaker(this.clone())));
         let mut sleep = Box::pin(gort_reactor::time::sleep_until(deadline));
         // Registers the timer with our waker. Outside the task's budget: a
-        // spent budget would make the sleep wake us at once.
+        // spent budget would make the sleep wake us at once. The sleep's
+        // wait reason is not the calling task's: put the task's back.
+        let reason = gort_coop::take_wait_reason();
         let fired = gort_coop::with_unconstrained(|| {
             sleep
                 .as_mut()
                 .poll(&mut TaskContext::from_waker(&waker))
                 .is_ready()
         });
+        gort_coop::set_wait_reason(reason);
         if fired {
             Scope::cancel(this, ContextError::DeadlineExceeded);
             return;
@@ -251,6 +254,20 @@ impl Wake for DeadlineWaker {
 struct ValueNode {
     value: Box<dyn Any + Send + Sync>,
     parent: Context,
+}
+
+impl Drop for ValueNode {
+    /// Frees a chain of value nodes in a loop: a context with 100,000
+    /// values stacked by `with_value` would otherwise drop recursively.
+    fn drop(&mut self) {
+        let mut next = self.parent.values.take();
+        while let Some(node) = next {
+            match Arc::try_unwrap(node) {
+                Ok(mut node) => next = node.parent.values.take(),
+                Err(_) => break, // shared: its other holders free it
+            }
+        }
+    }
 }
 
 /// Go's `context.Context`: a cancellation signal, an optional deadline and
@@ -478,6 +495,8 @@ impl Future for Done<'_> {
                 self.key = Some(key);
             }
         }
+        // Go's `<-ctx.Done()` is a channel receive.
+        gort_coop::set_wait_reason(gort_coop::WaitReason::ChanReceive);
         Poll::Pending
     }
 }

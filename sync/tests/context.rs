@@ -160,3 +160,22 @@ fn works_on_tokio_and_on_plain_threads() {
     cancel.cancel();
     assert_eq!(waiter.join().unwrap(), Some(ContextError::Canceled));
 }
+
+#[test]
+fn a_long_chain_of_values_drops_without_recursing() {
+    // On a thread with a small stack: a recursive drop of 100,000 nodes
+    // would overflow it.
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut ctx = Context::background();
+            for i in 0..100_000u32 {
+                ctx = ctx.with_value(i);
+            }
+            assert_eq!(ctx.value::<u32>(), Some(&99_999));
+            drop(ctx);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

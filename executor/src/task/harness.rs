@@ -514,7 +514,19 @@ unsafe fn drop_join_handle<F: Future, S: Schedule>(task: TaskRef, output_taken: 
     let cell = unsafe { cell::<F, S>(task) };
     let prev = cell.header.state.unset_join_interest();
     if prev.has(COMPLETE) {
-        if !output_taken {
+        if !output_taken && prev.has(OUTPUT_PANIC) {
+            // A panic dropped unseen: as unhandled as one whose handle was
+            // gone before it happened.
+            let payload = cell.stage.with_mut(|s| {
+                // SAFETY: COMPLETE before we dropped interest: the payload
+                // is ours, read out once and never dropped in place.
+                unsafe { ManuallyDrop::into_inner(ptr::read(&(*s).panic)) }
+            });
+            let unhandled = AssertUnwindSafe(|| cell.scheduler.unhandled_panic(*payload));
+            if catch_unwind(unhandled).is_err() {
+                tracing::error!(target: "gort::task", task_id = cell.header.id.0, "dropping an unhandled panic's payload panicked");
+            }
+        } else if !output_taken {
             // SAFETY: COMPLETE before we dropped interest: the output is ours.
             unsafe { drop_output::<F>(&cell.stage, prev.0 & (OUTPUT_PANIC | OUTPUT_CANCELLED)) };
         }
