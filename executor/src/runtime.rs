@@ -135,8 +135,10 @@ impl Builder {
     /// that line and the goroutine dump to stderr once and keeps waiting;
     /// [`OnDeadlock::Panic`] (`#[gort::test]`'s) panics in the `block_on`
     /// thread with them; [`OnDeadlock::Ignore`] does not check. The check
-    /// runs only when the last worker parks or `block_on` is about to
-    /// park: it costs nothing while any worker is busy.
+    /// runs when the last worker parks or `block_on` is about to park, and
+    /// every 250 ms while the workers are parked but blocking work, a timer
+    /// or a socket could still wake something: it costs nothing while any
+    /// worker is busy.
     ///
     /// Unlike Go, gort cannot see every thread that may wake a task: a
     /// plain thread that will send on a gort channel or complete a foreign
