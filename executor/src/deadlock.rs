@@ -181,7 +181,9 @@ pub(crate) struct Watch<'a> {
 }
 
 impl<'a> Watch<'a> {
-    /// Starts watching, unless the runtime ignores deadlocks.
+    /// Registers the calling `block_on` thread: it is woken to re-raise an
+    /// unhandled panic, and (unless the runtime ignores deadlocks) to
+    /// check for a deadlock.
     pub(crate) fn start(scheduler: &'a Scheduler, caller: &'static Location<'static>) -> Watch<'a> {
         let d = &scheduler.shared().deadlock;
         lock(&d.waiters).push(std::thread::current());

@@ -206,10 +206,9 @@ impl Registry {
                         Acquire,
                     ) {
                         Ok(_) => {
-                            // SAFETY: the slot holds the task's registry
-                            // reference and we pinned it: no remove or
-                            // drain can take that reference until we unpin,
-                            // so the task is allocated.
+                            // Pinned: no remove or drain can take the
+                            // slot's registry reference until we unpin.
+                            // SAFETY: that reference keeps the task allocated.
                             f(unsafe { &*task });
                             // Only the pinner changes a pinned slot.
                             slot.store(task, Release);
