@@ -189,6 +189,14 @@ impl RuntimeMetrics {
     pub fn io_registrations(&self) -> usize {
         netpoll::io_registrations()
     }
+
+    /// `async fn` I/O operations (`accept`, `recv_from`, `send_to`, ...)
+    /// waiting for their socket to become ready (process-wide). An
+    /// operation whose future is dropped, by a timeout for example, is no
+    /// longer counted.
+    pub fn io_waiters(&self) -> usize {
+        netpoll::io_waiters()
+    }
 }
 
 impl fmt::Debug for RuntimeMetrics {
@@ -212,6 +220,7 @@ impl fmt::Debug for RuntimeMetrics {
             .field("num_blocking_threads", &self.num_blocking_threads())
             .field("timers_pending", &self.timers_pending())
             .field("io_registrations", &self.io_registrations())
+            .field("io_waiters", &self.io_waiters())
             .finish()
     }
 }

@@ -120,6 +120,19 @@ pub(crate) fn timers_pending() -> usize {
     }
 }
 
+/// I/O operations queued on their sources (process-wide). 0 under loom
+/// and miri.
+pub(crate) fn io_waiters() -> usize {
+    #[cfg(not(any(loom, miri)))]
+    {
+        Reactor::get().io_waiters()
+    }
+    #[cfg(any(loom, miri))]
+    {
+        0
+    }
+}
+
 /// Live I/O registrations in the reactor (process-wide). 0 under loom and
 /// miri.
 pub(crate) fn io_registrations() -> usize {

@@ -230,6 +230,11 @@ impl Reactor {
         lock(&self.ios).len()
     }
 
+    /// `async fn` operations waiting in the queues of live registrations.
+    pub fn io_waiters(&self) -> usize {
+        lock(&self.ios).waiters()
+    }
+
     pub(crate) fn deregister(&self, source: &mut impl mio::event::Source, token: usize) {
         // The source is closed right after; an error here changes nothing.
         let _ = self.registry.deregister(source);

@@ -83,10 +83,14 @@ impl TcpListener {
 
     /// Waits for a connection.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, addr) = self.reg.io(Direction::Read, |l| l.accept()).await?;
+        Ok((TcpStream::new(stream)?, addr))
     }
 
-    /// Polls for a connection.
+    /// Polls for a connection. Only the task that polled last is woken
+    /// when one arrives (as tokio's); tasks that accept on one shared
+    /// listener use [`accept`](Self::accept), where each waits in its own
+    /// place.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         match self.reg.poll_io(cx, Direction::Read, |l| l.accept()) {
             Poll::Ready(Ok((stream, addr))) => {

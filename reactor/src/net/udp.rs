@@ -1,7 +1,6 @@
 //! UDP.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 
@@ -58,10 +57,15 @@ impl UdpSocket {
             .ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
             })?;
-        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+        self.reg
+            .io(Direction::Write, |s| s.send_to(buf, target))
+            .await
     }
 
-    /// Polls sending one datagram to `target`.
+    /// Polls sending one datagram to `target`. Only the task that polled
+    /// last is woken when the socket becomes writable (as tokio's); tasks
+    /// that share the socket use [`send_to`](Self::send_to), where each
+    /// waits in its own place.
     pub fn poll_send_to(
         &self,
         cx: &mut Context<'_>,
@@ -74,10 +78,13 @@ impl UdpSocket {
 
     /// Receives one datagram: its length and sender.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+        self.reg.io(Direction::Read, |s| s.recv_from(buf)).await
     }
 
-    /// Polls receiving one datagram.
+    /// Polls receiving one datagram. Only the task that polled last is
+    /// woken when a datagram arrives (as tokio's); tasks that share the
+    /// socket use [`recv_from`](Self::recv_from), where each waits in its
+    /// own place.
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,
@@ -96,12 +103,12 @@ impl UdpSocket {
 
     /// Sends one datagram to the connected peer.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.reg.poll_io(cx, Direction::Write, |s| s.send(buf))).await
+        self.reg.io(Direction::Write, |s| s.send(buf)).await
     }
 
     /// Receives one datagram from the connected peer.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.reg.poll_io(cx, Direction::Read, |s| s.recv(buf))).await
+        self.reg.io(Direction::Read, |s| s.recv(buf)).await
     }
 
     /// The local address.
