@@ -53,6 +53,13 @@ pub use futures_util::io::{
 };
 pub use std::io::{Error, ErrorKind, Result};
 
+/// Any Unix file descriptor on the reactor (tokio's `tokio::io::unix`):
+/// [`AsyncFd`](unix::AsyncFd) waits for it to become readable or writable.
+#[cfg(unix)]
+pub mod unix {
+    pub use gort_reactor::unix::{AsyncFd, Interest, ReadyGuard, TryIoError};
+}
+
 /// Splits a stream that reads and writes into a read half and a write
 /// half, for two tasks (the halves share the stream behind a lock; each
 /// operation takes it only for one poll).

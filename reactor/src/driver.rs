@@ -216,8 +216,9 @@ impl Reactor {
         &self,
         source: &mut impl mio::event::Source,
         interest: Interest,
+        on_event: Option<crate::io::OnEvent>,
     ) -> io::Result<(usize, Arc<IoState>)> {
-        let (token, state) = lock(&self.ios).insert();
+        let (token, state) = lock(&self.ios).insert(on_event);
         if let Err(e) = self.registry.register(source, Token(token), interest) {
             lock(&self.ios).remove(token);
             return Err(e);
@@ -300,9 +301,15 @@ impl Driver<'_> {
                 }
             }
         }
-        for (state, readiness) in ready {
-            state.set_ready(readiness, &mut wakers);
+        for (state, readiness) in &ready {
+            state.set_ready(*readiness, &mut wakers);
         }
+        // Watched sources' functions (signals, child exits), with no
+        // reactor lock held: they may register or deregister sources.
+        for (state, _) in ready.iter().filter(|(s, _)| s.has_on_event()) {
+            state.run_on_event();
+        }
+        drop(ready);
         r.timers.advance(Instant::now(), &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
     }

@@ -267,7 +267,15 @@ pub(crate) struct IoState {
     /// the lock): lets a ready operation see without the lock that there
     /// is nobody to pass the readiness on to.
     queued: [AtomicUsize; 2],
+    /// Runs on the driving thread after each event (a [`Watch`]'s
+    /// function), with no reactor lock held.
+    ///
+    /// [`Watch`]: crate::unix::Watch
+    on_event: Option<OnEvent>,
 }
+
+/// A function a source's events run on the driving thread.
+pub(crate) type OnEvent = Box<dyn Fn() + Send + Sync>;
 
 impl Direction {
     fn index(self) -> usize {
@@ -279,12 +287,26 @@ impl Direction {
 }
 
 impl IoState {
-    fn new() -> Self {
+    fn new(on_event: Option<OnEvent>) -> Self {
         IoState {
             readiness: AtomicUsize::new(0),
             waiters: Mutex::new([Waiters::new(), Waiters::new()]),
             queued: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            on_event,
         }
+    }
+
+    /// Runs the source's event function, if it has one (the driver,
+    /// after dispatching a turn's events).
+    pub(crate) fn run_on_event(&self) {
+        if let Some(f) = &self.on_event {
+            f();
+        }
+    }
+
+    /// Whether the source has an event function.
+    pub(crate) fn has_on_event(&self) -> bool {
+        self.on_event.is_some()
     }
 
     /// An event arrived (the driver): sets its bits, bumps the tick, and
@@ -481,8 +503,8 @@ impl IoSlab {
         }
     }
 
-    pub(crate) fn insert(&mut self) -> (usize, Arc<IoState>) {
-        let state = Arc::new(IoState::new());
+    pub(crate) fn insert(&mut self, on_event: Option<OnEvent>) -> (usize, Arc<IoState>) {
+        let state = Arc::new(IoState::new(on_event));
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -545,8 +567,19 @@ pub(crate) struct Registration<S: mio::event::Source> {
 }
 
 impl<S: mio::event::Source> Registration<S> {
-    pub(crate) fn new(mut source: S, interest: mio::Interest) -> std::io::Result<Self> {
-        let (token, state) = crate::driver::Reactor::get().register(&mut source, interest)?;
+    pub(crate) fn new(source: S, interest: mio::Interest) -> std::io::Result<Self> {
+        Self::with_on_event(source, interest, None)
+    }
+
+    /// Registers `source`; `on_event` (if any) runs on the driving thread
+    /// after each of its events.
+    pub(crate) fn with_on_event(
+        mut source: S,
+        interest: mio::Interest,
+        on_event: Option<OnEvent>,
+    ) -> std::io::Result<Self> {
+        let (token, state) =
+            crate::driver::Reactor::get().register(&mut source, interest, on_event)?;
         Ok(Registration {
             source,
             token,
@@ -601,6 +634,26 @@ impl<S: mio::event::Source> Registration<S> {
         };
         std::future::poll_fn(|cx| {
             self.poll_budgeted(cx, dir, &mut Some(&mut place.key), &mut op, |_| false)
+        })
+        .await
+    }
+
+    /// Waits until the source is ready for `dir` (without doing anything),
+    /// in a queued place of its own.
+    pub(crate) async fn ready(&self, dir: Direction) -> ReadyEvent {
+        let mut place = Place {
+            state: &self.state,
+            dir,
+            key: None,
+        };
+        std::future::poll_fn(|cx| {
+            let res = self
+                .state
+                .poll_ready(cx, dir, Waiter::Queued(&mut place.key));
+            if res.is_pending() {
+                gort_coop::set_wait_reason(gort_coop::WaitReason::IoWait);
+            }
+            res
         })
         .await
     }
@@ -708,7 +761,7 @@ mod tests {
 
     #[test]
     fn readiness_that_arrives_first_is_kept() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let mut wakers = Vec::new();
         s.set_ready(Ready::WRITABLE, &mut wakers);
         let w = noop_waker();
@@ -723,7 +776,7 @@ mod tests {
 
     #[test]
     fn a_clear_does_not_wipe_a_newer_event() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let mut wakers = Vec::new();
         s.set_ready(Ready::READABLE, &mut wakers);
         let w = noop_waker();
@@ -774,7 +827,7 @@ mod tests {
 
     #[test]
     fn a_short_read_clears_readable_but_keeps_end_of_stream() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let mut wakers = Vec::new();
         let w = noop_waker();
         let mut cx = Context::from_waker(&w);
@@ -849,7 +902,7 @@ mod tests {
 
     #[test]
     fn a_dropped_waiter_leaves_the_queue() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let (_, w) = counter();
         let keys: Vec<_> = (0..1000).map(|_| wait(&s, &w, Direction::Read)).collect();
         assert_eq!(queued(&s, Direction::Read), 1000);
@@ -866,7 +919,7 @@ mod tests {
 
     #[test]
     fn an_event_wakes_one_and_a_ready_waiter_passes_it_on() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let (ca, wa) = counter();
         let (cb, wb) = counter();
         let (cc, wc) = counter();
@@ -893,7 +946,7 @@ mod tests {
 
     #[test]
     fn a_woken_waiter_that_is_dropped_passes_the_readiness_on() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let (ca, wa) = counter();
         let (cb, wb) = counter();
         let a = wait(&s, &wa, Direction::Read).unwrap();
@@ -915,7 +968,7 @@ mod tests {
 
     #[test]
     fn a_woken_waiter_still_not_ready_queues_again() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let (ca, wa) = counter();
         let mut a = wait(&s, &wa, Direction::Read);
         let mut wakers = Vec::new();
@@ -946,7 +999,7 @@ mod tests {
 
     #[test]
     fn a_closed_direction_wakes_every_waiter() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let counts: Vec<_> = (0..5)
             .map(|_| {
                 let (c, w) = counter();
@@ -963,7 +1016,7 @@ mod tests {
 
     #[test]
     fn keys_of_an_emptied_queue_do_not_match_new_slots() {
-        let s = IoState::new();
+        let s = IoState::new(None);
         let (_, w) = counter();
         let keys: Vec<_> = (0..KEEP_SLOTS + 1)
             .map(|_| wait(&s, &w, Direction::Read).unwrap())
@@ -991,9 +1044,9 @@ mod tests {
     #[test]
     fn stale_tokens_are_ignored() {
         let mut slab = IoSlab::new();
-        let (t1, _) = slab.insert();
+        let (t1, _) = slab.insert(None);
         slab.remove(t1);
-        let (t2, _) = slab.insert();
+        let (t2, _) = slab.insert(None);
         assert_eq!(t1 & INDEX_MASK, t2 & INDEX_MASK, "the slot is reused");
         assert!(
             slab.get(t1).is_none(),

@@ -25,6 +25,8 @@ pub mod net;
 mod sync;
 pub mod time;
 mod timers;
+#[cfg(unix)]
+pub mod unix;
 mod wheel;
 
 /// The executor's seam to the reactor: `gort-executor` takes turns with
@@ -37,4 +39,6 @@ mod wheel;
 #[doc(hidden)]
 pub mod __netpoll {
     pub use crate::driver::{Driver, Reactor};
+    #[cfg(unix)]
+    pub use crate::unix::Watch;
 }
