@@ -5,10 +5,11 @@
 //! `read_to_end`; [`AsyncWriteExt`]: `write_all`, `flush`, `close`;
 //! [`AsyncBufReadExt`]: `read_line`, `lines`), [`BufReader`] and
 //! [`BufWriter`] (Go's `bufio.Reader`/`Writer`), [`copy`] (Go's
-//! `io.Copy`) and [`split`].
+//! `io.Copy`) and [`split`]; [`AsyncSeek`] and [`AsyncSeekExt`] (`seek`,
+//! to a [`SeekFrom`]) for files.
 //!
 //! [`TcpStream`](crate::net::TcpStream) implements [`AsyncRead`] and
-//! [`AsyncWrite`]. A line echo server (Go's `bufio.Scanner` loop); the
+//! [`AsyncWrite`]; [`File`](crate::fs::File) also [`AsyncSeek`]. A line echo server (Go's `bufio.Scanner` loop); the
 //! [`Lines`] of a [`BufReader`] are a stream, read with
 //! [`StreamExt::next`](crate::stream::StreamExt::next):
 //!
@@ -48,10 +49,10 @@
 //! ```
 
 pub use futures_util::io::{
-    copy, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt,
-    BufReader, BufWriter, Lines, ReadHalf, WriteHalf,
+    copy, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt,
+    AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Lines, ReadHalf, WriteHalf,
 };
-pub use std::io::{Error, ErrorKind, Result};
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 
 /// Any Unix file descriptor on the reactor (tokio's `tokio::io::unix`):
 /// [`AsyncFd`](unix::AsyncFd) waits for it to become readable or writable.

@@ -196,6 +196,35 @@ pub mod net {
     pub use gort_reactor::net::*;
 }
 
+/// Files and directories (Go's `os` file functions, std's `std::fs`),
+/// async: std's functions by the same names ([`read`](fs::read),
+/// [`write`](fs::write), [`read_dir`](fs::read_dir) as a stream, ...) and
+/// [`File`](fs::File) ([`AsyncRead`](io::AsyncRead),
+/// [`AsyncWrite`](io::AsyncWrite), [`AsyncSeek`](io::AsyncSeek)). Regular
+/// files have no readiness to wait for, so each call runs on the blocking
+/// pool ([`spawn_blocking`]); a `File` reads and writes up to 2 MiB per
+/// trip, and a failed write's error comes back from the next operation on
+/// the file.
+///
+/// ```
+/// use gort::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// #[gort::main(worker_threads = 2)]
+/// async fn main() -> std::io::Result<()> {
+///     let path = std::env::temp_dir().join(format!("gort-fs-facade-{}", std::process::id()));
+///     let mut file = gort::fs::File::create(&path).await?;
+///     file.write_all(b"written by a goroutine").await?;
+///     file.flush().await?;
+///     let mut text = String::new();
+///     gort::fs::File::open(&path).await?.read_to_string(&mut text).await?;
+///     assert_eq!(text, "written by a goroutine");
+///     gort::fs::remove_file(&path).await
+/// }
+/// ```
+pub mod fs {
+    pub use gort_os::fs::*;
+}
+
 pub mod io;
 
 #[cfg(feature = "hyper")]
