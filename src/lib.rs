@@ -225,6 +225,28 @@ pub mod fs {
     pub use gort_os::fs::*;
 }
 
+/// Unix signals into channels (Go's `os/signal`): [`notify`](signal::notify)
+/// returns a [`chan::Receiver`](crate::chan::Receiver) of the listed
+/// signals, [`ctrl_c`](signal::ctrl_c) waits for SIGINT.
+///
+/// ```no_run
+/// use gort::signal::{self, Signal};
+///
+/// #[gort::main]
+/// async fn main() -> std::io::Result<()> {
+///     let stop = signal::notify(&[Signal::Interrupt, Signal::Terminate])?;
+///     gort::select! {
+///         sig = stop.recv() => println!("stopping on {:?}", sig.unwrap()),
+///         _ = gort::time::sleep(std::time::Duration::from_secs(60)) => println!("done"),
+///     }
+///     Ok(())
+/// }
+/// ```
+#[cfg(unix)]
+pub mod signal {
+    pub use gort_os::signal::*;
+}
+
 pub mod io;
 
 #[cfg(feature = "hyper")]

@@ -11,3 +11,5 @@
 #![forbid(unsafe_code)]
 
 pub mod fs;
+#[cfg(unix)]
+pub mod signal;
