@@ -225,6 +225,21 @@ pub mod fs {
     pub use gort_os::fs::*;
 }
 
+/// Child processes (Go's `os/exec`): [`Command`](process::Command) is
+/// std's builder; [`Child::wait`](process::Child::wait) and the piped
+/// stdin, stdout and stderr do not block a thread.
+///
+/// ```
+/// # gort::block_on(async {
+/// let out = gort::process::Command::new("echo").arg("hi").output().await?;
+/// assert_eq!(out.stdout, b"hi\n");
+/// # Ok::<_, std::io::Error>(()) }).unwrap();
+/// ```
+#[cfg(unix)]
+pub mod process {
+    pub use gort_os::process::*;
+}
+
 /// Unix signals into channels (Go's `os/signal`): [`notify`](signal::notify)
 /// returns a [`chan::Receiver`](crate::chan::Receiver) of the listed
 /// signals, [`ctrl_c`](signal::ctrl_c) waits for SIGINT.

@@ -12,4 +12,6 @@
 
 pub mod fs;
 #[cfg(unix)]
+pub mod process;
+#[cfg(unix)]
 pub mod signal;

@@ -142,6 +142,9 @@ struct Subscriber {
     tx: Sender<Signal>,
 }
 
+/// A signal number and the function its delivery runs.
+type Hook = (i32, fn());
+
 /// The process's signal state: the socket pair the handlers write to, the
 /// flag of each installed signal, and the subscribers.
 struct Hub {
@@ -152,6 +155,9 @@ struct Hub {
     /// Set by the handler of each installed signal.
     pending: Mutex<HashMap<i32, Arc<AtomicBool>>>,
     subscribers: Mutex<Vec<Subscriber>>,
+    /// Functions run on delivery of a signal (gort's own: reaping dropped
+    /// children on SIGCHLD).
+    hooks: Mutex<Vec<Hook>>,
     /// The reactor's watch on `read` (kept for the life of the process).
     watch: OnceLock<Watch>,
 }
@@ -178,6 +184,7 @@ fn hub() -> io::Result<&'static Hub> {
         read,
         pending: Mutex::new(HashMap::new()),
         subscribers: Mutex::new(Vec::new()),
+        hooks: Mutex::new(Vec::new()),
         watch: OnceLock::new(),
     }));
     let watch = Watch::readable(hub.read.as_raw_fd(), move || hub.deliver())?;
@@ -237,6 +244,12 @@ impl Hub {
         if raised.is_empty() {
             return;
         }
+        let hooks: Vec<fn()> = lock(&self.hooks)
+            .iter()
+            .filter(|(sig, _)| raised.contains(sig))
+            .map(|(_, f)| *f)
+            .collect();
+        hooks.into_iter().for_each(|f| f());
         lock(&self.subscribers).retain(|s| {
             raised
                 .iter()
@@ -280,6 +293,14 @@ pub fn notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
         tx,
     });
     Ok(rx)
+}
+
+/// Runs `hook` on the reactor's driving thread each time `sig` arrives.
+pub(crate) fn on_signal(sig: Signal, hook: fn()) -> io::Result<()> {
+    let hub = hub()?;
+    hub.install(sig.number())?;
+    lock(&hub.hooks).push((sig.number(), hook));
+    Ok(())
 }
 
 /// Completes when the process receives SIGINT (Ctrl-C). Subscribes when
