@@ -68,6 +68,8 @@ pub(crate) fn block_on_thread<F: Future>(future: F, runtime: Option<&Scheduler>)
     let (state, waker) = restore.0.as_ref().unwrap();
     let mut cx = Context::from_waker(waker);
     let mut future = pin!(future);
+    #[cfg(all(feature = "tokio-compat", not(loom)))]
+    let _tokio = crate::tokio_compat::enter();
     let mut watch = runtime.map(|s| Watch::start(s, caller));
     loop {
         // A fresh cooperative budget per poll, as a task's: a greedy

@@ -250,6 +250,8 @@ impl PoolInner {
     fn run(self: Arc<Self>, handle: Handle) {
         POOL.with(|p| p.set(Arc::as_ptr(&self) as usize));
         let _enter = context::enter(handle);
+        #[cfg(all(feature = "tokio-compat", not(loom)))]
+        let _tokio = crate::tokio_compat::enter();
         let mut st = lock(&self.state);
         loop {
             if let Some(task) = st.queue.pop_front() {

@@ -164,6 +164,12 @@ fn asleep(shared: &Shared) -> Seen {
     if netpoll::timers_pending() != 0 || netpoll::io_registrations() != 0 {
         return Seen::Waiting;
     }
+    // tokio's sockets and timers (the tokio-compat feature) can wake a
+    // task, and gort cannot see them.
+    #[cfg(all(feature = "tokio-compat", not(loom)))]
+    if crate::tokio_compat::started() {
+        return Seen::Waiting;
+    }
     if !shared.idle.all_parked() {
         return Seen::Busy;
     }

@@ -80,6 +80,8 @@ mod queue;
 mod scheduler;
 mod sysmon;
 pub mod task;
+#[cfg(all(feature = "tokio-compat", not(loom)))]
+mod tokio_compat;
 mod worker;
 mod yield_now;
 

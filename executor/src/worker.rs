@@ -146,6 +146,8 @@ fn run(scheduler: Scheduler, mut processor: Box<Processor>, start: Start) {
     CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
     crate::task::alloc::enable_thread_cache();
     let _enter = context::enter(Handle::from_scheduler(scheduler.clone()));
+    #[cfg(all(feature = "tokio-compat", not(loom)))]
+    let _tokio = crate::tokio_compat::enter();
     // Declared before the registry owner so that it drops after it: the
     // last worker out claims every registry.
     let mut exit = ExitGuard {
