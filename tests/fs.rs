@@ -199,7 +199,7 @@ fn bytes_read_ahead_are_served_first_and_counted_by_seek_and_write() {
     on_gort("read_ahead", || async {
         let dir = TempDir::new("read-ahead");
         let path = dir.join("data");
-        let data = random_bytes(10_000, 3);
+        let data = random_bytes(100_000, 3);
         std::fs::write(&path, &data).unwrap();
         let mut file = File::options()
             .read(true)

@@ -4,13 +4,18 @@
 //! column cannot run that workload (`n/a`). The suites themselves are listed
 //! by [`workload::suites`](crate::workload::suites).
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
 use crate::contender::{Contender, Gort, Params, Smol, Tokio};
 use crate::gobench::GoBench;
 use crate::results::Column;
 use crate::stats::{Measurement, Unit};
 
-/// What the cells run on: the runtimes built once per process, and Go's
-/// test binary when `go` is installed.
+/// What the cells run on: the runtimes built once per process, Go's test
+/// binary when `go` is installed, and a directory for files.
 pub struct Env {
     /// gort's runtime.
     pub gort: Gort,
@@ -20,6 +25,8 @@ pub struct Env {
     pub smol: Smol,
     /// Go's built benchmarks; `None` without `go`.
     pub go: Option<GoBench>,
+    /// The files the workloads read (the fs suite's).
+    pub scratch: Scratch,
 }
 
 impl Env {
@@ -34,6 +41,7 @@ impl Env {
             tokio: built(workers)?,
             smol: built(workers)?,
             go: None,
+            scratch: Scratch::new(),
         })
     }
 
@@ -42,6 +50,54 @@ impl Env {
         self.go
             .as_ref()
             .ok_or_else(|| format!("{what}: Go's column was asked for but Go is not set up"))
+    }
+}
+
+/// A directory of this [`Env`]'s own under the system's temp dir, for the
+/// files workloads read; made on first use, removed when dropped.
+pub struct Scratch {
+    dir: PathBuf,
+    /// The subdirectories made so far, or why making one failed.
+    made: Mutex<HashMap<String, Result<PathBuf, String>>>,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "gort-bench-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        Scratch {
+            dir: std::env::temp_dir().join(name),
+            made: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The subdirectory `name`, filled by `make` the first time it is asked
+    /// for (an error then is the answer every time after).
+    pub fn dir(
+        &self,
+        name: &str,
+        make: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<PathBuf, String> {
+        let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+        made.entry(name.to_string())
+            .or_insert_with(|| {
+                let dir = self.dir.join(name);
+                std::fs::create_dir_all(&dir)
+                    .and_then(|()| make(&dir))
+                    .map(|()| dir.clone())
+                    .map_err(|e| format!("making the files of {}: {e}", dir.display()))
+            })
+            .clone()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

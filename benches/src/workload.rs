@@ -10,6 +10,7 @@
 
 pub mod alloc;
 pub mod channel;
+pub mod fs;
 pub mod go_chan;
 pub mod go_sched;
 pub mod go_sync;
@@ -31,13 +32,15 @@ use crate::suite::{cell, Cell, RunResult, Suite, Workload};
 pub const FLOOR: f64 = 0.80;
 
 /// All suites, in report order: the runtime table, the stall table (a
-/// blocked thread, a greedy task), the seed's table (per unit of
-/// concurrency), Go's scheduler benchmarks, Go's channel benchmarks, the
-/// async channel suite, the blocking channel suite.
+/// blocked thread, a greedy task), the fs table (files over the blocking
+/// pool), the seed's table (per unit of concurrency), Go's scheduler
+/// benchmarks, Go's channel benchmarks, the async channel suite, the
+/// blocking channel suite.
 pub fn suites() -> Vec<Suite> {
     vec![
         runtimes(),
         stall::suite(),
+        fs::suite(),
         seed::suite(),
         go_sched::suite(),
         go_chan::suite(),

@@ -448,31 +448,42 @@ impl fmt::Debug for File {
 
 /// The bytes between the file and its user: those of a write on their way
 /// to the pool, or those a read fetched that the reader has not taken yet
-/// (from `pos` on).
+/// (`bytes[pos..end]`). `bytes` only grows (to at most [`MAX_BUF`]), so
+/// that a read does not zero its space again each time.
 #[derive(Default)]
 struct Buf {
     bytes: Vec<u8>,
     pos: usize,
+    end: usize,
 }
 
 impl Buf {
     fn is_empty(&self) -> bool {
-        self.pos == self.bytes.len()
+        self.pos == self.end
     }
 
     /// The bytes read ahead and not yet taken, as a seek offset.
     fn unread(&self) -> i64 {
-        (self.bytes.len() - self.pos) as i64
+        (self.end - self.pos) as i64
     }
 
     fn clear(&mut self) {
-        self.bytes.clear();
-        self.pos = 0;
+        (self.pos, self.end) = (0, 0);
+    }
+
+    /// Space for `len` bytes from the start, made the buffer's contents.
+    fn space(&mut self, len: usize) -> &mut [u8] {
+        debug_assert!(self.is_empty());
+        if self.bytes.len() < len {
+            self.bytes.resize(len, 0);
+        }
+        (self.pos, self.end) = (0, len);
+        &mut self.bytes[..len]
     }
 
     /// Copies unread bytes into `dst`; returns how many.
     fn copy_to(&mut self, dst: &mut [u8]) -> usize {
-        let n = dst.len().min(self.bytes.len() - self.pos);
+        let n = dst.len().min(self.end - self.pos);
         dst[..n].copy_from_slice(&self.bytes[self.pos..self.pos + n]);
         self.pos += n;
         if self.is_empty() {
@@ -483,9 +494,8 @@ impl Buf {
 
     /// Takes up to [`MAX_BUF`] bytes of `src` to write; returns how many.
     fn copy_from(&mut self, src: &[u8]) -> usize {
-        debug_assert!(self.is_empty());
         let n = src.len().min(MAX_BUF);
-        self.bytes.extend_from_slice(&src[..n]);
+        self.space(n).copy_from_slice(&src[..n]);
         n
     }
 
@@ -499,21 +509,20 @@ impl Buf {
 
     /// One read of up to `len` bytes from `file` (retried if interrupted).
     fn read_from(&mut self, file: &std::fs::File, len: usize) -> io::Result<usize> {
-        debug_assert!(self.is_empty());
-        self.bytes.resize(len, 0);
+        let space = self.space(len);
         let res = loop {
-            match (&*file).read(&mut self.bytes) {
+            match (&*file).read(space) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 res => break res,
             }
         };
-        self.bytes.truncate(*res.as_ref().unwrap_or(&0));
+        self.end = *res.as_ref().unwrap_or(&0);
         res
     }
 
     /// Writes all the bytes to `file`, and empties the buffer either way.
     fn write_to(&mut self, file: &std::fs::File) -> io::Result<()> {
-        let res = (&*file).write_all(&self.bytes[self.pos..]);
+        let res = (&*file).write_all(&self.bytes[self.pos..self.end]);
         self.clear();
         res
     }
