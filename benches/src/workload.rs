@@ -15,6 +15,7 @@ pub mod go_chan;
 pub mod go_sched;
 pub mod go_sync;
 pub mod net;
+pub mod process;
 pub mod scheduler;
 pub mod seed;
 pub mod stall;
@@ -33,7 +34,7 @@ pub const FLOOR: f64 = 0.80;
 
 /// All suites, in report order: the runtime table, the stall table (a
 /// blocked thread, a greedy task), the fs table (files over the blocking
-/// pool), the seed's table (per unit of concurrency), Go's scheduler
+/// pool), the process table, the seed's table (per unit of concurrency), Go's scheduler
 /// benchmarks, Go's channel benchmarks, the async channel suite, the
 /// blocking channel suite.
 pub fn suites() -> Vec<Suite> {
@@ -41,6 +42,7 @@ pub fn suites() -> Vec<Suite> {
         runtimes(),
         stall::suite(),
         fs::suite(),
+        process::suite(),
         seed::suite(),
         go_sched::suite(),
         go_chan::suite(),
