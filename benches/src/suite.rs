@@ -140,6 +140,19 @@ pub struct Workload {
     pub cells: Vec<Option<Cell>>,
 }
 
+impl Workload {
+    /// A row of times (total time of one run per cell), with no goal.
+    pub fn timed(name: &str, description: &str, cells: Vec<Option<Cell>>) -> Workload {
+        Workload {
+            name: name.to_string(),
+            description: description.to_string(),
+            unit: Unit::Time,
+            goal: None,
+            cells,
+        }
+    }
+}
+
 /// A table to measure. Its first column is the implementation under test
 /// (gort); every row's ratio is gort's median over the baseline column's
 /// when there is one, else over the lowest median of the other ranked columns.

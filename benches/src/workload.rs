@@ -8,6 +8,19 @@
 //! error message when the result was wrong: a wrong count or sum must never
 //! turn into a time.
 
+// Before the submodules, so that they can use it too.
+/// The cells of `f`, a workload generic over [`Contender`], on gort, tokio
+/// and smol (the runtime table's first three columns).
+macro_rules! runtimes {
+    ($f:path) => {
+        vec![
+            cell(|env, p| $f(&env.gort, p)),
+            cell(|env, p| $f(&env.tokio, p)),
+            cell(|env, p| $f(&env.smol, p)),
+        ]
+    };
+}
+
 pub mod alloc;
 pub mod channel;
 pub mod fs;
@@ -50,18 +63,6 @@ pub fn suites() -> Vec<Suite> {
         channel::async_suite(),
         channel::blocking_suite(),
     ]
-}
-
-/// The cells of `f`, a workload generic over [`Contender`], on gort, tokio
-/// and smol (the runtime table's first three columns).
-macro_rules! runtimes {
-    ($f:path) => {
-        vec![
-            cell(|env, p| $f(&env.gort, p)),
-            cell(|env, p| $f(&env.tokio, p)),
-            cell(|env, p| $f(&env.smol, p)),
-        ]
-    };
 }
 
 /// A timed workload's Go version: `Benchmark<name>` in

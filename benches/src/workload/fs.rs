@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use crate::contender::{join, Contender, Gort, Params, Smol, Tokio, WORKERS};
 use crate::results::Column;
-use crate::stats::{Measurement, Unit};
+use crate::stats::Measurement;
 use crate::suite::{cell, Env, RunResult, Suite, Workload};
 
 const MIB: usize = 1024 * 1024;
@@ -190,13 +190,6 @@ macro_rules! on_runtimes {
 
 /// The suite: `fs_read_64mib` and `fs_read_10k_files`.
 pub fn suite() -> Suite {
-    let row = |name: &str, description: &str, cells| Workload {
-        name: name.to_string(),
-        description: description.to_string(),
-        unit: Unit::Time,
-        goal: None,
-        cells,
-    };
     Suite {
         title: "fs: {vs}, files over the blocking pool".to_string(),
         about: vec![format!(
@@ -216,13 +209,13 @@ pub fn suite() -> Suite {
         ],
         baseline: None,
         rows: vec![
-            row(
+            Workload::timed(
                 "fs_read_64mib",
                 "one task reads a 64 MiB file in 64 KiB reads (each read's first and last byte \
                  checked)",
                 on_runtimes!(read_big),
             ),
-            row(
+            Workload::timed(
                 "fs_read_10k_files",
                 "one task reads 10,000 files of 1 KiB whole, one after the other (each \
                  length and first byte checked)",
@@ -235,6 +228,7 @@ pub fn suite() -> Suite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Unit;
     use crate::suite::Cell;
     use crate::workload::with_deadline;
 

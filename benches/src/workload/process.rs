@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use crate::contender::{join, Contender, Gort, Params, Smol, Tokio, WORKERS};
 use crate::results::Column;
-use crate::stats::{Measurement, Unit};
+use crate::stats::Measurement;
 use crate::suite::{cell, RunResult, Suite, Workload};
 
 /// Children per run (full, quick).
@@ -96,26 +96,8 @@ pub fn spawn_wait_all<C: Proc>(rt: &C, p: &Params) -> RunResult {
     Ok(time)
 }
 
-/// The cells of `f` on gort, tokio and smol.
-macro_rules! on_runtimes {
-    ($f:path) => {
-        vec![
-            cell(|env, p| $f(&env.gort, p)),
-            cell(|env, p| $f(&env.tokio, p)),
-            cell(|env, p| $f(&env.smol, p)),
-        ]
-    };
-}
-
 /// The suite: `process_spawn_wait_seq` and `process_spawn_wait_1000`.
 pub fn suite() -> Suite {
-    let row = |name: &str, description: &str, cells| Workload {
-        name: name.to_string(),
-        description: description.to_string(),
-        unit: Unit::Time,
-        goal: None,
-        cells,
-    };
     Suite {
         title: "process: {vs}, child processes".to_string(),
         about: vec![format!(
@@ -134,15 +116,15 @@ pub fn suite() -> Suite {
         ],
         baseline: None,
         rows: vec![
-            row(
+            Workload::timed(
                 "process_spawn_wait_seq",
                 "one task spawns `true` and waits for it, 1,000 times in a row",
-                on_runtimes!(spawn_wait_seq),
+                runtimes!(spawn_wait_seq),
             ),
-            row(
+            Workload::timed(
                 "process_spawn_wait_1000",
                 "1,000 tasks each spawn `true` and wait for it, all at once",
-                on_runtimes!(spawn_wait_all),
+                runtimes!(spawn_wait_all),
             ),
         ],
     }
