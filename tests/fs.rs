@@ -21,6 +21,7 @@
 //!   permissions, `try_exists`), `File`'s `&self` methods (`set_len`,
 //!   `metadata`, `try_clone`, `sync_all` from 8 tasks at once),
 //!   `into_std`/`from_std`, and a call outside any gort runtime.
+#![cfg(unix)] // mode bits, symbolic links and raw OS errors as on Linux
 
 use std::collections::HashSet;
 use std::io::{ErrorKind, Read as _, Seek as _, SeekFrom, Write as _};
