@@ -71,6 +71,10 @@ pub(crate) fn block_on_thread<F: Future>(future: F, runtime: Option<&Scheduler>)
     #[cfg(all(feature = "tokio-compat", not(loom)))]
     let _tokio = crate::tokio_compat::enter();
     let mut watch = runtime.map(|s| Watch::start(s, caller));
+    // A paused runtime's `block_on` future runs on its virtual clock too.
+    let _clock = runtime
+        .and_then(|s| s.shared().config.clock.clone())
+        .map(gort_reactor::__netpoll::enter_clock);
     loop {
         // A fresh cooperative budget per poll, as a task's: a greedy
         // branch of a `join!` here yields to the others, and a yield costs

@@ -143,7 +143,22 @@ enum Seen {
 /// are parked and only blocking work, timers or sockets could wake it.
 const RECHECK: Duration = Duration::from_millis(250);
 
-fn asleep(shared: &Shared) -> Seen {
+/// How often a paused runtime's `block_on` thread asks again while
+/// blocking work keeps its clock from moving.
+const CLOCK_RECHECK: Duration = Duration::from_millis(1);
+
+/// Who asks [`asleep`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The deadlock check: the reactor's timers and sockets (and tokio's,
+    /// with tokio-compat) may wake a task.
+    Deadlock,
+    /// A paused clock: whether the runtime's own work is all parked;
+    /// sockets do not hold the clock back (as tokio's paused clock).
+    Clock,
+}
+
+fn asleep(shared: &Shared, check: Check) -> Seen {
     if !shared.idle.all_parked() || shared.is_closed() {
         return Seen::Busy;
     }
@@ -160,6 +175,13 @@ fn asleep(shared: &Shared) -> Seen {
     let pool = shared.blocking.counts();
     if pool.threads != pool.idle || pool.queued != 0 {
         return Seen::Waiting;
+    }
+    if check == Check::Clock {
+        return if shared.idle.all_parked() {
+            Seen::Asleep(parks)
+        } else {
+            Seen::Busy
+        };
     }
     if netpoll::timers_pending() != 0 || netpoll::io_registrations() != 0 {
         return Seen::Waiting;
@@ -221,11 +243,25 @@ impl<'a> Watch<'a> {
 
     fn park_watching(&mut self, woken: impl Fn() -> bool) {
         let shared = self.scheduler.shared();
+        if let Some(clock) = &shared.config.clock {
+            // The paused clock's question is the deadlock check's without
+            // the grace period and without the reactor: is every task
+            // parked? Then the clock jumps to the next deadline.
+            match asleep(shared, Check::Clock) {
+                Seen::Asleep(_) if clock.advance_to_next() => return,
+                Seen::Waiting => {
+                    // Blocking work runs: time stands still until it ends.
+                    std::thread::park_timeout(CLOCK_RECHECK);
+                    return;
+                }
+                _ => {}
+            }
+        }
         if self.done || shared.deadlock.has_unhandled.load(SeqCst) {
             std::thread::park();
             return;
         }
-        let seen = match asleep(shared) {
+        let seen = match asleep(shared, Check::Deadlock) {
             Seen::Busy => {
                 std::thread::park();
                 return;
@@ -243,7 +279,7 @@ impl<'a> Watch<'a> {
                 break;
             }
             std::thread::park_timeout(left);
-            if woken() || asleep(shared) != seen {
+            if woken() || asleep(shared, Check::Deadlock) != seen {
                 return;
             }
         }

@@ -8,6 +8,8 @@ use std::panic::Location;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use gort_reactor::__netpoll::Clock;
+
 use crate::context::{self, EnterGuard};
 pub use crate::deadlock::OnDeadlock;
 pub use crate::dump::{Dump, TaskInfo, TaskState, WaitReason};
@@ -44,6 +46,7 @@ pub struct Builder {
     thread_keep_alive: Duration,
     on_deadlock: OnDeadlock,
     unhandled_panic: UnhandledPanic,
+    start_paused: bool,
 }
 
 /// What a runtime does with a task's panic that no `JoinHandle` will see
@@ -85,7 +88,41 @@ impl Builder {
             thread_keep_alive: crate::blocking::KEEP_ALIVE,
             on_deadlock: OnDeadlock::Warn,
             unhandled_panic: UnhandledPanic::Ignore,
+            start_paused: false,
         }
+    }
+
+    /// Gives the runtime a virtual clock of its own that starts paused (Go's
+    /// `testing/synctest` bubble, tokio's `start_paused`): `sleep`,
+    /// `timeout` and `interval` created by its tasks (or in its
+    /// `block_on`) run on it, and whenever every task is parked, the
+    /// blocking pool is idle and `block_on`'s future waits, the clock jumps
+    /// to the next deadline. A test of an hour-long timeout runs in
+    /// microseconds; [`gort::time::advance`] moves the clock by hand and
+    /// [`gort::time::now`] reads it. Other runtimes keep real time. Real
+    /// I/O is not virtual: a socket read's timeout may elapse, in virtual
+    /// time, while the bytes are on their way.
+    ///
+    /// [`gort::time::advance`]: ../time/fn.advance.html
+    /// [`gort::time::now`]: ../time/fn.now.html
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = gort::runtime::Builder::new().start_paused(true).build().unwrap();
+    /// let real = Instant::now();
+    /// rt.block_on(async {
+    ///     let start = gort::time::now();
+    ///     let slow = gort::spawn(gort::time::sleep(Duration::from_secs(3600)));
+    ///     let r = gort::time::timeout(Duration::from_secs(60), slow).await;
+    ///     assert!(r.is_err(), "the hour-long sleep outlasts the minute");
+    ///     assert_eq!(gort::time::now() - start, Duration::from_secs(60));
+    /// });
+    /// assert!(real.elapsed() < Duration::from_secs(60));
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
     }
 
     /// What a task's panic does when nobody holds its `JoinHandle` (tokio's
@@ -278,6 +315,7 @@ impl Builder {
                 keep_alive: self.thread_keep_alive,
                 on_deadlock: self.on_deadlock,
                 unhandled_panic: self.unhandled_panic,
+                clock: self.start_paused.then(Clock::new),
             },
         );
         let mut threads = Vec::with_capacity(workers + 1);

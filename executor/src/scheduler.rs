@@ -14,6 +14,8 @@ use std::future::Future;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
+use gort_reactor::__netpoll::Clock;
+
 use crate::blocking::BlockingPool;
 use crate::deadlock::{Deadlock, OnDeadlock};
 use crate::idle::Idle;
@@ -42,6 +44,8 @@ pub(crate) struct Config {
     pub(crate) on_deadlock: OnDeadlock,
     /// What a panic no `JoinHandle` sees does.
     pub(crate) unhandled_panic: UnhandledPanic,
+    /// The virtual clock of a paused runtime (`Builder::start_paused`).
+    pub(crate) clock: Option<std::sync::Arc<Clock>>,
 }
 
 /// State shared by every thread of one runtime.

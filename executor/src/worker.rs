@@ -146,6 +146,9 @@ fn run(scheduler: Scheduler, mut processor: Box<Processor>, start: Start) {
     CURRENT.with(|c| *c.borrow_mut() = Some(worker.clone()));
     crate::task::alloc::enable_thread_cache();
     let _enter = context::enter(Handle::from_scheduler(scheduler.clone()));
+    // A paused runtime's timers run on its virtual clock.
+    let _clock =
+        (scheduler.shared().config.clock.clone()).map(gort_reactor::__netpoll::enter_clock);
     #[cfg(all(feature = "tokio-compat", not(loom)))]
     let _tokio = crate::tokio_compat::enter();
     // Declared before the registry owner so that it drops after it: the

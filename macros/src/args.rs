@@ -9,7 +9,7 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, Meta, Token};
 
 /// The names this attribute accepts, listed in error messages.
-pub(crate) const ACCEPTED: &str = "`worker_threads`";
+pub(crate) const ACCEPTED: &str = "`worker_threads` and `start_paused`";
 
 /// The start of every error about a bad `worker_threads` value.
 const EXPECTED: &str =
@@ -48,7 +48,25 @@ pub(crate) struct Config {
     /// `worker_threads = N`: the number of processors (Go's `GOMAXPROCS`).
     /// `None` keeps the builder's default.
     pub(crate) worker_threads: Option<WorkerThreads>,
+    /// `start_paused = true`: the runtime's virtual clock starts paused
+    /// (`Builder::start_paused`). `None` keeps the builder's default.
+    pub(crate) start_paused: Option<StartPaused>,
 }
+
+/// A validated `start_paused = <bool>` value and where it was written.
+#[derive(Clone, Debug)]
+pub(crate) struct StartPaused {
+    pub(crate) value: bool,
+    pub(crate) span: Span,
+}
+
+impl PartialEq for StartPaused {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for StartPaused {}
 
 /// A validated `worker_threads = N` value and where it was written.
 #[derive(Clone, Debug)]
@@ -87,6 +105,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
 
     let mut config = Config::default();
     let mut seen_worker_threads = false;
+    let mut seen_start_paused = false;
     let mut errors: Option<syn::Error> = None;
     let mut push = |err: syn::Error| match &mut errors {
         Some(all) => all.combine(err),
@@ -123,12 +142,36 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
                     Err(e) => push(e),
                 }
             }
+            "start_paused" => {
+                let value = match meta {
+                    Meta::NameValue(nv) => parse_start_paused(&nv.value),
+                    Meta::Path(_) | Meta::List(_) => Err(syn::Error::new_spanned(
+                        meta,
+                        format!(
+                            "`start_paused` needs a value, e.g. `#[{}(start_paused = true)]`",
+                            kind.path()
+                        ),
+                    )),
+                };
+                if seen_start_paused {
+                    push(syn::Error::new_spanned(
+                        meta,
+                        "duplicate argument `start_paused`; give it once",
+                    ));
+                    continue;
+                }
+                seen_start_paused = true;
+                match value {
+                    Ok(p) => config.start_paused = Some(p),
+                    Err(e) => push(e),
+                }
+            }
             _ => {
                 let shown = path_to_string(meta.path());
                 push(syn::Error::new_spanned(
                     meta.path(),
                     format!(
-                        "unknown argument `{shown}` to `{}`; the accepted argument is {ACCEPTED}",
+                        "unknown argument `{shown}` to `{}`; the accepted arguments are {ACCEPTED}",
                         kind.attr()
                     ),
                 ))
@@ -139,6 +182,22 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
     match errors {
         Some(err) => Err(err),
         None => Ok(config),
+    }
+}
+
+/// Validates the value of `start_paused = <value>`: a `bool` literal.
+fn parse_start_paused(value: &Expr) -> syn::Result<StartPaused> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok(StartPaused {
+            value: b.value,
+            span: b.span,
+        }),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`start_paused` must be `true` or `false`, e.g. `start_paused = true`",
+        )),
     }
 }
 
@@ -345,22 +404,32 @@ mod tests {
     fn unknown_argument_rejected() {
         assert_eq!(
             err(quote!(flavor = "multi_thread")),
-            "unknown argument `flavor` to `#[gort::main]`; the accepted argument is `worker_threads`"
+            "unknown argument `flavor` to `#[gort::main]`; the accepted arguments are `worker_threads` and `start_paused`"
         );
         assert_eq!(
             err(quote!(threads = 2)),
-            "unknown argument `threads` to `#[gort::main]`; the accepted argument is `worker_threads`"
+            "unknown argument `threads` to `#[gort::main]`; the accepted arguments are `worker_threads` and `start_paused`"
         );
         assert_eq!(
             err(quote!(a::b)),
-            "unknown argument `a::b` to `#[gort::main]`; the accepted argument is `worker_threads`"
+            "unknown argument `a::b` to `#[gort::main]`; the accepted arguments are `worker_threads` and `start_paused`"
         );
-        let test_msg = parse(Kind::Test, quote!(start_paused = true))
+        let test_msg = parse(Kind::Test, quote!(flavor = "current_thread"))
             .unwrap_err()
             .to_string();
         assert_eq!(
             test_msg,
-            "unknown argument `start_paused` to `#[gort::test]`; the accepted argument is `worker_threads`"
+            "unknown argument `flavor` to `#[gort::test]`; the accepted arguments are `worker_threads` and `start_paused`"
+        );
+        let paused = parse(Kind::Test, quote!(start_paused = true, worker_threads = 2)).unwrap();
+        assert_eq!(paused.start_paused.map(|p| p.value), Some(true));
+        assert_eq!(
+            err(quote!(start_paused = 1)),
+            "`start_paused` must be `true` or `false`, e.g. `start_paused = true`"
+        );
+        assert_eq!(
+            err(quote!(start_paused = true, start_paused = false)),
+            "duplicate argument `start_paused`; give it once"
         );
     }
 

@@ -263,6 +263,10 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
         n.set_span(w.span);
         quote_spanned!(w.span=> .worker_threads(#n))
     });
+    let start_paused = config.start_paused.as_ref().map(|p| {
+        let b = syn::LitBool::new(p.value, p.span);
+        quote_spanned!(p.span=> .start_paused(#b))
+    });
 
     let test_attr = (kind == Kind::Test).then(test_attr);
     // A test that cannot build its runtime fails like any test. A program
@@ -297,6 +301,7 @@ fn generate(kind: Kind, config: &Config, func: ItemFn) -> TokenStream {
         #vis #sig {
             ::gort::runtime::Builder::new()
                 #worker_threads
+                #start_paused
                 #on_deadlock
                 .build()
                 #built

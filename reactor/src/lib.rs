@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod clock;
 mod driver;
 mod io;
 pub mod net;
@@ -38,6 +39,7 @@ mod wheel;
 /// Not a stable API: it changes with the executor, in any release.
 #[doc(hidden)]
 pub mod __netpoll {
+    pub use crate::clock::{enter as enter_clock, Clock, ClockGuard};
     pub use crate::driver::{Driver, Reactor};
     #[cfg(unix)]
     pub use crate::unix::Watch;

@@ -6,6 +6,12 @@
 //! resolution), driven by an idle gort worker or the `gort-netpoll` thread.
 //! A timer never fires before its deadline; cancelling one (dropping the
 //! future) is O(1) and leaves nothing behind.
+//!
+//! In a runtime built with `start_paused(true)` (a test clock, as Go's
+//! `testing/synctest` and tokio's `start_paused`), the timers created by
+//! its tasks run on the runtime's virtual clock instead: it jumps to the
+//! next deadline whenever every task is parked, and [`advance`] moves it
+//! by hand; [`now`] reads it there. Elsewhere, real time.
 
 use std::fmt;
 use std::future::Future;
@@ -13,6 +19,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use crate::clock::{self, Clock};
 use crate::driver::Reactor;
 use crate::timers::TimerRef;
 use crate::wheel::TimerState;
@@ -27,15 +36,71 @@ use crate::wheel::TimerState;
 /// # });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(later(Instant::now(), duration))
+    let clock = clock::current();
+    let now = clock.as_ref().map_or_else(Instant::now, |c| c.now());
+    Sleep::new(later(now, duration), clock)
 }
 
 /// Waits until `deadline`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        deadline,
-        key: None,
-    }
+    Sleep::new(deadline, clock::current())
+}
+
+/// The time: the real clock's, or, in a task of a paused runtime (see the
+/// [module docs](self)), its virtual clock's, which moves only when every
+/// task waits or by [`advance`].
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let before = gort::time::now();
+/// gort::time::sleep(std::time::Duration::from_millis(1)).await;
+/// assert!(gort::time::now() > before);
+/// # });
+/// ```
+pub fn now() -> Instant {
+    clock::current().map_or_else(Instant::now, |c| c.now())
+}
+
+/// Moves a paused runtime's clock `d` forward, firing the timers due by
+/// then, and yields once so that the tasks they woke can run (tokio's
+/// `time::advance`).
+///
+/// # Panics
+///
+/// Outside a paused runtime's task or `block_on` (there is no virtual
+/// clock to move).
+///
+/// ```
+/// use std::time::Duration;
+/// use gort::time::{advance, now, sleep};
+///
+/// let rt = gort::runtime::Builder::new().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = now();
+///     let nap = gort::spawn(sleep(Duration::from_secs(3600)));
+///     advance(Duration::from_secs(3600)).await;
+///     nap.await.unwrap();
+///     assert_eq!(now() - start, Duration::from_secs(3600));
+/// });
+/// ```
+pub async fn advance(d: Duration) {
+    let clock = clock::current().unwrap_or_else(|| {
+        panic!(
+            "gort::time::advance: this clock is not paused (build the runtime with \
+             Builder::start_paused(true), or use #[gort::test(start_paused = true)])"
+        )
+    });
+    clock.advance(d);
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
 }
 
 /// About thirty years from now: "never" for a deadline that overflows.
@@ -44,7 +109,7 @@ fn far_future() -> Instant {
 }
 
 /// `at + d`, or "never" if that overflows.
-fn later(at: Instant, d: Duration) -> Instant {
+pub(crate) fn later(at: Instant, d: Duration) -> Instant {
     at.checked_add(d).unwrap_or_else(far_future)
 }
 
@@ -53,10 +118,29 @@ fn later(at: Instant, d: Duration) -> Instant {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
+    /// The reactor's timer, on real time.
     key: Option<TimerRef>,
+    /// The virtual clock it runs on (made in a paused runtime), and its
+    /// timer's id there.
+    clock: Option<Arc<Clock>>,
+    clock_key: Option<u64>,
 }
 
 impl Sleep {
+    fn new(deadline: Instant, clock: Option<Arc<Clock>>) -> Sleep {
+        Sleep {
+            deadline,
+            key: None,
+            clock,
+            clock_key: None,
+        }
+    }
+
+    /// The time on the clock this sleep runs on.
+    fn now(&self) -> Instant {
+        self.clock.as_ref().map_or_else(Instant::now, |c| c.now())
+    }
+
     /// When it completes.
     pub fn deadline(&self) -> Instant {
         self.deadline
@@ -64,7 +148,7 @@ impl Sleep {
 
     /// Whether the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.now() >= self.deadline
     }
 
     /// Moves the deadline (a pending sleep keeps waiting, for the new one).
@@ -76,6 +160,9 @@ impl Sleep {
     fn cancel(&mut self) {
         if let Some(key) = self.key.take() {
             Reactor::get().remove_timer(key);
+        }
+        if let (Some(clock), Some(id)) = (&self.clock, self.clock_key.take()) {
+            clock.remove(self.deadline, id);
         }
     }
 }
@@ -101,6 +188,13 @@ impl Future for Sleep {
 impl Sleep {
     /// [`Sleep::poll`] behind its budget check.
     fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(clock) = &self.clock {
+            self.clock_key = clock.wait(self.deadline, self.clock_key, cx.waker());
+            return match self.clock_key {
+                None => Poll::Ready(()),
+                Some(_) => Poll::Pending,
+            };
+        }
         let reactor = Reactor::get();
         if let Some(key) = self.key {
             match reactor.poll_timer(key, cx.waker()) {
@@ -277,7 +371,7 @@ pub enum MissedTickBehavior {
 /// # });
 /// ```
 pub fn interval(period: Duration) -> Interval {
-    interval_at(later(Instant::now(), period), period)
+    interval_at(later(now(), period), period)
 }
 
 /// Ticks at `start`, then every `period`.
@@ -317,7 +411,7 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.sleep.deadline();
-        let now = Instant::now();
+        let now = self.sleep.now();
         let on_schedule = later(scheduled, self.period);
         let next = if now <= later(scheduled, LATE_TICK) {
             // On time, within the timer's resolution and scheduling noise.
@@ -354,7 +448,7 @@ impl Interval {
 
     /// Restarts: the next tick is one period from now (Go's `Ticker.Reset`).
     pub fn reset(&mut self) {
-        self.sleep.reset(later(Instant::now(), self.period));
+        self.sleep.reset(later(self.sleep.now(), self.period));
     }
 }
 

@@ -1,5 +1,6 @@
-// Only `worker_threads` is accepted by `#[gort::test]` too.
-#[gort::test(start_paused = true)]
+// `#[gort::test]` takes `worker_threads` and `start_paused`; tokio's
+// `flavor` is not one of them.
+#[gort::test(flavor = "current_thread")]
 async fn paused() {}
 
 fn main() {}
