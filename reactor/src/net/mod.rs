@@ -13,6 +13,8 @@
 //! works.
 
 mod addr;
+mod datagram;
+mod stream;
 mod tcp;
 mod udp;
 
