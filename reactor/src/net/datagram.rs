@@ -1,4 +1,4 @@
-//! What datagram sockets share: [`datagram_methods!`].
+//! What the UDP and Unix datagram sockets share: [`datagram_methods!`].
 
 /// The methods of a datagram socket type, expanded inside its `impl`: the
 /// type has a field `reg`, the `Registration` of a mio datagram socket

@@ -1,4 +1,4 @@
-//! What the stream types share: reads and writes on a
+//! What the TCP and Unix stream types share: reads and writes on a
 //! registered stream socket ([`StreamIo`]), waiting for a connect to
 //! finish, shutting down writing, the write half that shuts down writing
 //! when it is dropped ([`WriteHalf`]), and the io traits on each stream
@@ -70,6 +70,8 @@ macro_rules! stream_source {
 }
 
 stream_source!(mio::net::TcpStream);
+#[cfg(unix)]
+stream_source!(mio::net::UnixStream);
 
 /// A registered stream socket, shared by a stream's owned halves.
 pub(crate) struct StreamIo<S: StreamSource> {
@@ -122,9 +124,11 @@ impl<S: StreamSource> StreamIo<S> {
     /// "Readiness"). Only where mio's events are edges the kernel raises
     /// for new data (epoll, kqueue); mio's Windows and poll(2) backends
     /// re-arm a source only after an operation returned `WouldBlock`, so
-    /// there a short read is not enough. (Urgent TCP data can end a read
-    /// short with data still queued; it is not used by anything gort
-    /// serves, and tokio makes the same trade.)
+    /// there a short read is not enough. A read can end short with data
+    /// still queued only in cases gort never sets up: urgent TCP data;
+    /// on a Unix socket, passed descriptors, out-of-band data, and
+    /// `SO_PASSCRED` (then data of different senders is not joined in one
+    /// read). tokio makes the same trade.
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
