@@ -41,8 +41,8 @@
 //! # Features
 //!
 //! - `tokio-io`: tokio's `AsyncRead`/`AsyncWrite` on [`net::TcpStream`]
-//!   (and its halves), for crates written against tokio's I/O traits
-//!   (hyper-util's `TokioIo`, for one).
+//!   and `net::UnixStream` (and their halves), for crates written against
+//!   tokio's I/O traits (hyper-util's `TokioIo`, for one).
 //! - `hyper`: `gort::rt::hyper`, hyper 1.x's `Executor` and `Timer` on
 //!   gort (turns on `tokio-io`); `examples/http_server.rs` serves HTTP/1.1
 //!   with it.
@@ -162,10 +162,12 @@ pub mod time {
     pub use gort_reactor::time::*;
 }
 
-/// TCP and UDP (Go's `net`), on the reactor that idle workers drive:
-/// [`TcpListener`](net::TcpListener), [`TcpStream`](net::TcpStream)
-/// ([`AsyncRead`](io::AsyncRead)/[`AsyncWrite`](io::AsyncWrite), with the
-/// helpers of [`gort::io`](io)), [`UdpSocket`](net::UdpSocket).
+/// TCP, UDP and Unix sockets (Go's `net`), on the reactor that idle
+/// workers drive: [`TcpListener`](net::TcpListener),
+/// [`TcpStream`](net::TcpStream) ([`AsyncRead`](io::AsyncRead)/
+/// [`AsyncWrite`](io::AsyncWrite), with the helpers of [`gort::io`](io)),
+/// [`UdpSocket`](net::UdpSocket); on Unix `UnixListener`, `UnixStream`
+/// (the same traits) and `UnixDatagram`.
 ///
 /// ```
 /// use gort::io::{AsyncReadExt, AsyncWriteExt};

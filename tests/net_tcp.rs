@@ -35,6 +35,9 @@ use gort::net::{TcpListener, TcpStream};
 use gort::time::sleep;
 
 mod reactor_common;
+use reactor_common::streams::{
+    check_pattern, pattern, read_to_eof_then_reply, request_then_read_full_reply,
+};
 use reactor_common::{count_pending, on_gort};
 
 async fn listen() -> (TcpListener, SocketAddr) {
@@ -48,24 +51,6 @@ async fn pair() -> (TcpStream, TcpStream) {
     let (listener, addr) = listen().await;
     let (client, accepted) = futures::join!(TcpStream::connect(addr), listener.accept());
     (client.unwrap(), accepted.unwrap().0)
-}
-
-/// The byte at offset `i` of a patterned stream (251 is prime, so the
-/// pattern does not line up with any buffer size).
-fn pattern(i: usize) -> u8 {
-    (i % 251) as u8
-}
-
-/// Checks `buf` against the pattern from `offset` on.
-fn check_pattern(buf: &[u8], offset: usize) {
-    if let Some(j) = (0..buf.len()).find(|&j| buf[j] != pattern(offset + j)) {
-        panic!(
-            "byte {} is {}, expected {}",
-            offset + j,
-            buf[j],
-            pattern(offset + j)
-        );
-    }
 }
 
 /// Waits (polling every millisecond) until `parked` is non-zero.
@@ -328,51 +313,24 @@ fn a_write_parked_on_a_full_socket_when_the_reset_comes_ends_in_an_error() {
     });
 }
 
-const REPLY: usize = 1 << 20;
-
-/// The server of the half-close tests: reads the request to EOF, then
-/// sends `REPLY` patterned bytes through the write half and drops it.
-async fn read_to_eof_then_reply(listener: TcpListener) -> Vec<u8> {
+/// The server side of the half-close test: the first connection's
+/// halves (`streams::read_to_eof_then_reply`).
+async fn accept_then_reply(listener: TcpListener) -> Vec<u8> {
     let s = listener.incoming().next().await.unwrap().unwrap();
-    let (mut rd, mut wr) = s.into_split();
-    let mut request = Vec::new();
-    rd.read_to_end(&mut request).await.unwrap();
-    let reply: Vec<u8> = (0..REPLY).map(pattern).collect();
-    wr.write_all(&reply).await.unwrap();
-    drop(wr); // shuts down writing: the client reads EOF
-    request
-}
-
-/// The client side: the request is out and writing is shut down; the
-/// reply must arrive in full, then EOF; writing again is `BrokenPipe`.
-async fn read_full_reply(mut c: TcpStream, server: gort::JoinHandle<Vec<u8>>) {
-    let mut reply = Vec::new();
-    c.read_to_end(&mut reply).await.unwrap();
-    assert_eq!(reply.len(), REPLY, "reply length");
-    check_pattern(&reply, 0);
-    assert_eq!(server.await.unwrap(), b"request");
-    let w = c.write(b"late").await;
-    assert!(
-        matches!(&w, Err(e) if e.kind() == ErrorKind::BrokenPipe),
-        "a write after shutting down writing: {w:?}"
-    );
+    let (rd, wr) = s.into_split();
+    read_to_eof_then_reply(rd, wr).await
 }
 
 #[test]
 fn half_close_the_server_reads_eof_and_still_replies() {
     on_gort("tcp_half_close", || async {
         // Writing shut down by `AsyncWriteExt::close`, then by `shutdown`.
-        for with_close in [true, false] {
+        let by_shutdown: fn(&TcpStream) -> io::Result<()> = |c| c.shutdown(Shutdown::Write);
+        for shutdown in [None, Some(by_shutdown)] {
             let (listener, addr) = listen().await;
-            let server = gort::spawn(read_to_eof_then_reply(listener));
-            let mut c = TcpStream::connect(addr).await.unwrap();
-            c.write_all(b"request").await.unwrap();
-            if with_close {
-                c.close().await.unwrap();
-            } else {
-                c.shutdown(Shutdown::Write).unwrap();
-            }
-            read_full_reply(c, server).await;
+            let server = gort::spawn(accept_then_reply(listener));
+            let c = TcpStream::connect(addr).await.unwrap();
+            request_then_read_full_reply(c, shutdown, server).await;
         }
     });
 }

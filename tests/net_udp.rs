@@ -29,7 +29,7 @@ use gort::net::UdpSocket;
 use gort::time::{sleep, timeout};
 
 mod reactor_common;
-use reactor_common::{count_pending, finishes_within, on_gort, Rng};
+use reactor_common::{count_pending, datagram_len, finishes_within, on_gort, Rng};
 
 async fn bind() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").await.expect("bind")
@@ -61,12 +61,7 @@ fn send_to_and_recv_from_between_two_sockets() {
         let mut out = vec![0u8; 60_000];
         let mut buf = vec![0u8; 65_536];
         for i in 0..200 {
-            let len = match i % 4 {
-                0 => 1,
-                1 => 1 + rng.below(1500) as usize,
-                2 => 1 + rng.below(60_000) as usize,
-                _ => 60_000,
-            };
+            let len = datagram_len(i, &mut rng);
             rng.fill(&mut out[..len]);
             assert_eq!(a.send_to(&out[..len], b_addr).await.unwrap(), len);
             let (n, from) = b.recv_from(&mut buf).await.unwrap();

@@ -1,6 +1,6 @@
 //! gort's netpoller: one `mio` reactor per process with a timer wheel, and
 //! the types on top of it: [`time`] (sleep, timeout, interval) and [`net`]
-//! (TCP, UDP). Re-exported as `gort::time` and `gort::net`.
+//! (TCP, UDP, Unix sockets). Re-exported as `gort::time` and `gort::net`.
 //!
 //! It works under any executor. Inside a gort runtime, an idle worker
 //! drives the reactor (blocking in it with the nearest timer as timeout);

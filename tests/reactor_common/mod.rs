@@ -1,9 +1,10 @@
 //! Helpers shared by the reactor tests (`net_echo`, `net_tcp`, `net_udp`,
-//! `time`, `time_waker_drop`, `reactor_anywhere`): a deterministic
-//! generator, running a body on a 2-worker runtime under the hang watchdog
-//! of `channel/tests/support` (re-exported as `support`), a shorter limit
-//! for the tests of known hangs, counting the `Pending`s of a poll, and
-//! (from `tests/common`) `runtime` and the drop counter `DropGuard`.
+//! `net_unix`, `time`, `time_waker_drop`, `reactor_anywhere`): a
+//! deterministic generator, running a body on a 2-worker runtime under the
+//! hang watchdog of `channel/tests/support` (re-exported as `support`), a
+//! shorter limit for the tests of known hangs, counting the `Pending`s of
+//! a poll, (from `tests/common`) `runtime` and the drop counter
+//! `DropGuard`, and the stream tests' helpers ([`streams`]).
 #![allow(dead_code)] // each test binary uses part of it
 
 #[path = "../../channel/tests/support/mod.rs"]
@@ -11,6 +12,8 @@ pub mod support;
 
 #[path = "../common/mod.rs"]
 mod common;
+
+pub mod streams;
 #[allow(unused_imports)] // each test binary uses part of it
 pub use common::{counter, runtime, DropGuard};
 
@@ -46,6 +49,17 @@ impl Rng {
             let bytes = self.next_u64().to_le_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
+    }
+}
+
+/// The length of datagram `i` of a datagram test: by turns 1 byte, up to
+/// 1,500, up to 60,000, and 60,000.
+pub fn datagram_len(i: usize, rng: &mut Rng) -> usize {
+    match i % 4 {
+        0 => 1,
+        1 => 1 + rng.below(1500) as usize,
+        2 => 1 + rng.below(60_000) as usize,
+        _ => 60_000,
     }
 }
 

@@ -1,32 +1,18 @@
 //! TCP: listener, stream, owned halves.
 
 use std::fmt;
-use std::future::poll_fn;
-use std::io::{self, IoSlice, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 
+use super::stream::StreamIo;
 use super::ToSocketAddrs;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_io::{AsyncRead, AsyncWrite};
 use mio::Interest;
 
 use crate::io::{Direction, Registration};
 
-/// Whether a stream read shorter than its buffer means the next one would
-/// block, with an edge to come for new data (see `poll_read_priv`).
-const SHORT_READ_DRAINS: bool = cfg!(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)) && !cfg!(mio_unsupported_force_poll_poll);
 /// A TCP socket listening for connections (Go's `net.Listener`).
 ///
 /// ```
@@ -157,16 +143,13 @@ impl futures_core::Stream for Incoming<'_> {
 /// stream); closing it (`poll_close`) shuts down the write direction, so the
 /// peer reads EOF.
 pub struct TcpStream {
-    reg: Arc<Registration<mio::net::TcpStream>>,
+    io: StreamIo<mio::net::TcpStream>,
 }
 
 impl TcpStream {
     fn new(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            reg: Arc::new(Registration::new(
-                stream,
-                Interest::READABLE | Interest::WRITABLE,
-            )?),
+            io: StreamIo::new(stream)?,
         })
     }
 
@@ -190,19 +173,8 @@ impl TcpStream {
 
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream::new(mio::net::TcpStream::connect(addr)?)?;
-        loop {
-            let ev = poll_fn(|cx| stream.reg.poll_ready_event(cx, Direction::Write)).await;
-            let s = stream.reg.source();
-            if let Some(e) = s.take_error()? {
-                return Err(e);
-            }
-            match s.peer_addr() {
-                Ok(_) => return Ok(stream),
-                // Not connected yet (a spurious wake-up): wait again.
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => stream.reg.clear_ready(ev),
-                Err(e) => return Err(e),
-            }
-        }
+        stream.io.connected().await?;
+        Ok(stream)
     }
 
     /// Wraps a connected std stream (made non-blocking here).
@@ -213,92 +185,27 @@ impl TcpStream {
 
     /// The remote address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.reg.source().peer_addr()
+        self.io.source().peer_addr()
     }
 
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.reg.source().local_addr()
+        self.io.source().local_addr()
     }
 
     /// Sets `TCP_NODELAY` (no Nagle delay for small writes).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.reg.source().set_nodelay(nodelay)
+        self.io.source().set_nodelay(nodelay)
     }
 
     /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.reg.source().nodelay()
+        self.io.source().nodelay()
     }
 
     /// Shuts down reading, writing or both.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.reg.source().shutdown(how)
-    }
-
-    /// Splits into a read half and a write half that can move to different
-    /// tasks. Dropping the write half shuts down writing.
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        (
-            OwnedReadHalf {
-                stream: TcpStream {
-                    reg: self.reg.clone(),
-                },
-            },
-            OwnedWriteHalf {
-                stream: self,
-                shutdown_on_drop: true,
-            },
-        )
-    }
-
-    /// A read that returns less than `buf` asked for emptied the socket's
-    /// receive queue: it clears `READABLE`, so the next read waits for the
-    /// next edge instead of making a `read` syscall that would block (one
-    /// `recvfrom` per echoed message instead of two; see ARCHITECTURE.md,
-    /// "Readiness"). Only where mio's events are edges the kernel raises
-    /// for new data (epoll, kqueue); mio's Windows and poll(2) backends
-    /// re-arm a source only after an operation returned `WouldBlock`, so
-    /// there a short read is not enough. (Urgent TCP data can end a read
-    /// short with data still queued; it is not used by anything gort
-    /// serves, and tokio makes the same trade.)
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.reg.poll_io_emptying(
-            cx,
-            Direction::Read,
-            |s| (&*s).read(buf),
-            |&n| SHORT_READ_DRAINS && n > 0 && n < len,
-        )
-    }
-
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.reg.poll_io(cx, Direction::Write, |s| (&*s).write(buf))
-    }
-
-    fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.reg
-            .poll_io(cx, Direction::Write, |s| (&*s).write_vectored(bufs))
-    }
-
-    pub(crate) fn shutdown_write(&self) -> Poll<io::Result<()>> {
-        match self.reg.source().shutdown(Shutdown::Write) {
-            // Already shut down, or the peer is gone: nothing to flush.
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Poll::Ready(Ok(())),
-            r => Poll::Ready(r),
-        }
+        self.io.source().shutdown(how)
     }
 }
 
@@ -311,186 +218,4 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-macro_rules! async_io_impls {
-    ($ty:ty, $stream:ident) => {
-        impl AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                let $stream = &*self;
-                $stream.poll_read_priv(cx, buf)
-            }
-        }
-
-        impl AsyncWrite for $ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                let $stream = &*self;
-                $stream.poll_write_priv(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $stream = &*self;
-                $stream.poll_write_vectored_priv(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                // Writes go straight to the socket.
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let $stream = &*self;
-                $stream.shutdown_write()
-            }
-        }
-    };
-}
-
-async_io_impls!(TcpStream, stream);
-async_io_impls!(&TcpStream, stream);
-
-/// The read half of [`TcpStream::into_split`].
-#[derive(Debug)]
-pub struct OwnedReadHalf {
-    stream: TcpStream,
-}
-
-impl OwnedReadHalf {
-    /// The remote address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.peer_addr()
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.local_addr()
-    }
-}
-
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_read_priv(cx, buf)
-    }
-}
-
-/// The write half of [`TcpStream::into_split`]; dropping it (or closing
-/// it) shuts down writing.
-#[derive(Debug)]
-pub struct OwnedWriteHalf {
-    stream: TcpStream,
-    shutdown_on_drop: bool,
-}
-
-impl OwnedWriteHalf {
-    /// The remote address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.peer_addr()
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.local_addr()
-    }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_priv(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.shutdown_on_drop = false;
-        self.stream.shutdown_write()
-    }
-}
-
-impl Drop for OwnedWriteHalf {
-    fn drop(&mut self) {
-        if self.shutdown_on_drop {
-            let _ = self.stream.shutdown_write();
-        }
-    }
-}
-
-#[cfg(feature = "tokio-io")]
-mod tokio_io {
-    //! tokio's `AsyncRead`/`AsyncWrite` on [`TcpStream`] (for hyper).
-    use super::*;
-    use tokio::io::ReadBuf;
-
-    impl tokio::io::AsyncRead for TcpStream {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            let n = match self.poll_read_priv(cx, buf.initialize_unfilled()) {
-                Poll::Ready(Ok(n)) => n,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            buf.advance(n);
-            Poll::Ready(Ok(()))
-        }
-    }
-
-    impl tokio::io::AsyncWrite for TcpStream {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_write_priv(cx, buf)
-        }
-
-        fn poll_write_vectored(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_write_vectored_priv(cx, bufs)
-        }
-
-        fn is_write_vectored(&self) -> bool {
-            true
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            self.shutdown_write()
-        }
-    }
-}
+super::stream::owned_halves!(TcpStream, mio::net::TcpStream, SocketAddr);

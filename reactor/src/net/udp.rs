@@ -76,23 +76,6 @@ impl UdpSocket {
             .poll_io(cx, Direction::Write, |s| s.send_to(buf, target))
     }
 
-    /// Receives one datagram: its length and sender.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.reg.io(Direction::Read, |s| s.recv_from(buf)).await
-    }
-
-    /// Polls receiving one datagram. Only the task that polled last is
-    /// woken when a datagram arrives (as tokio's); tasks that share the
-    /// socket use [`recv_from`](Self::recv_from), where each waits in its
-    /// own place.
-    pub fn poll_recv_from(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.reg.poll_io(cx, Direction::Read, |s| s.recv_from(buf))
-    }
-
     /// Sets the default peer: `send` goes there and `recv` takes only its
     /// datagrams.
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
@@ -101,25 +84,7 @@ impl UdpSocket {
         })
     }
 
-    /// Sends one datagram to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.reg.io(Direction::Write, |s| s.send(buf)).await
-    }
-
-    /// Receives one datagram from the connected peer.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reg.io(Direction::Read, |s| s.recv(buf)).await
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.reg.source().local_addr()
-    }
-
-    /// The connected peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.reg.source().peer_addr()
-    }
+    super::datagram::datagram_methods!(SocketAddr);
 }
 
 impl fmt::Debug for UdpSocket {
