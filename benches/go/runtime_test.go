@@ -303,7 +303,16 @@ func TestEchoServer(t *testing.T) {
 	if os.Getenv("GORT_BENCH_ECHO_SERVER") != "1" {
 		t.Skip("the harness's echo server; set GORT_BENCH_ECHO_SERVER=1")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// GORT_BENCH_ECHO_UNIX=<path>: on a Unix socket at that path (the
+	// harness removes the file) instead of TCP.
+	unixPath := os.Getenv("GORT_BENCH_ECHO_UNIX")
+	var ln net.Listener
+	var err error
+	if unixPath != "" {
+		ln, err = net.Listen("unix", unixPath)
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +324,11 @@ func TestEchoServer(t *testing.T) {
 			}
 		}
 	}()
-	fmt.Printf("port=%d\n", ln.Addr().(*net.TCPAddr).Port)
+	if unixPath != "" {
+		fmt.Printf("path=%s\n", unixPath)
+	} else {
+		fmt.Printf("port=%d\n", ln.Addr().(*net.TCPAddr).Port)
+	}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -323,7 +336,9 @@ func TestEchoServer(t *testing.T) {
 		}
 		go func(c net.Conn) {
 			defer c.Close()
-			c.(*net.TCPConn).SetNoDelay(true)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetNoDelay(true)
+			}
 			buf := make([]byte, 4096)
 			for {
 				n, err := c.Read(buf)

@@ -124,15 +124,19 @@ impl GoBench {
         &self.version
     }
 
-    /// The command that starts Go's TCP echo server (`TestEchoServer` in
-    /// `benches/go/runtime_test.go`) with `procs` Ps: it prints
-    /// `port=<port>` and serves until its stdin closes.
-    pub fn echo_server(&self, procs: usize) -> Command {
+    /// The command that starts Go's echo server (`TestEchoServer` in
+    /// `benches/go/runtime_test.go`) with `procs` Ps: on TCP, where it
+    /// prints `port=<port>`, or with `unix` on a Unix socket at that path,
+    /// where it prints `path=<path>`; it serves until its stdin closes.
+    pub fn echo_server(&self, procs: usize, unix: Option<&std::path::Path>) -> Command {
         let mut cmd = Command::new(&self.binary);
         cmd.args(["-test.count", "1", "-test.run", "^TestEchoServer$"])
             .env("GORT_BENCH_ECHO_SERVER", "1")
             .env("GOMAXPROCS", procs.to_string())
             .current_dir(source_dir());
+        if let Some(path) = unix {
+            cmd.env("GORT_BENCH_ECHO_UNIX", path);
+        }
         cmd
     }
 

@@ -218,7 +218,7 @@ fn runtimes() -> Suite {
                 &format!(
                     "one `async_executor::Executor` run by {WORKERS} threads under \
                      `async_io::block_on` (smol's multi-threaded setup), async-io timers and \
-                     sockets (the servers of the tcp rows accept in `block_on` on the main \
+                     sockets (the servers of the echo rows accept in `block_on` on the main \
                      thread on every runtime; async-io's also turns its reactor there when idle)"
                 ),
             ),
@@ -228,7 +228,7 @@ fn runtimes() -> Suite {
                 &format!(
                     "benches/go/runtime_test.go, GOMAXPROCS {WORKERS}, one process per run (b.N \
                      = max(the run's iterations, 2), after Go's own b.N = 1 run, whose result \
-                     is discarded); its TCP server is TestEchoServer there"
+                     is discarded); its echo server (TCP and Unix) is TestEchoServer there"
                 ),
             ),
         ],
@@ -309,7 +309,7 @@ mod tests {
         };
         let s = runtimes();
         for w in &s.rows {
-            if w.name.starts_with("tcp_echo") && net::net_binary().is_err() {
+            if w.name.contains("_echo_") && net::net_binary().is_err() {
                 continue; // Needs the gort-bench-net binary (covered by net's own test).
             }
             for (cell, column) in w.cells.iter().zip(&s.columns) {

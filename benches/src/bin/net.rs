@@ -7,10 +7,12 @@
 //!     gort channel receive each, and prints the resident memory they added:
 //!     `rss_before=<bytes> rss_after=<bytes> per_unit=<bytes> future_bytes=<bytes>`
 //!     (the last: the size of one task's future before its first poll)
-//! gort-bench-net server <gort|tokio|smol> <workers>
-//!     binds 127.0.0.1:0, prints `port=<p>`, echoes every connection until
-//!     stdin closes (the harness holds it open)
-//! gort-bench-net client <addr> <conns> <millis> [<msgs per second>]
+//! gort-bench-net server <gort|tokio|smol> <workers> [unix:<path>]
+//!     binds 127.0.0.1:0 and prints `port=<p>` (or, with `unix:<path>`,
+//!     binds a Unix socket at <path> and prints `path=<path>`), echoes
+//!     every connection until stdin closes (the harness holds it open; the
+//!     harness also removes the socket file)
+//! gort-bench-net client <addr | unix:<path>> <conns> <millis> [<msgs per second>]
 //!     <conns> connections, 64-byte messages; without a rate each connection
 //!     sends its next message when the last one came back (throughput);
 //!     with a rate, messages are due at fixed times spread over the
@@ -24,7 +26,9 @@
 //! The client is one thread on `mio`, outside the runtimes under test;
 //! every server runs the same read-then-write-all loop with a 4 KiB buffer
 //! (gort and smol through futures-io, tokio through its own traits; smol
-//! is async-executor on `workers` threads with async-io's `Async` sockets).
+//! is async-executor on `workers` threads with async-io's `Async` sockets,
+//! which async-net's types wrap). TCP connections set `TCP_NODELAY` on
+//! both ends.
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::SocketAddr;
@@ -37,15 +41,19 @@ const WARM_UP: Duration = Duration::from_millis(100);
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let res = match args.first().map(String::as_str) {
-        Some("server") if args.len() == 3 => server(&args[1], parse(&args[2], "workers")),
+        Some("server") if args.len() == 3 || args.len() == 4 => server(
+            &args[1],
+            parse(&args[2], "workers"),
+            args.get(3).map(|a| unix_path(a).unwrap_or_else(|| die(&format!("bad socket {a:?}")))),
+        ),
         Some("park") if args.len() == 3 => park(&args[1], parse(&args[2], "n")),
         Some("client") if args.len() == 4 || args.len() == 5 => client(
-            args[1].parse().unwrap_or_else(|e| die(&format!("bad address {:?}: {e}", args[1]))),
+            &args[1],
             parse(&args[2], "conns"),
             Duration::from_millis(parse(&args[3], "millis") as u64),
             args.get(4).map(|r| parse(r, "rate") as f64),
         ),
-        _ => die("usage: gort-bench-net server <gort|tokio|smol> <workers> | client <addr> <conns> <millis> [<rate>] | park <gort|tokio|smol|threads> <n>"),
+        _ => die("usage: gort-bench-net server <gort|tokio|smol> <workers> [unix:<path>] | client <addr|unix:<path>> <conns> <millis> [<rate>] | park <gort|tokio|smol|threads> <n>"),
     };
     if let Err(e) = res {
         die(&e.to_string());
@@ -73,12 +81,18 @@ fn exit_on_stdin_eof() {
     });
 }
 
-fn announce(port: u16) {
-    println!("port={port}");
+/// The path of a `unix:<path>` argument.
+fn unix_path(arg: &str) -> Option<&str> {
+    arg.strip_prefix("unix:").filter(|p| !p.is_empty())
+}
+
+/// Tells the harness the server listens: `port=<p>` or `path=<path>`.
+fn announce(what: &str, value: impl std::fmt::Display) {
+    println!("{what}={value}");
     io::stdout().flush().expect("stdout");
 }
 
-fn server(kind: &str, workers: usize) -> io::Result<()> {
+fn server(kind: &str, workers: usize, unix: Option<&str>) -> io::Result<()> {
     exit_on_stdin_eof();
     match kind {
         "gort" => {
@@ -86,8 +100,16 @@ fn server(kind: &str, workers: usize) -> io::Result<()> {
                 .worker_threads(workers)
                 .build()?;
             rt.block_on(async {
+                if let Some(path) = unix {
+                    let listener = gort::net::UnixListener::bind(path)?;
+                    announce("path", path);
+                    loop {
+                        let (stream, _) = listener.accept().await?;
+                        gort::spawn(echo_futures_io(stream));
+                    }
+                }
                 let listener = gort::net::TcpListener::bind("127.0.0.1:0").await?;
-                announce(listener.local_addr()?.port());
+                announce("port", listener.local_addr()?.port());
                 loop {
                     let (stream, _) = listener.accept().await?;
                     gort::spawn(async move {
@@ -101,8 +123,16 @@ fn server(kind: &str, workers: usize) -> io::Result<()> {
             use gort_bench::contender::{Contender, Smol};
             let rt = Smol::build(workers)?;
             rt.block_on(async {
+                if let Some(path) = unix {
+                    let listener = async_io::Async::<std::os::unix::net::UnixListener>::bind(path)?;
+                    announce("path", path);
+                    loop {
+                        let (stream, _) = listener.accept().await?;
+                        drop(Smol::spawn(echo_futures_io(stream)));
+                    }
+                }
                 let listener = async_io::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0))?;
-                announce(listener.get_ref().local_addr()?.port());
+                announce("port", listener.get_ref().local_addr()?.port());
                 loop {
                     let (stream, _) = listener.accept().await?;
                     drop(Smol::spawn(async move {
@@ -118,22 +148,21 @@ fn server(kind: &str, workers: usize) -> io::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(async {
+                if let Some(path) = unix {
+                    let listener = tokio::net::UnixListener::bind(path)?;
+                    announce("path", path);
+                    loop {
+                        let (stream, _) = listener.accept().await?;
+                        tokio::spawn(echo_tokio(stream));
+                    }
+                }
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                announce(listener.local_addr()?.port());
+                announce("port", listener.local_addr()?.port());
                 loop {
                     let (stream, _) = listener.accept().await?;
                     tokio::spawn(async move {
-                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
                         stream.set_nodelay(true)?;
-                        let mut stream = stream;
-                        let mut buf = [0u8; 4096];
-                        loop {
-                            let n = stream.read(&mut buf).await?;
-                            if n == 0 {
-                                return Ok::<_, io::Error>(());
-                            }
-                            stream.write_all(&buf[..n]).await?;
-                        }
+                        echo_tokio(stream).await
                     });
                 }
             })
@@ -145,24 +174,42 @@ fn server(kind: &str, workers: usize) -> io::Result<()> {
     }
 }
 
+/// The echo loop of every server, written once so that all run the same
+/// one: read up to 4 KiB, write it all back, until EOF; `read` and
+/// `write_all` are those of the io extension traits in scope.
+macro_rules! echo_loop {
+    ($stream:ident) => {{
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = $stream.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            $stream.write_all(&buf[..n]).await?;
+        }
+    }};
+}
+
+/// The echo loop of the tokio servers.
+async fn echo_tokio<S>(mut stream: S) -> io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    echo_loop!(stream)
+}
+
 /// The echo loop of the gort and smol servers.
 async fn echo_futures_io<S>(mut stream: S) -> io::Result<()>
 where
     S: futures::AsyncRead + futures::AsyncWrite + Unpin,
 {
     use futures::{AsyncReadExt, AsyncWriteExt};
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        stream.write_all(&buf[..n]).await?;
-    }
+    echo_loop!(stream)
 }
 
-struct Conn {
-    stream: mio::net::TcpStream,
+struct Conn<S> {
+    stream: S,
     /// Bytes of the current message written (MSG: all; 0 with none due).
     written: usize,
     /// Bytes of the echo read so far.
@@ -173,7 +220,38 @@ struct Conn {
     next_due: Instant,
 }
 
-fn client(addr: SocketAddr, conns: usize, run: Duration, rate: Option<f64>) -> io::Result<()> {
+/// `client`: see the module docs. `target` is `<ip>:<port>` or
+/// `unix:<path>`.
+fn client(target: &str, conns: usize, run: Duration, rate: Option<f64>) -> io::Result<()> {
+    if let Some(path) = unix_path(target) {
+        return run_client(conns, run, rate, || {
+            let std = std::os::unix::net::UnixStream::connect(path)?;
+            std.set_nonblocking(true)?;
+            Ok(mio::net::UnixStream::from_std(std))
+        });
+    }
+    let addr: SocketAddr = target
+        .parse()
+        .unwrap_or_else(|e| die(&format!("bad address {target:?}: {e}")));
+    run_client(conns, run, rate, || {
+        let std = std::net::TcpStream::connect(addr)?;
+        std.set_nodelay(true)?;
+        std.set_nonblocking(true)?;
+        Ok(mio::net::TcpStream::from_std(std))
+    })
+}
+
+/// The client's loop over `conns` connections that `connect` opens
+/// (connected and non-blocking).
+fn run_client<S>(
+    conns: usize,
+    run: Duration,
+    rate: Option<f64>,
+    connect: impl Fn() -> io::Result<S>,
+) -> io::Result<()>
+where
+    S: Read + Write + mio::event::Source,
+{
     use mio::{Events, Interest, Poll, Token};
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
@@ -181,10 +259,7 @@ fn client(addr: SocketAddr, conns: usize, run: Duration, rate: Option<f64>) -> i
     let interval = rate.map(|r| Duration::from_secs_f64(conns as f64 / r));
     let mut cs = Vec::with_capacity(conns);
     for i in 0..conns {
-        let std = std::net::TcpStream::connect(addr)?;
-        std.set_nodelay(true)?;
-        std.set_nonblocking(true)?;
-        let mut stream = mio::net::TcpStream::from_std(std);
+        let mut stream = connect()?;
         poll.registry().register(
             &mut stream,
             Token(i),
@@ -305,7 +380,7 @@ fn client(addr: SocketAddr, conns: usize, run: Duration, rate: Option<f64>) -> i
     Ok(())
 }
 
-fn write_some(c: &mut Conn, payload: &[u8; MSG]) -> io::Result<()> {
+fn write_some<S: Write>(c: &mut Conn<S>, payload: &[u8; MSG]) -> io::Result<()> {
     while c.written < MSG {
         match c.stream.write(&payload[c.written..]) {
             Ok(n) => c.written += n,

@@ -12,10 +12,15 @@
 //!   (every connection always has a message in flight).
 //! - `tcp_echo_p50_at_20k`, `tcp_echo_p99_at_20k`: 20,000 messages/s in
 //!   all, due at fixed times; the latency of each counts from its due time.
+//! - `unix_echo_throughput`, `unix_echo_p99_saturated`: the first two over
+//!   a Unix stream socket (a fresh path under the temp dir per run, which
+//!   the harness removes afterwards); Go's server is `TestEchoServer` too,
+//!   listening on `unix`.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::contender::{Contender, Gort, Params, Smol, Tokio};
@@ -105,26 +110,76 @@ pub fn parse_client_line(line: &str) -> Result<EchoResult, String> {
     Ok(r)
 }
 
-/// One echo run against a fresh server process on `server` (`gort`,
-/// `tokio` or `smol`).
-pub fn run_echo(server: &str, p: &Params, rate: Option<usize>) -> Result<EchoResult, String> {
-    let mut cmd = Command::new(net_binary()?);
-    cmd.args(["server", server, &p.workers.to_string()]);
-    run_echo_against(cmd, server, p, rate)
+/// What the echo runs go over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP on 127.0.0.1 (`TCP_NODELAY` on both ends).
+    Tcp,
+    /// A Unix stream socket at a fresh path under the temp dir.
+    Unix,
 }
 
-/// One echo run against Go's server (`TestEchoServer`).
-pub fn run_echo_go(go: &GoBench, p: &Params, rate: Option<usize>) -> Result<EchoResult, String> {
-    run_echo_against(go.echo_server(p.workers), GO, p, rate)
+/// The path of a Unix echo server's socket: fresh for each run, removed
+/// (with any stale file of the same name before) when dropped.
+struct SocketFile(PathBuf);
+
+impl SocketFile {
+    fn new() -> SocketFile {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "gort-bench-echo-{}-{}.sock",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_file(&path);
+        SocketFile(path)
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// One echo run over `transport` against a fresh server process on
+/// `server` (`gort`, `tokio` or `smol`).
+pub fn run_echo(
+    server: &str,
+    p: &Params,
+    rate: Option<usize>,
+    transport: Transport,
+) -> Result<EchoResult, String> {
+    let socket = (transport == Transport::Unix).then(SocketFile::new);
+    let mut cmd = Command::new(net_binary()?);
+    cmd.args(["server", server, &p.workers.to_string()]);
+    if let Some(s) = &socket {
+        cmd.arg(format!("unix:{}", s.0.display()));
+    }
+    run_echo_against(cmd, server, p, rate, socket.as_ref().map(|s| s.0.as_path()))
+}
+
+/// One echo run over `transport` against Go's server (`TestEchoServer`).
+pub fn run_echo_go(
+    go: &GoBench,
+    p: &Params,
+    rate: Option<usize>,
+    transport: Transport,
+) -> Result<EchoResult, String> {
+    let socket = (transport == Transport::Unix).then(SocketFile::new);
+    let path = socket.as_ref().map(|s| s.0.as_path());
+    run_echo_against(go.echo_server(p.workers, path), GO, p, rate, path)
 }
 
 /// One echo run against the server `cmd` starts: it must print
-/// `port=<port>` on stdout and serve until its stdin closes.
+/// `port=<port>` (or `path=<unix>`, the socket it was given) on stdout and
+/// serve until its stdin closes.
 fn run_echo_against(
     mut cmd: Command,
     server: &str,
     p: &Params,
     rate: Option<usize>,
+    unix: Option<&Path>,
 ) -> Result<EchoResult, String> {
     let bin = net_binary()?;
     let mut child = cmd
@@ -137,16 +192,24 @@ fn run_echo_against(
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
-        .map_err(|e| format!("reading the server's port: {e}"))?;
-    let port: u16 = line
-        .trim()
-        .strip_prefix("port=")
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| format!("the {server} server printed {line:?}, not its port"))?;
+        .map_err(|e| format!("reading the server's address: {e}"))?;
+    let target = match unix {
+        None => line
+            .trim()
+            .strip_prefix("port=")
+            .and_then(|p| p.parse::<u16>().ok())
+            .map(|port| format!("127.0.0.1:{port}")),
+        Some(path) => line
+            .trim()
+            .strip_prefix("path=")
+            .filter(|p| Path::new(p) == path)
+            .map(|p| format!("unix:{p}")),
+    }
+    .ok_or_else(|| format!("the {server} server printed {line:?}, not its address"))?;
     let millis = if p.quick { 200 } else { 1000 };
     let mut args = vec![
         "client".to_string(),
-        format!("127.0.0.1:{port}"),
+        target,
         CONNS.to_string(),
         millis.to_string(),
     ];
@@ -184,21 +247,21 @@ fn latency(us: f64) -> Measurement {
 }
 
 /// A row of the runtime table: `pick` read off one echo run (at `rate`, if
-/// any) against each runtime's server, then Go's. Go's cell is one run
+/// any, over `transport`) against each runtime's server, then Go's. Go's cell is one run
 /// whatever the iteration count: a run lasts longer than any run target.
 fn row(
     name: &str,
     description: &str,
     unit: Unit,
-    rate: Option<usize>,
+    (rate, transport): (Option<usize>, Transport),
     pick: fn(EchoResult) -> Measurement,
 ) -> Workload {
     let mut cells: Vec<Option<Cell>> = [Gort::NAME, Tokio::NAME, Smol::NAME]
         .into_iter()
-        .map(|server| cell(move |_, p| run_echo(server, p, rate).map(pick)))
+        .map(|server| cell(move |_, p| run_echo(server, p, rate, transport).map(pick)))
         .collect();
     cells.push(Some(Cell::Batch(Box::new(move |env, p, _| {
-        run_echo_go(env.go(GO)?, p, rate).map(pick)
+        run_echo_go(env.go(GO)?, p, rate, transport).map(pick)
     }))));
     Workload {
         name: name.to_string(),
@@ -218,7 +281,7 @@ pub fn rows() -> Vec<Workload> {
              of a separate mio client, 64-byte messages back to back for 1 s; ns per message \
              (msgs/s = 1e9 / it)",
             Unit::PerOp,
-            None,
+            (None, Transport::Tcp),
             per_message,
         ),
         row(
@@ -226,7 +289,7 @@ pub fn rows() -> Vec<Workload> {
             "as tcp_echo_throughput (every connection always has a message in flight): 99th \
              percentile latency from each message's write",
             Unit::Time,
-            None,
+            (None, Transport::Tcp),
             |r| latency(r.p99_us),
         ),
         row(
@@ -234,14 +297,29 @@ pub fn rows() -> Vec<Workload> {
             "as tcp_echo_throughput at a fixed 20,000 msgs/s in all: median latency from each \
              message's due time",
             Unit::Time,
-            Some(RATE),
+            (Some(RATE), Transport::Tcp),
             |r| latency(r.p50_us),
         ),
         row(
             "tcp_echo_p99_at_20k",
             "as tcp_echo_p50_at_20k: 99th percentile latency",
             Unit::Time,
-            Some(RATE),
+            (Some(RATE), Transport::Tcp),
+            |r| latency(r.p99_us),
+        ),
+        row(
+            "unix_echo_throughput",
+            "as tcp_echo_throughput over a Unix stream socket (a path in the temp dir): 100 \
+             connections, 64-byte messages back to back for 1 s; ns per message",
+            Unit::PerOp,
+            (None, Transport::Unix),
+            per_message,
+        ),
+        row(
+            "unix_echo_p99_saturated",
+            "as unix_echo_throughput: 99th percentile latency from each message's write",
+            Unit::Time,
+            (None, Transport::Unix),
             |r| latency(r.p99_us),
         ),
     ]
@@ -271,7 +349,7 @@ mod tests {
     /// A real run when the binary is built (cargo bench and the CI smoke
     /// run always build it).
     #[test]
-    fn echo_runs_against_both_servers_when_the_binary_is_built() {
+    fn echo_runs_against_every_server_when_the_binary_is_built() {
         if net_binary().is_err() {
             eprintln!("gort-bench-net not built; skipping");
             return;
@@ -281,10 +359,12 @@ mod tests {
             quick: true,
         };
         for server in ["gort", "tokio", "smol"] {
-            let r = run_echo(server, &p, None).unwrap();
+            let r = run_echo(server, &p, None, Transport::Tcp).unwrap();
             assert!(r.msgs > 0);
-            let r = run_echo(server, &p, Some(RATE)).unwrap();
+            let r = run_echo(server, &p, Some(RATE), Transport::Tcp).unwrap();
             assert!(r.p50_us <= r.p99_us, "{r:?}");
+            let r = run_echo(server, &p, None, Transport::Unix).unwrap();
+            assert!(r.msgs > 0);
         }
     }
 }

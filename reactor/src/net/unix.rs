@@ -73,8 +73,9 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and listens (with the kernel's longest accept
-    /// queue). A file at `path` makes it fail with `AddrInUse`, whose
+    /// Binds to `path` and listens (mio's backlog: on Linux the longest
+    /// accept queue the kernel allows, `net.core.somaxconn`, as gort's TCP
+    /// listeners). A file at `path` makes it fail with `AddrInUse`, whose
     /// message names the path; a socket file left by a process that has
     /// exited must be removed first.
     ///
