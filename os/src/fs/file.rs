@@ -79,6 +79,10 @@ struct Inner {
     /// it (`metadata`, `set_permissions`, `try_clone`) for the next one
     /// that does. Only ever set while `state` is `Idle`.
     error: Option<io::Error>,
+    /// How much the next read fetches at least: doubled by each read that
+    /// follows a read (a sequential reader makes ever fewer trips to the
+    /// pool, up to [`MAX_BUF`] a trip), zero after a write or a seek.
+    ahead: usize,
 }
 
 enum State {
@@ -146,6 +150,7 @@ impl File {
             inner: Mutex::new(Inner {
                 state: State::Idle(Buf::default()),
                 error: None,
+                ahead: 0,
             }),
         }
     }
@@ -308,7 +313,9 @@ impl Inner {
                 Some(Op::Read(res)) => return Poll::Ready(res.map(|_| self.buf().copy_to(dst))),
                 _ => {
                     let mut buf = std::mem::take(self.buf());
-                    let (file, len) = (std.clone(), dst.len().min(MAX_BUF));
+                    let len = dst.len().max(self.ahead).min(MAX_BUF);
+                    self.ahead = (len * 2).min(MAX_BUF);
+                    let file = std.clone();
                     self.state = State::Busy(spawn_blocking(move || {
                         let res = buf.read_from(&file, len);
                         (Op::Read(res), buf)
@@ -328,6 +335,7 @@ impl Inner {
         if src.is_empty() {
             return Poll::Ready(Ok(0));
         }
+        self.ahead = 0;
         let mut buf = std::mem::take(self.buf());
         let back = buf.discard_unread();
         let n = buf.copy_from(src);
@@ -345,6 +353,7 @@ impl Inner {
         cx: &mut Context<'_>,
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>> {
+        self.ahead = 0;
         loop {
             if let Some(Op::Seek(res)) = ready!(self.poll_idle(cx))? {
                 return Poll::Ready(res);
