@@ -243,7 +243,7 @@ pub mod process {
 }
 
 /// Unix signals into channels (Go's `os/signal`): [`notify`](signal::notify)
-/// returns a [`chan::Receiver`](crate::chan::Receiver) of the listed
+/// returns a [`chan::Receiver`] of the listed
 /// signals, [`ctrl_c`](signal::ctrl_c) waits for SIGINT.
 ///
 /// ```no_run
