@@ -54,6 +54,7 @@ pub(crate) enum WaitState {
 }
 
 impl WaitState {
+    #[inline(always)]
     fn from_u8(v: u8) -> WaitState {
         match v {
             0 => WaitState::Waiting,
@@ -140,6 +141,7 @@ impl<T> Waiter<T> {
     }
 
     /// The state, read without the lock (pairs with the completer's Release).
+    #[inline]
     pub(crate) fn state(&self) -> WaitState {
         WaitState::from_u8(self.state.load(Ordering::Acquire))
     }
@@ -249,6 +251,7 @@ impl<T> Waiter<T> {
     }
 
     /// Marks the waiter idle again after its owner took its result.
+    #[inline]
     pub(crate) fn reset(&self) {
         self.state.store(WaitState::Idle as u8, Ordering::Relaxed);
     }
