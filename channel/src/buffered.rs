@@ -368,7 +368,40 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     /// Polls a send of `value` (`None` once delivered). `Ready(Err(v))`:
     /// closed, the value is back. The value stays in `value` while parked.
+    ///
+    /// Inline: its first part is every send's whole path while the queue
+    /// has room. A waiter that is [`WaitState::Idle`] is linked in no queue,
+    /// so no other thread can change its state (only a waker that unlinks
+    /// it does, `waiter.rs`); a send that goes straight into the queue then
+    /// has no wake-up to take back and nothing to reset.
+    #[inline]
     pub(crate) fn poll_send(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Result<(), T>> {
+        if w.state() != WaitState::Idle {
+            return self.poll_send_again(w, value, wake);
+        }
+        let v = value.take().expect("send polled after completion");
+        match self.queue.push(v) {
+            Push::Done => {
+                self.pushed();
+                Poll::Ready(Ok(()))
+            }
+            Push::Closed(v) => Poll::Ready(Err(v)),
+            Push::Full(v) | Push::Busy(v) => {
+                *value = Some(v);
+                self.park_send(w, value, wake)
+            }
+        }
+    }
+
+    /// [`poll_send`](Self::poll_send) of a send that parked before: it may
+    /// still be linked (`Waiting`) or have been woken (`Done`).
+    #[inline(never)]
+    fn poll_send_again(
         &self,
         w: Pin<&Waiter<T>>,
         value: &mut Option<T>,
@@ -383,6 +416,18 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
             Push::Closed(v) => return self.send_closed(w, v),
             Push::Full(v) | Push::Busy(v) => *value = Some(v),
         }
+        self.park_send(w, value, wake)
+    }
+
+    /// Parks a send that found the queue full (its value in `value`), then
+    /// tries once more (the wake-up protocol in the module docs).
+    #[inline(never)]
+    fn park_send(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Result<(), T>> {
         let mut wake = Some(wake());
         loop {
             if !self.sendq.park(w, std::ptr::null(), 0, &mut wake) {
@@ -510,11 +555,31 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     }
 
     /// Polls a receive. `Ready(None)`: closed and drained.
+    ///
+    /// Inline, with the idle fast path of [`poll_send`](Self::poll_send):
+    /// a receive that finds a value at once has nothing to take back.
+    #[inline]
     pub(crate) fn poll_recv(
         &self,
         w: Pin<&Waiter<T>>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Option<T>> {
+        if w.state() != WaitState::Idle {
+            return self.poll_recv_again(w, wake);
+        }
+        match self.queue.pop() {
+            Pop::Value(v) => {
+                self.popped();
+                Poll::Ready(Some(v))
+            }
+            Pop::Closed => Poll::Ready(None),
+            Pop::Empty | Pop::Busy => self.park_recv(w, wake),
+        }
+    }
+
+    /// [`poll_recv`](Self::poll_recv) of a receive that parked before.
+    #[inline(never)]
+    fn poll_recv_again(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) -> Poll<Option<T>> {
         if w.state() != WaitState::Waiting {
             w.reset();
         }
@@ -523,6 +588,12 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
             Pop::Closed => return self.recv_closed(w),
             Pop::Empty | Pop::Busy => {}
         }
+        self.park_recv(w, wake)
+    }
+
+    /// Parks a receive that found the queue empty, then tries once more.
+    #[inline(never)]
+    fn park_recv(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) -> Poll<Option<T>> {
         let mut wake = Some(wake());
         loop {
             if !self.recvq.park(w, std::ptr::null(), 0, &mut wake) {

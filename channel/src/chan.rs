@@ -103,7 +103,21 @@ impl<T> Chan<T> {
     }
 
     /// A send future dropped: its value is never delivered.
+    ///
+    /// Inline, and nothing more than one load for an idle waiter (every
+    /// future that completed without parking, and its drop is on every
+    /// operation's path): an idle waiter is linked nowhere and holds no
+    /// value or wake-up, so no engine has anything to take back from it.
+    #[inline]
     pub(crate) fn cancel_send(&self, w: Pin<&Waiter<T>>) {
+        if w.state() != WaitState::Idle {
+            self.cancel_send_parked(w);
+        }
+    }
+
+    /// [`cancel_send`](Self::cancel_send) of a waiter that is not idle.
+    #[inline(never)]
+    fn cancel_send_parked(&self, w: Pin<&Waiter<T>>) {
         engine!(self, e => e.cancel_send(w))
     }
 
@@ -122,8 +136,18 @@ impl<T> Chan<T> {
         engine!(self, e => e.poll_recv(w, wake))
     }
 
-    /// A receive future dropped: no value is lost.
+    /// A receive future dropped: no value is lost. Inline, one load for an
+    /// idle waiter, as [`cancel_send`](Self::cancel_send).
+    #[inline]
     pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
+        if w.state() != WaitState::Idle {
+            self.cancel_recv_parked(w);
+        }
+    }
+
+    /// [`cancel_recv`](Self::cancel_recv) of a waiter that is not idle.
+    #[inline(never)]
+    fn cancel_recv_parked(&self, w: Pin<&Waiter<T>>) {
         engine!(self, e => e.cancel_recv(w))
     }
 
