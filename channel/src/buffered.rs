@@ -381,7 +381,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         value: &mut Option<T>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Result<(), T>> {
-        if w.state() != WaitState::Idle {
+        if !w.is_idle() {
             return self.poll_send_again(w, value, wake);
         }
         let v = value.take().expect("send polled after completion");
@@ -564,7 +564,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         w: Pin<&Waiter<T>>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Option<T>> {
-        if w.state() != WaitState::Idle {
+        if !w.is_idle() {
             return self.poll_recv_again(w, wake);
         }
         match self.queue.pop() {

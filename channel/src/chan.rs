@@ -110,7 +110,7 @@ impl<T> Chan<T> {
     /// value or wake-up, so no engine has anything to take back from it.
     #[inline]
     pub(crate) fn cancel_send(&self, w: Pin<&Waiter<T>>) {
-        if w.state() != WaitState::Idle {
+        if !w.is_idle() {
             self.cancel_send_parked(w);
         }
     }
@@ -140,7 +140,7 @@ impl<T> Chan<T> {
     /// idle waiter, as [`cancel_send`](Self::cancel_send).
     #[inline]
     pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
-        if w.state() != WaitState::Idle {
+        if !w.is_idle() {
             self.cancel_recv_parked(w);
         }
     }

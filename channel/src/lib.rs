@@ -607,7 +607,7 @@ impl<T> SendSink<T> {
                 None => Poll::Ready(Ok(())),
             };
         };
-        if self.pending.is_none() && self.waiter.state() == waiter::WaitState::Idle {
+        if self.pending.is_none() && self.waiter.is_idle() {
             return Poll::Ready(Ok(()));
         }
         let coop = std::task::ready!(gort_coop::poll_proceed(cx));
@@ -639,7 +639,7 @@ impl<T> futures_sink::Sink<T> for SendSink<T> {
             return Err(SendError(item));
         }
         assert!(
-            this.pending.is_none() && this.waiter.state() == waiter::WaitState::Idle,
+            this.pending.is_none() && this.waiter.is_idle(),
             "start_send called without poll_ready returning Ready"
         );
         this.pending = Some(item);

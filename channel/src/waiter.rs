@@ -146,6 +146,14 @@ impl<T> Waiter<T> {
         WaitState::from_u8(self.state.load(Ordering::Acquire))
     }
 
+    /// Whether the state is [`WaitState::Idle`] (read as `state`): one byte
+    /// compare, with no conversion to check, for the paths every operation
+    /// takes.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.state.load(Ordering::Acquire) == WaitState::Idle as u8
+    }
+
     /// Prepares the waiter for linking: state `WaitState::Waiting`, the value (for a
     /// send) and the wake handle.
     ///
