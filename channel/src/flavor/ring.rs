@@ -118,6 +118,7 @@ impl<T> Ring<T> {
         &self.slots[x & (self.mark - 1)]
     }
 
+    #[inline]
     pub(crate) fn push(&self, value: T) -> Push<T> {
         let mut tail = self.tail.load(Ordering::Relaxed);
         let mut spins = 0;
@@ -170,6 +171,7 @@ impl<T> Ring<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn pop(&self) -> Pop<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         let mut spins = 0;
