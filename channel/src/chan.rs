@@ -285,26 +285,44 @@ impl<T> Chan<T> {
         true
     }
 
+    /// Inline: a buffered channel's send with room is one `try_send`; the
+    /// waiting is out of line.
+    #[inline]
     pub(crate) fn send_blocking(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        if !self.spins_before_parking() {
+            return self.send_blocking_wait(value, deadline);
+        }
+        // Try at once: the common case, room.
+        match self.try_send(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(v)) => Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => self.send_blocking_wait(v, deadline),
+        }
+    }
+
+    /// [`send_blocking`](Self::send_blocking) past its first try (on an
+    /// unbuffered channel, from the start).
+    #[inline(never)]
+    fn send_blocking_wait(
         &self,
         value: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut value = Some(value);
         if self.spins_before_parking() {
-            // Try at once (the common case: room), then between backoff
-            // steps.
+            // Try again between backoff steps.
             let mut i = 0;
-            loop {
+            while !deadline.is_some_and(|d| Instant::now() >= d) && Self::backoff(i) {
+                i += 1;
                 match self.try_send(value.take().expect("a blocked send keeps its value")) {
                     Ok(()) => return Ok(()),
                     Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
                     Err(TrySendError::Full(v)) => value = Some(v),
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) || !Self::backoff(i) {
-                    break;
-                }
-                i += 1;
             }
         }
         let w = std::pin::pin!(Waiter::new());
@@ -323,20 +341,34 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Inline, as [`send_blocking`](Self::send_blocking): a buffered
+    /// channel's receive of a value is one `try_recv`.
+    #[inline]
     pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        if !self.spins_before_parking() {
+            return self.recv_blocking_wait(deadline);
+        }
+        match self.try_recv() {
+            Ok(v) => Ok(v),
+            Err(TryRecvError::Closed) => Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) => self.recv_blocking_wait(deadline),
+        }
+    }
+
+    /// [`recv_blocking`](Self::recv_blocking) past its first try (on an
+    /// unbuffered channel, from the start).
+    #[inline(never)]
+    fn recv_blocking_wait(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         if self.spins_before_parking() {
-            // As in `send_blocking`: try at once, then between backoff steps.
+            // As in `send_blocking_wait`: try again between backoff steps.
             let mut i = 0;
-            loop {
+            while !deadline.is_some_and(|d| Instant::now() >= d) && Self::backoff(i) {
+                i += 1;
                 match self.try_recv() {
                     Ok(v) => return Ok(v),
                     Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
                     Err(TryRecvError::Empty) => {}
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) || !Self::backoff(i) {
-                    break;
-                }
-                i += 1;
             }
         }
         let w = std::pin::pin!(Waiter::new());
