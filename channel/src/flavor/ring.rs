@@ -106,7 +106,12 @@ impl<T> Ring<T> {
 
     /// The counter after `x`: the next index, or index 0 of the next lap.
     fn next(&self, x: usize) -> usize {
-        let index = x & (self.mark - 1);
+        self.next_at(x, x & (self.mark - 1))
+    }
+
+    /// [`next`](Self::next) of `x`, whose index is `index`.
+    #[inline(always)]
+    fn next_at(&self, x: usize, index: usize) -> usize {
         if index + 1 < self.capacity() {
             x + 1
         } else {
@@ -126,12 +131,17 @@ impl<T> Ring<T> {
             if tail & self.mark != 0 {
                 return Push::Closed(value);
             }
-            let slot = self.slot(tail);
+            // The index and the next counter are computed before the
+            // stamp's Acquire load, after which the compiler would load the
+            // ring's fields again.
+            let index = tail & (self.mark - 1);
+            let next = self.next_at(tail, index);
+            let slot = &self.slots[index];
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
                 match self.tail.compare_exchange_weak(
                     tail,
-                    self.next(tail),
+                    next,
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
@@ -176,12 +186,16 @@ impl<T> Ring<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         let mut spins = 0;
         loop {
-            let slot = self.slot(head);
+            // As in `push`: all from the ring's fields before the stamp.
+            let index = head & (self.mark - 1);
+            let next = self.next_at(head, index);
+            let lap_on = head.wrapping_add(self.one_lap);
+            let slot = &self.slots[index];
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
                 match self.head.compare_exchange_weak(
                     head,
-                    self.next(head),
+                    next,
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
@@ -193,8 +207,7 @@ impl<T> Ring<T> {
                             // the stamp below frees it.
                             unsafe { (*v).assume_init_read() }
                         });
-                        slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
+                        slot.stamp.store(lap_on, Ordering::Release);
                         return Pop::Value(value);
                     }
                     Err(h) => {
