@@ -52,6 +52,12 @@ use crate::waiter::{Claim, Taken, WaitQueue, WaitState, Waiter, Wake};
 pub(crate) trait Queue<T> {
     /// Whether the queue can be full (so senders may park).
     const BOUNDED: bool;
+    /// The uncontended push, inline: `Err` gives the value back and
+    /// nothing was pushed; then `push` says why, or retries.
+    fn try_push(&self, value: T) -> Result<(), T>;
+    /// The uncontended pop, inline: `None` took nothing; then `pop` says
+    /// why, or retries.
+    fn try_pop(&self) -> Option<T>;
     fn push(&self, value: T) -> Push<T>;
     fn pop(&self) -> Pop<T>;
     fn close(&self) -> bool;
@@ -63,6 +69,14 @@ pub(crate) trait Queue<T> {
 
 impl<T> Queue<T> for Ring<T> {
     const BOUNDED: bool = true;
+    #[inline]
+    fn try_push(&self, value: T) -> Result<(), T> {
+        Ring::try_push(self, value)
+    }
+    #[inline]
+    fn try_pop(&self) -> Option<T> {
+        Ring::try_pop(self)
+    }
     #[inline]
     fn push(&self, value: T) -> Push<T> {
         Ring::push(self, value)
@@ -87,6 +101,14 @@ impl<T> Queue<T> for Ring<T> {
 
 impl<T> Queue<T> for List<T> {
     const BOUNDED: bool = false;
+    #[inline]
+    fn try_push(&self, value: T) -> Result<(), T> {
+        List::try_push(self, value)
+    }
+    #[inline]
+    fn try_pop(&self) -> Option<T> {
+        List::try_pop(self)
+    }
     #[inline]
     fn push(&self, value: T) -> Push<T> {
         List::push(self, value)
@@ -353,7 +375,20 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     // ----- sending -----
 
+    /// Inline: the uncontended push, then [`try_send_slow`](Self::try_send_slow).
+    #[inline]
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match self.queue.try_push(value) {
+            Ok(()) => {
+                self.pushed();
+                Ok(())
+            }
+            Err(v) => self.try_send_slow(v),
+        }
+    }
+
+    #[inline(never)]
+    fn try_send_slow(&self, value: T) -> Result<(), TrySendError<T>> {
         match self.queue.push(value) {
             Push::Done => {
                 self.pushed();
@@ -369,11 +404,13 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     /// Polls a send of `value` (`None` once delivered). `Ready(Err(v))`:
     /// closed, the value is back. The value stays in `value` while parked.
     ///
-    /// Inline: its first part is every send's whole path while the queue
-    /// has room. A waiter that is [`WaitState::Idle`] is linked in no queue,
-    /// so no other thread can change its state (only a waker that unlinks
-    /// it does, `waiter.rs`); a send that goes straight into the queue then
-    /// has no wake-up to take back and nothing to reset.
+    /// Inline, with only the uncontended push: the whole of a send with
+    /// room whose waiter is [`WaitState::Idle`]. An idle waiter is linked
+    /// in no queue, so no other thread can change its state (only a waker
+    /// that unlinks it does, `waiter.rs`): such a send has no wake-up to
+    /// take back and nothing to reset. Everything else is
+    /// [`poll_send_slow`](Self::poll_send_slow), whose first push is the
+    /// same attempt made in full.
     #[inline]
     pub(crate) fn poll_send(
         &self,
@@ -381,27 +418,24 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         value: &mut Option<T>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Result<(), T>> {
-        if !w.is_idle() {
-            return self.poll_send_again(w, value, wake);
-        }
-        let v = value.take().expect("send polled after completion");
-        match self.queue.push(v) {
-            Push::Done => {
-                self.pushed();
-                Poll::Ready(Ok(()))
-            }
-            Push::Closed(v) => Poll::Ready(Err(v)),
-            Push::Full(v) | Push::Busy(v) => {
-                *value = Some(v);
-                self.park_send(w, value, wake)
+        if w.is_idle() {
+            if let Some(v) = value.take() {
+                match self.queue.try_push(v) {
+                    Ok(()) => {
+                        self.pushed();
+                        return Poll::Ready(Ok(()));
+                    }
+                    Err(v) => *value = Some(v),
+                }
             }
         }
+        self.poll_send_slow(w, value, wake)
     }
 
-    /// [`poll_send`](Self::poll_send) of a send that parked before: it may
-    /// still be linked (`Waiting`) or have been woken (`Done`).
+    /// [`poll_send`](Self::poll_send) past its fast path: a send that
+    /// parked before, or that found the queue full, closed or contended.
     #[inline(never)]
-    fn poll_send_again(
+    fn poll_send_slow(
         &self,
         w: Pin<&Waiter<T>>,
         value: &mut Option<T>,
@@ -416,18 +450,6 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
             Push::Closed(v) => return self.send_closed(w, v),
             Push::Full(v) | Push::Busy(v) => *value = Some(v),
         }
-        self.park_send(w, value, wake)
-    }
-
-    /// Parks a send that found the queue full (its value in `value`), then
-    /// tries once more (the wake-up protocol in the module docs).
-    #[inline(never)]
-    fn park_send(
-        &self,
-        w: Pin<&Waiter<T>>,
-        value: &mut Option<T>,
-        wake: impl FnOnce() -> Wake,
-    ) -> Poll<Result<(), T>> {
         let mut wake = Some(wake());
         loop {
             if !self.sendq.park(w, std::ptr::null(), 0, &mut wake) {
@@ -541,7 +563,20 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     // ----- receiving -----
 
+    /// Inline: the uncontended pop, then [`try_recv_slow`](Self::try_recv_slow).
+    #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.queue.try_pop() {
+            Some(v) => {
+                self.popped();
+                Ok(v)
+            }
+            None => self.try_recv_slow(),
+        }
+    }
+
+    #[inline(never)]
+    fn try_recv_slow(&self) -> Result<T, TryRecvError> {
         match self.queue.pop() {
             Pop::Value(v) => {
                 self.popped();
@@ -556,30 +591,28 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     /// Polls a receive. `Ready(None)`: closed and drained.
     ///
-    /// Inline, with the idle fast path of [`poll_send`](Self::poll_send):
-    /// a receive that finds a value at once has nothing to take back.
+    /// Inline, with only the uncontended pop for an idle waiter, as
+    /// [`poll_send`](Self::poll_send): a receive that finds a value at
+    /// once has nothing to take back.
     #[inline]
     pub(crate) fn poll_recv(
         &self,
         w: Pin<&Waiter<T>>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Option<T>> {
-        if !w.is_idle() {
-            return self.poll_recv_again(w, wake);
-        }
-        match self.queue.pop() {
-            Pop::Value(v) => {
+        if w.is_idle() {
+            if let Some(v) = self.queue.try_pop() {
                 self.popped();
-                Poll::Ready(Some(v))
+                return Poll::Ready(Some(v));
             }
-            Pop::Closed => Poll::Ready(None),
-            Pop::Empty | Pop::Busy => self.park_recv(w, wake),
         }
+        self.poll_recv_slow(w, wake)
     }
 
-    /// [`poll_recv`](Self::poll_recv) of a receive that parked before.
+    /// [`poll_recv`](Self::poll_recv) past its fast path: a receive that
+    /// parked before, or that found the queue empty, closed or contended.
     #[inline(never)]
-    fn poll_recv_again(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) -> Poll<Option<T>> {
+    fn poll_recv_slow(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) -> Poll<Option<T>> {
         if w.state() != WaitState::Waiting {
             w.reset();
         }
@@ -588,12 +621,6 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
             Pop::Closed => return self.recv_closed(w),
             Pop::Empty | Pop::Busy => {}
         }
-        self.park_recv(w, wake)
-    }
-
-    /// Parks a receive that found the queue empty, then tries once more.
-    #[inline(never)]
-    fn park_recv(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) -> Poll<Option<T>> {
         let mut wake = Some(wake());
         loop {
             if !self.recvq.park(w, std::ptr::null(), 0, &mut wake) {

@@ -369,6 +369,39 @@ impl<T> List<T> {
         }
     }
 
+    /// One attempt at the uncontended push: into a slot of the tail block
+    /// that is not its last one (the push of the last slot links the next
+    /// block), with the CAS that reserves it won. `Err` gives the value
+    /// back and nothing was pushed (closed, the first block not yet there,
+    /// the last slot, a race lost, or the slot's pop left it):
+    /// [`push`](Self::push) then does the rest. Inline, and small: it is
+    /// the whole of all but one in `BLOCK_CAP` sends.
+    #[inline]
+    pub(crate) fn try_push(&self, value: T) -> Result<(), T> {
+        let tail = self.tail.index.load(Ordering::Acquire);
+        let block = self.tail.block.load(Ordering::Acquire);
+        let offset = offset(tail);
+        if tail & CLOSED != 0
+            || offset + 1 >= BLOCK_CAP
+            || block.is_null()
+            || self
+                .tail
+                .index
+                .compare_exchange_weak(tail, tail + ONE, Ordering::SeqCst, Ordering::Acquire)
+                .is_err()
+        {
+            return Err(value);
+        }
+        // SAFETY: as in `push`: our CAS reserved position `tail`, which lies
+        // in `block`, live until the slot is retired; it is not the block's
+        // last slot, so no spare block is needed.
+        match unsafe { self.write_reserved(block, offset, value, &mut ptr::null_mut()) } {
+            None => Ok(()),
+            // The pop of our slot left (and the slot is retired).
+            Some(back) => Err(back),
+        }
+    }
+
     /// Pushes `value` at the tail, or gives it back if the list is closed.
     pub(crate) fn push(&self, mut value: T) -> Push<T> {
         let mut backoff = Backoff::new();
@@ -525,6 +558,47 @@ impl<T> List<T> {
         // access to the block.
         unsafe { self.retire(block, offset) };
         Some(value)
+    }
+
+    /// One attempt at the uncontended pop: from a slot of the head block
+    /// that is not its last one (the pop of the last slot moves head to the
+    /// next block), with the CAS that reserves it won and the value
+    /// written. `None`: nothing was taken (empty, closed, the last slot, a
+    /// race lost, or a value not yet written, whose slot is given back or
+    /// left to its push as in `pop`); [`pop`](Self::pop) then says why, or
+    /// retries. Inline, as [`try_push`](Self::try_push).
+    #[inline]
+    pub(crate) fn try_pop(&self) -> Option<T> {
+        let head = self.head.index.load(Ordering::Acquire);
+        let block = self.head.block.load(Ordering::Acquire);
+        let offset = offset(head);
+        if offset + 1 >= BLOCK_CAP || block.is_null() {
+            return None;
+        }
+        let mut new_head = head + ONE;
+        if head & HAS_NEXT == 0 {
+            let tail = self.tail.index.load(Ordering::SeqCst);
+            if head >> SHIFT == tail >> SHIFT {
+                return None;
+            }
+            if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                new_head |= HAS_NEXT;
+            }
+        }
+        if self
+            .head
+            .index
+            .compare_exchange_weak(head, new_head, Ordering::SeqCst, Ordering::Acquire)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: as in `pop`: our CAS reserved position `head`, which lies
+        // in `block`, live while the slot is not retired.
+        match unsafe { self.take_reserved(block, offset, head, new_head) } {
+            Pop::Value(v) => Some(v),
+            Pop::Empty | Pop::Busy | Pop::Closed => None,
+        }
     }
 
     /// Pops the value at the head, or says why there is none.
