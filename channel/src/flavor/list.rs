@@ -515,6 +515,10 @@ impl<T> List<T> {
     /// # Safety
     /// This thread's tail CAS reserved slot `offset` of `block`; if it is
     /// the last slot, `spare` is a fresh block.
+    ///
+    /// Inline (the fast path calls it), with the linking and the `LEFT`
+    /// case out of line.
+    #[inline]
     unsafe fn write_reserved(
         &self,
         block: *mut Block<T>,
@@ -526,13 +530,7 @@ impl<T> List<T> {
         // (caller).
         let b = unsafe { Block::get(block) };
         if offset + 1 == BLOCK_CAP {
-            let next = std::mem::replace(spare, ptr::null_mut());
-            debug_assert!(!next.is_null());
-            // Tail rests on the linking offset: no other push moves it, and
-            // pushes waiting there look again after the index changes.
-            self.tail.block.store(next, Ordering::Release);
-            self.tail.index.fetch_add(ONE, Ordering::Release);
-            b.next.store(next, Ordering::Release);
+            self.link_next(b, spare);
         }
         #[cfg(all(test, not(loom)))]
         if self.stall_pushes.load(std::sync::atomic::Ordering::Relaxed) {
@@ -548,16 +546,43 @@ impl<T> List<T> {
         if state & LEFT == 0 {
             return None;
         }
+        // SAFETY: as for this function, and the pop left (`state`).
+        Some(unsafe { self.take_back(block, offset) })
+    }
+
+    /// The push that reserved the last slot of `b` links `spare` as the
+    /// next block and moves the tail index past the linking offset.
+    #[cold]
+    fn link_next(&self, b: &Block<T>, spare: &mut *mut Block<T>) {
+        let next = std::mem::replace(spare, ptr::null_mut());
+        debug_assert!(!next.is_null());
+        // Tail rests on the linking offset: no other push moves it, and
+        // pushes waiting there look again after the index changes.
+        self.tail.block.store(next, Ordering::Release);
+        self.tail.index.fetch_add(ONE, Ordering::Release);
+        b.next.store(next, Ordering::Release);
+    }
+
+    /// The push of slot `offset` of `block` found `LEFT` when it set
+    /// `WRITE`: takes its value back and retires the slot.
+    ///
+    /// # Safety
+    /// This thread reserved the slot, wrote it, and saw `LEFT` in the
+    /// result of its `WRITE`.
+    #[cold]
+    unsafe fn take_back(&self, block: *mut Block<T>, offset: usize) -> T {
+        // SAFETY: the block is live while our slot is not retired.
+        let slot = &unsafe { Block::get(block) }.slots[offset];
         let value = slot.value.with(|v| {
             // SAFETY: the pop that reserved the slot set `LEFT` before our
             // `WRITE` (the RMW result says so), so it will never read the value:
-            // it is ours again, written just above.
+            // it is ours again, as we wrote it before the `WRITE`.
             unsafe { (*v).assume_init_read() }
         });
         // SAFETY: we retire the slot in the pop's place; this is our last
         // access to the block.
         unsafe { self.retire(block, offset) };
-        Some(value)
+        value
     }
 
     /// One attempt at the uncontended pop: from a slot of the head block
@@ -668,6 +693,7 @@ impl<T> List<T> {
     ///
     /// # Safety
     /// This thread's head CAS `head -> new_head` reserved that slot.
+    #[inline]
     unsafe fn take_reserved(
         &self,
         block: *mut Block<T>,
@@ -741,21 +767,13 @@ impl<T> List<T> {
     /// # Safety
     /// This thread reserved slot `offset` of `block` (moving head to
     /// `new_head`) and has seen `WRITE` on it with acquire.
+    #[inline]
     unsafe fn read_written(&self, block: *mut Block<T>, offset: usize, new_head: usize) -> Pop<T> {
         // SAFETY: the block is live while our slot is not retired.
         let b = unsafe { Block::get(block) };
         if offset + 1 == BLOCK_CAP {
-            // The push of this slot linked `next` before writing it.
-            let next = b.next.load(Ordering::Acquire);
-            // SAFETY: `next` is live: head has not reached it, so none of
-            // its slots is retired.
-            let next_block = unsafe { Block::get(next) };
-            let mut next_index = (new_head & !HAS_NEXT).wrapping_add(ONE);
-            if !next_block.next.load(Ordering::Relaxed).is_null() {
-                next_index |= HAS_NEXT;
-            }
-            self.head.block.store(next, Ordering::Release);
-            self.head.index.store(next_index, Ordering::Release);
+            // SAFETY: as for this function, at the block's last slot.
+            unsafe { self.advance_head(b, new_head) };
         }
         let slot = &b.slots[offset];
         let value = slot.value.with(|v| {
@@ -768,6 +786,26 @@ impl<T> List<T> {
         Pop::Value(value)
     }
 
+    /// The pop that reserved the last slot of `b` (moving head to
+    /// `new_head`, the linking offset) moves head to the next block.
+    ///
+    /// # Safety
+    /// This thread reserved the last slot of `b` and has seen it written.
+    #[cold]
+    unsafe fn advance_head(&self, b: &Block<T>, new_head: usize) {
+        // The push of the last slot linked `next` before writing it.
+        let next = b.next.load(Ordering::Acquire);
+        // SAFETY: `next` is live: head has not reached it, so none of its
+        // slots is retired.
+        let next_block = unsafe { Block::get(next) };
+        let mut next_index = (new_head & !HAS_NEXT).wrapping_add(ONE);
+        if !next_block.next.load(Ordering::Relaxed).is_null() {
+            next_index |= HAS_NEXT;
+        }
+        self.head.block.store(next, Ordering::Release);
+        self.head.index.store(next_index, Ordering::Release);
+    }
+
     /// Retires slot `offset` of `block`: the last slot starts the block's
     /// destruction, any other sets `READ` and continues a destruction that
     /// stopped at it.
@@ -775,6 +813,7 @@ impl<T> List<T> {
     /// # Safety
     /// The caller holds the slot (its pop, or its push after `LEFT`), its
     /// value is moved out, and it does not touch the block afterwards.
+    #[inline]
     unsafe fn retire(&self, block: *mut Block<T>, offset: usize) {
         if offset + 1 == BLOCK_CAP {
             // SAFETY: as for this function.
@@ -797,6 +836,7 @@ impl<T> List<T> {
     /// The last slot is retired by the caller (or `start > 0` and the walk
     /// was handed to the caller by slot `start - 1`); slots before `start`
     /// are retired.
+    #[inline(never)]
     unsafe fn destroy(&self, block: *mut Block<T>, start: usize) {
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: slot `i` is not known to be retired, so the block is
