@@ -93,6 +93,7 @@ impl<T> Chan<T> {
 
     /// Polls a send whose value is in `value` (the rendezvous engine moves
     /// it into the parked waiter `w`). `Ready(Err(v))`: closed, value back.
+    #[inline]
     pub(crate) fn poll_send(
         &self,
         w: Pin<&Waiter<T>>,
@@ -128,6 +129,7 @@ impl<T> Chan<T> {
     }
 
     /// Polls a receive. `Ready(None)`: closed and drained.
+    #[inline]
     pub(crate) fn poll_recv(
         &self,
         w: Pin<&Waiter<T>>,
