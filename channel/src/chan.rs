@@ -318,7 +318,7 @@ impl<T> Chan<T> {
         if self.spins_before_parking() {
             // Try again between backoff steps.
             let mut i = 0;
-            while !deadline.is_some_and(|d| Instant::now() >= d) && Self::backoff(i) {
+            while deadline.is_none_or(|d| Instant::now() < d) && Self::backoff(i) {
                 i += 1;
                 match self.try_send(value.take().expect("a blocked send keeps its value")) {
                     Ok(()) => return Ok(()),
@@ -364,7 +364,7 @@ impl<T> Chan<T> {
         if self.spins_before_parking() {
             // As in `send_blocking_wait`: try again between backoff steps.
             let mut i = 0;
-            while !deadline.is_some_and(|d| Instant::now() >= d) && Self::backoff(i) {
+            while deadline.is_none_or(|d| Instant::now() < d) && Self::backoff(i) {
                 i += 1;
                 match self.try_recv() {
                     Ok(v) => return Ok(v),
