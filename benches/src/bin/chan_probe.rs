@@ -29,65 +29,49 @@ fn main() {
     let n: u64 = args.next().map_or(100_000, |s| s.parse().unwrap());
     let cap = n as usize;
     let mut sum = 0u64;
+    // One future sends all `n`, then receives them.
+    macro_rules! seq_async {
+        ($channel:expr) => {{
+            let (tx, rx) = $channel;
+            futures::executor::block_on(async {
+                for i in 0..n {
+                    tx.send(black_box(i)).await.unwrap();
+                }
+                for _ in 0..n {
+                    sum += rx.recv().await.unwrap();
+                }
+            });
+        }};
+    }
+    // The same with a blocking API.
+    macro_rules! seq_blocking {
+        ($channel:expr, $send:ident, $recv:ident) => {{
+            let (tx, rx) = $channel;
+            for i in 0..n {
+                tx.$send(black_box(i)).unwrap();
+            }
+            for _ in 0..n {
+                sum += rx.$recv().unwrap();
+            }
+        }};
+    }
     let start = std::time::Instant::now();
     match which.as_str() {
         "base" => {}
-        "gort-capN" | "gort-unb" => {
-            let (tx, rx) = if which == "gort-capN" {
-                gort::chan::bounded::<u64>(cap)
-            } else {
-                gort::chan::unbounded::<u64>()
-            };
-            futures::executor::block_on(async {
-                for i in 0..n {
-                    tx.send(black_box(i)).await.unwrap();
-                }
-                for _ in 0..n {
-                    sum += rx.recv().await.unwrap();
-                }
-            });
+        "gort-capN" => seq_async!(gort::chan::bounded::<u64>(cap)),
+        "gort-unb" => seq_async!(gort::chan::unbounded::<u64>()),
+        "kanal-capN" => seq_async!(kanal::bounded_async::<u64>(cap)),
+        "kanal-unb" => seq_async!(kanal::unbounded_async::<u64>()),
+        "gort-blk-capN" => seq_blocking!(
+            gort::chan::bounded::<u64>(cap),
+            send_blocking,
+            recv_blocking
+        ),
+        "gort-blk-unb" => {
+            seq_blocking!(gort::chan::unbounded::<u64>(), send_blocking, recv_blocking)
         }
-        "kanal-capN" | "kanal-unb" => {
-            let (tx, rx) = if which == "kanal-capN" {
-                kanal::bounded_async::<u64>(cap)
-            } else {
-                kanal::unbounded_async::<u64>()
-            };
-            futures::executor::block_on(async {
-                for i in 0..n {
-                    tx.send(black_box(i)).await.unwrap();
-                }
-                for _ in 0..n {
-                    sum += rx.recv().await.unwrap();
-                }
-            });
-        }
-        "gort-blk-capN" | "gort-blk-unb" => {
-            let (tx, rx) = if which == "gort-blk-capN" {
-                gort::chan::bounded::<u64>(cap)
-            } else {
-                gort::chan::unbounded::<u64>()
-            };
-            for i in 0..n {
-                tx.send_blocking(black_box(i)).unwrap();
-            }
-            for _ in 0..n {
-                sum += rx.recv_blocking().unwrap();
-            }
-        }
-        "cb-capN" | "cb-unb" => {
-            let (tx, rx) = if which == "cb-capN" {
-                crossbeam_channel::bounded::<u64>(cap)
-            } else {
-                crossbeam_channel::unbounded::<u64>()
-            };
-            for i in 0..n {
-                tx.send(black_box(i)).unwrap();
-            }
-            for _ in 0..n {
-                sum += rx.recv().unwrap();
-            }
-        }
+        "cb-capN" => seq_blocking!(crossbeam_channel::bounded::<u64>(cap), send, recv),
+        "cb-unb" => seq_blocking!(crossbeam_channel::unbounded::<u64>(), send, recv),
         "gort-rdv" | "gort-cap1" => {
             // Two futures on one thread hand values over: bounded(0) is a
             // rendezvous, bounded(1) parks every other operation.
