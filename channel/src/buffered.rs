@@ -52,6 +52,12 @@ use crate::waiter::{Claim, Taken, WaitQueue, WaitState, Waiter, Wake};
 pub(crate) trait Queue<T> {
     /// Whether the queue can be full (so senders may park).
     const BOUNDED: bool;
+    /// The uncontended push, inline: `Err` gives the value back and
+    /// nothing was pushed; then `push` says why, or retries.
+    fn try_push(&self, value: T) -> Result<(), T>;
+    /// The uncontended pop, inline: `None` took nothing; then `pop` says
+    /// why, or retries.
+    fn try_pop(&self) -> Option<T>;
     fn push(&self, value: T) -> Push<T>;
     fn pop(&self) -> Pop<T>;
     fn close(&self) -> bool;
@@ -63,6 +69,14 @@ pub(crate) trait Queue<T> {
 
 impl<T> Queue<T> for Ring<T> {
     const BOUNDED: bool = true;
+    #[inline]
+    fn try_push(&self, value: T) -> Result<(), T> {
+        Ring::try_push(self, value)
+    }
+    #[inline]
+    fn try_pop(&self) -> Option<T> {
+        Ring::try_pop(self)
+    }
     #[inline]
     fn push(&self, value: T) -> Push<T> {
         Ring::push(self, value)
@@ -87,6 +101,14 @@ impl<T> Queue<T> for Ring<T> {
 
 impl<T> Queue<T> for List<T> {
     const BOUNDED: bool = false;
+    #[inline]
+    fn try_push(&self, value: T) -> Result<(), T> {
+        List::try_push(self, value)
+    }
+    #[inline]
+    fn try_pop(&self) -> Option<T> {
+        List::try_pop(self)
+    }
     #[inline]
     fn push(&self, value: T) -> Push<T> {
         List::push(self, value)
@@ -353,7 +375,20 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     // ----- sending -----
 
+    /// Inline: the uncontended push, then [`try_send_slow`](Self::try_send_slow).
+    #[inline]
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        match self.queue.try_push(value) {
+            Ok(()) => {
+                self.pushed();
+                Ok(())
+            }
+            Err(v) => self.try_send_slow(v),
+        }
+    }
+
+    #[inline(never)]
+    fn try_send_slow(&self, value: T) -> Result<(), TrySendError<T>> {
         match self.queue.push(value) {
             Push::Done => {
                 self.pushed();
@@ -368,7 +403,50 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     /// Polls a send of `value` (`None` once delivered). `Ready(Err(v))`:
     /// closed, the value is back. The value stays in `value` while parked.
+    ///
+    /// Inline, with only the uncontended push: the whole of a send with
+    /// room whose waiter is [`WaitState::Idle`]. An idle waiter is linked
+    /// in no queue, so no other thread can change its state (only a waker
+    /// that unlinks it does, `waiter.rs`): such a send has no wake-up to
+    /// take back and nothing to reset. Everything else is
+    /// [`poll_send_slow`](Self::poll_send_slow), whose first push is the
+    /// same attempt made in full.
+    #[inline]
     pub(crate) fn poll_send(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Result<(), T>> {
+        if self.send_idle(w, value) {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_send_slow(w, value, wake)
+    }
+
+    /// The fast path of [`poll_send`](Self::poll_send): `true` if the send
+    /// happened (`value` is `None`); `false` if nothing did (the value is
+    /// back in `value`), and `poll_send_slow` is the rest of the poll.
+    #[inline]
+    pub(crate) fn send_idle(&self, w: Pin<&Waiter<T>>, value: &mut Option<T>) -> bool {
+        if w.is_idle() {
+            if let Some(v) = value.take() {
+                match self.queue.try_push(v) {
+                    Ok(()) => {
+                        self.pushed();
+                        return true;
+                    }
+                    Err(v) => *value = Some(v),
+                }
+            }
+        }
+        false
+    }
+
+    /// [`poll_send`](Self::poll_send) past its fast path: a send that
+    /// parked before, or that found the queue full, closed or contended.
+    #[inline(never)]
+    pub(crate) fn poll_send_slow(
         &self,
         w: Pin<&Waiter<T>>,
         value: &mut Option<T>,
@@ -496,7 +574,20 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     // ----- receiving -----
 
+    /// Inline: the uncontended pop, then [`try_recv_slow`](Self::try_recv_slow).
+    #[inline]
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.queue.try_pop() {
+            Some(v) => {
+                self.popped();
+                Ok(v)
+            }
+            None => self.try_recv_slow(),
+        }
+    }
+
+    #[inline(never)]
+    fn try_recv_slow(&self) -> Result<T, TryRecvError> {
         match self.queue.pop() {
             Pop::Value(v) => {
                 self.popped();
@@ -510,7 +601,40 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     }
 
     /// Polls a receive. `Ready(None)`: closed and drained.
+    ///
+    /// Inline, with only the uncontended pop for an idle waiter, as
+    /// [`poll_send`](Self::poll_send): a receive that finds a value at
+    /// once has nothing to take back.
+    #[inline]
     pub(crate) fn poll_recv(
+        &self,
+        w: Pin<&Waiter<T>>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Option<T>> {
+        if let Some(v) = self.recv_idle(w) {
+            return Poll::Ready(Some(v));
+        }
+        self.poll_recv_slow(w, wake)
+    }
+
+    /// The fast path of [`poll_recv`](Self::poll_recv): the value, or
+    /// `None` if nothing happened and `poll_recv_slow` is the rest of the
+    /// poll.
+    #[inline]
+    pub(crate) fn recv_idle(&self, w: Pin<&Waiter<T>>) -> Option<T> {
+        if w.is_idle() {
+            if let Some(v) = self.queue.try_pop() {
+                self.popped();
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// [`poll_recv`](Self::poll_recv) past its fast path: a receive that
+    /// parked before, or that found the queue empty, closed or contended.
+    #[inline(never)]
+    pub(crate) fn poll_recv_slow(
         &self,
         w: Pin<&Waiter<T>>,
         wake: impl FnOnce() -> Wake,

@@ -93,6 +93,7 @@ impl<T> Chan<T> {
 
     /// Polls a send whose value is in `value` (the rendezvous engine moves
     /// it into the parked waiter `w`). `Ready(Err(v))`: closed, value back.
+    #[inline]
     pub(crate) fn poll_send(
         &self,
         w: Pin<&Waiter<T>>,
@@ -102,8 +103,50 @@ impl<T> Chan<T> {
         engine!(self, e => e.poll_send(w, value, wake))
     }
 
+    /// The inline fast path of a send future's poll: a buffered channel's
+    /// send with room and an idle waiter (`Buffered::send_idle`). `true`:
+    /// the value is sent; `false`: nothing happened and
+    /// [`poll_send_rest`](Self::poll_send_rest) is the rest of the poll.
+    #[inline]
+    pub(crate) fn send_idle(&self, w: Pin<&Waiter<T>>, value: &mut Option<T>) -> bool {
+        match &self.engine {
+            Engine::Rendezvous(_) => false,
+            Engine::Ring(e) => e.send_idle(w, value),
+            Engine::List(e) => e.send_idle(w, value),
+        }
+    }
+
+    /// [`poll_send`](Self::poll_send) after [`send_idle`](Self::send_idle)
+    /// said `false` (a buffered engine does not try the fast path again).
+    pub(crate) fn poll_send_rest(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Result<(), T>> {
+        match &self.engine {
+            Engine::Rendezvous(e) => e.poll_send(w, value, wake),
+            Engine::Ring(e) => e.poll_send_slow(w, value, wake),
+            Engine::List(e) => e.poll_send_slow(w, value, wake),
+        }
+    }
+
     /// A send future dropped: its value is never delivered.
+    ///
+    /// Inline, and nothing more than one load for an idle waiter (every
+    /// future that completed without parking, and its drop is on every
+    /// operation's path): an idle waiter is linked nowhere and holds no
+    /// value or wake-up, so no engine has anything to take back from it.
+    #[inline]
     pub(crate) fn cancel_send(&self, w: Pin<&Waiter<T>>) {
+        if !w.is_idle() {
+            self.cancel_send_parked(w);
+        }
+    }
+
+    /// [`cancel_send`](Self::cancel_send) of a waiter that is not idle.
+    #[inline(never)]
+    fn cancel_send_parked(&self, w: Pin<&Waiter<T>>) {
         engine!(self, e => e.cancel_send(w))
     }
 
@@ -114,6 +157,7 @@ impl<T> Chan<T> {
     }
 
     /// Polls a receive. `Ready(None)`: closed and drained.
+    #[inline]
     pub(crate) fn poll_recv(
         &self,
         w: Pin<&Waiter<T>>,
@@ -122,8 +166,43 @@ impl<T> Chan<T> {
         engine!(self, e => e.poll_recv(w, wake))
     }
 
-    /// A receive future dropped: no value is lost.
+    /// As [`send_idle`](Self::send_idle) for a receive: the value, or
+    /// `None` if nothing happened.
+    #[inline]
+    pub(crate) fn recv_idle(&self, w: Pin<&Waiter<T>>) -> Option<T> {
+        match &self.engine {
+            Engine::Rendezvous(_) => None,
+            Engine::Ring(e) => e.recv_idle(w),
+            Engine::List(e) => e.recv_idle(w),
+        }
+    }
+
+    /// [`poll_recv`](Self::poll_recv) after [`recv_idle`](Self::recv_idle)
+    /// said `None`.
+    pub(crate) fn poll_recv_rest(
+        &self,
+        w: Pin<&Waiter<T>>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Option<T>> {
+        match &self.engine {
+            Engine::Rendezvous(e) => e.poll_recv(w, wake),
+            Engine::Ring(e) => e.poll_recv_slow(w, wake),
+            Engine::List(e) => e.poll_recv_slow(w, wake),
+        }
+    }
+
+    /// A receive future dropped: no value is lost. Inline, one load for an
+    /// idle waiter, as [`cancel_send`](Self::cancel_send).
+    #[inline]
     pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
+        if !w.is_idle() {
+            self.cancel_recv_parked(w);
+        }
+    }
+
+    /// [`cancel_recv`](Self::cancel_recv) of a waiter that is not idle.
+    #[inline(never)]
+    fn cancel_recv_parked(&self, w: Pin<&Waiter<T>>) {
         engine!(self, e => e.cancel_recv(w))
     }
 
@@ -261,26 +340,44 @@ impl<T> Chan<T> {
         true
     }
 
+    /// Inline: a buffered channel's send with room is one `try_send`; the
+    /// waiting is out of line.
+    #[inline]
     pub(crate) fn send_blocking(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendTimeoutError<T>> {
+        if !self.spins_before_parking() {
+            return self.send_blocking_wait(value, deadline);
+        }
+        // Try at once: the common case, room.
+        match self.try_send(value) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(v)) => Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => self.send_blocking_wait(v, deadline),
+        }
+    }
+
+    /// [`send_blocking`](Self::send_blocking) past its first try (on an
+    /// unbuffered channel, from the start).
+    #[inline(never)]
+    fn send_blocking_wait(
         &self,
         value: T,
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let mut value = Some(value);
         if self.spins_before_parking() {
-            // Try at once (the common case: room), then between backoff
-            // steps.
+            // Try again between backoff steps.
             let mut i = 0;
-            loop {
+            while deadline.is_none_or(|d| Instant::now() < d) && Self::backoff(i) {
+                i += 1;
                 match self.try_send(value.take().expect("a blocked send keeps its value")) {
                     Ok(()) => return Ok(()),
                     Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
                     Err(TrySendError::Full(v)) => value = Some(v),
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) || !Self::backoff(i) {
-                    break;
-                }
-                i += 1;
             }
         }
         let w = std::pin::pin!(Waiter::new());
@@ -299,20 +396,34 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Inline, as [`send_blocking`](Self::send_blocking): a buffered
+    /// channel's receive of a value is one `try_recv`.
+    #[inline]
     pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        if !self.spins_before_parking() {
+            return self.recv_blocking_wait(deadline);
+        }
+        match self.try_recv() {
+            Ok(v) => Ok(v),
+            Err(TryRecvError::Closed) => Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) => self.recv_blocking_wait(deadline),
+        }
+    }
+
+    /// [`recv_blocking`](Self::recv_blocking) past its first try (on an
+    /// unbuffered channel, from the start).
+    #[inline(never)]
+    fn recv_blocking_wait(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         if self.spins_before_parking() {
-            // As in `send_blocking`: try at once, then between backoff steps.
+            // As in `send_blocking_wait`: try again between backoff steps.
             let mut i = 0;
-            loop {
+            while deadline.is_none_or(|d| Instant::now() < d) && Self::backoff(i) {
+                i += 1;
                 match self.try_recv() {
                     Ok(v) => return Ok(v),
                     Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
                     Err(TryRecvError::Empty) => {}
                 }
-                if deadline.is_some_and(|d| Instant::now() >= d) || !Self::backoff(i) {
-                    break;
-                }
-                i += 1;
             }
         }
         let w = std::pin::pin!(Waiter::new());

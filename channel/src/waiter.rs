@@ -22,6 +22,7 @@
 //!   before freeing it if it is still `Waiting`.
 
 use std::marker::PhantomPinned;
+use std::mem::MaybeUninit;
 use std::ptr;
 
 use crate::loom::atomic::{AtomicU8, Ordering};
@@ -54,6 +55,7 @@ pub(crate) enum WaitState {
 }
 
 impl WaitState {
+    #[inline(always)]
     fn from_u8(v: u8) -> WaitState {
         match v {
             0 => WaitState::Waiting,
@@ -109,14 +111,46 @@ pub(crate) struct Waiter<T> {
     /// The value: a send's value to deliver, or a receive's delivered value.
     slot: UnsafeCell<Option<T>>,
     wake: UnsafeCell<Wake>,
-    prev: UnsafeCell<*const Waiter<T>>,
-    next: UnsafeCell<*const Waiter<T>>,
+    /// The queue links, set by `WaitQueue::push_back`.
+    prev: SetBeforeRead<*const Waiter<T>>,
+    next: SetBeforeRead<*const Waiter<T>>,
     /// For a `select!` case: its select's claim word (null for a plain
-    /// operation) and its case index. A completer must win the claim
-    /// (`0 -> case + 1`) before it may complete the waiter.
-    claim: UnsafeCell<*const Claim>,
-    case: UnsafeCell<usize>,
+    /// operation) and its case index, set by `arm_case`. A completer must
+    /// win the claim (`0 -> case + 1`) before it may complete the waiter.
+    claim: SetBeforeRead<*const Claim>,
+    case: SetBeforeRead<usize>,
     _pinned: PhantomPinned,
+}
+
+/// A waiter field that is read only while the waiter is linked, and is
+/// set before every linking (the links by `WaitQueue::push_back`, the
+/// select case by `Waiter::arm_case`). `Waiter::new`, which every
+/// operation's future runs, leaves it uninitialized: most operations
+/// complete without ever linking their waiter.
+struct SetBeforeRead<P: Copy>(UnsafeCell<MaybeUninit<P>>);
+
+impl<P: Copy> SetBeforeRead<P> {
+    #[inline(always)]
+    fn new() -> Self {
+        SetBeforeRead(UnsafeCell::new(MaybeUninit::uninit()))
+    }
+
+    /// # Safety
+    /// Under the channel's lock (module invariants).
+    #[inline(always)]
+    unsafe fn set(&self, value: P) {
+        // SAFETY: per the caller, nobody else accesses the field now.
+        self.0.with_mut(|p| unsafe { (*p).write(value) });
+    }
+
+    /// # Safety
+    /// Under the channel's lock, and set since the waiter was created (it
+    /// is linked, or was: see the type's docs).
+    #[inline(always)]
+    unsafe fn get(&self) -> P {
+        // SAFETY: per the caller: no concurrent write, and initialized.
+        self.0.with(|p| unsafe { (*p).assume_init() })
+    }
 }
 
 // SAFETY: the value moves between threads (T: Send); every non-atomic field
@@ -131,17 +165,26 @@ impl<T> Waiter<T> {
             state: AtomicU8::new(WaitState::Idle as u8),
             slot: UnsafeCell::new(None),
             wake: UnsafeCell::new(Wake::None),
-            prev: UnsafeCell::new(ptr::null()),
-            next: UnsafeCell::new(ptr::null()),
-            claim: UnsafeCell::new(ptr::null()),
-            case: UnsafeCell::new(0),
+            prev: SetBeforeRead::new(),
+            next: SetBeforeRead::new(),
+            claim: SetBeforeRead::new(),
+            case: SetBeforeRead::new(),
             _pinned: PhantomPinned,
         }
     }
 
     /// The state, read without the lock (pairs with the completer's Release).
+    #[inline]
     pub(crate) fn state(&self) -> WaitState {
         WaitState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// Whether the state is [`WaitState::Idle`] (read as `state`): one byte
+    /// compare, with no conversion to check, for the paths every operation
+    /// takes.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.state.load(Ordering::Acquire) == WaitState::Idle as u8
     }
 
     /// Prepares the waiter for linking: state `WaitState::Waiting`, the value (for a
@@ -177,9 +220,10 @@ impl<T> Waiter<T> {
             .wake
             .with_mut(|w| unsafe { std::mem::replace(&mut *w, wake) });
         // SAFETY: as above.
-        self.claim.with_mut(|c| unsafe { *c = claim });
-        // SAFETY: as above.
-        self.case.with_mut(|c| unsafe { *c = case });
+        unsafe {
+            self.claim.set(claim);
+            self.case.set(case);
+        }
         self.state
             .store(WaitState::Waiting as u8, Ordering::Relaxed);
         stale
@@ -190,8 +234,8 @@ impl<T> Waiter<T> {
     /// # Safety
     /// Under the lock, while the waiter is linked.
     unsafe fn claim(&self) -> *const Claim {
-        // SAFETY: per the caller.
-        self.claim.with(|c| unsafe { *c })
+        // SAFETY: per the caller; `arm_case` set it before the linking.
+        unsafe { self.claim.get() }
     }
 
     /// Whether a completer may take this waiter now: a plain operation, or
@@ -217,8 +261,8 @@ impl<T> Waiter<T> {
         if claim.is_null() {
             return true;
         }
-        // SAFETY: per the caller.
-        let won = self.case.with(|c| unsafe { *c }) + 1;
+        // SAFETY: per the caller; `arm_case` set it before the linking.
+        let won = unsafe { self.case.get() } + 1;
         // SAFETY: a linked waiter's claim word is alive (`arm_case`).
         unsafe { &*claim }
             .compare_exchange(0, won, Ordering::AcqRel, Ordering::Acquire)
@@ -249,6 +293,7 @@ impl<T> Waiter<T> {
     }
 
     /// Marks the waiter idle again after its owner took its result.
+    #[inline]
     pub(crate) fn reset(&self) {
         self.state.store(WaitState::Idle as u8, Ordering::Relaxed);
     }
@@ -312,12 +357,12 @@ impl<T> WaitQueue<T> {
         // SAFETY: per the caller; `tail`, if any, is a linked live waiter.
         unsafe {
             let tail = self.tail;
-            (*w).prev.with_mut(|p| *p = tail);
-            (*w).next.with_mut(|n| *n = ptr::null());
+            (*w).prev.set(tail);
+            (*w).next.set(ptr::null());
             if tail.is_null() {
                 self.head = w;
             } else {
-                (*tail).next.with_mut(|n| *n = w);
+                (*tail).next.set(w);
             }
         }
         self.tail = w;
@@ -362,7 +407,7 @@ impl<T> WaitQueue<T> {
                 if (*w).is_available(own) {
                     return true;
                 }
-                w = (*w).next.with(|n| *n);
+                w = (*w).next.get();
             }
         }
         false
@@ -375,20 +420,20 @@ impl<T> WaitQueue<T> {
     pub(crate) unsafe fn remove(&mut self, w: *const Waiter<T>) {
         // SAFETY: per the caller, `w` and its neighbours are live and linked.
         unsafe {
-            let prev = (*w).prev.with(|p| *p);
-            let next = (*w).next.with(|n| *n);
+            let prev = (*w).prev.get();
+            let next = (*w).next.get();
             if prev.is_null() {
                 self.head = next;
             } else {
-                (*prev).next.with_mut(|n| *n = next);
+                (*prev).next.set(next);
             }
             if next.is_null() {
                 self.tail = prev;
             } else {
-                (*next).prev.with_mut(|p| *p = prev);
+                (*next).prev.set(prev);
             }
-            (*w).prev.with_mut(|p| *p = ptr::null());
-            (*w).next.with_mut(|n| *n = ptr::null());
+            (*w).prev.set(ptr::null());
+            (*w).next.set(ptr::null());
         }
         self.len -= 1;
     }

@@ -40,7 +40,7 @@
 //! Each slot holds a value cell and a state word of bits:
 //!
 //! - `WRITE`: the push that reserved the slot has written its value
-//!   (`fetch_or`, release).
+//!   (a release read-modify-write).
 //! - `READ`: the pop that reserved the slot is done with it (the value is
 //!   moved out); the block may be freed as far as this slot is concerned.
 //! - `DESTROY`: the thread freeing the block found this slot not yet `READ`
@@ -48,6 +48,14 @@
 //! - `LEFT`: the pop that reserved the slot gave up waiting for the value
 //!   and could not give its reservation back (below); the value belongs to
 //!   its push again.
+//!
+//! Each bit is set at most once in a slot's life, by one thread (`WRITE`
+//! by the slot's push, `LEFT` by its pop, `READ` by whichever of the two
+//! retires it, `DESTROY` by the one walk that stops there), so setting a
+//! bit that is known to be clear with `fetch_add` is the same as with
+//! `fetch_or`. The two of every operation, `WRITE` and `READ`, use
+//! `fetch_add`: its result is one instruction on x86 (`lock xadd`), where
+//! a `fetch_or` whose result is used is a compare-and-swap loop.
 //!
 //! # A pop never waits for a push
 //!
@@ -65,7 +73,7 @@
 //!   slot instead. Exactly one of `LEFT` (from the pop) and `WRITE` (from
 //!   the push) lands first: if the value was written first, the pop takes
 //!   it after all; otherwise the push, seeing `LEFT` in the result of its
-//!   own `fetch_or`, moves its value back out, retires the slot in the pop's
+//!   own `WRITE`, moves its value back out, retires the slot in the pop's
 //!   place (reclamation below), and pushes the value again at a fresh tail
 //!   position. (If the list was closed in between, that second attempt
 //!   returns [`Push::Closed`] with the value: this is the one way a push that
@@ -369,6 +377,39 @@ impl<T> List<T> {
         }
     }
 
+    /// One attempt at the uncontended push: into a slot of the tail block
+    /// that is not its last one (the push of the last slot links the next
+    /// block), with the CAS that reserves it won. `Err` gives the value
+    /// back and nothing was pushed (closed, the first block not yet there,
+    /// the last slot, a race lost, or the slot's pop left it):
+    /// [`push`](Self::push) then does the rest. Inline, and small: it is
+    /// the whole of all but one in `BLOCK_CAP` sends.
+    #[inline]
+    pub(crate) fn try_push(&self, value: T) -> Result<(), T> {
+        let tail = self.tail.index.load(Ordering::Acquire);
+        let block = self.tail.block.load(Ordering::Acquire);
+        let offset = offset(tail);
+        if tail & CLOSED != 0
+            || offset + 1 >= BLOCK_CAP
+            || block.is_null()
+            || self
+                .tail
+                .index
+                .compare_exchange_weak(tail, tail + ONE, Ordering::SeqCst, Ordering::Acquire)
+                .is_err()
+        {
+            return Err(value);
+        }
+        // SAFETY: as in `push`: our CAS reserved position `tail`, which lies
+        // in `block`, live until the slot is retired; it is not the block's
+        // last slot, so no spare block is needed.
+        match unsafe { self.write_reserved(block, offset, value, &mut ptr::null_mut()) } {
+            None => Ok(()),
+            // The pop of our slot left (and the slot is retired).
+            Some(back) => Err(back),
+        }
+    }
+
     /// Pushes `value` at the tail, or gives it back if the list is closed.
     pub(crate) fn push(&self, mut value: T) -> Push<T> {
         let mut backoff = Backoff::new();
@@ -482,6 +523,10 @@ impl<T> List<T> {
     /// # Safety
     /// This thread's tail CAS reserved slot `offset` of `block`; if it is
     /// the last slot, `spare` is a fresh block.
+    ///
+    /// Inline (the fast path calls it), with the linking and the `LEFT`
+    /// case out of line.
+    #[inline]
     unsafe fn write_reserved(
         &self,
         block: *mut Block<T>,
@@ -493,13 +538,7 @@ impl<T> List<T> {
         // (caller).
         let b = unsafe { Block::get(block) };
         if offset + 1 == BLOCK_CAP {
-            let next = std::mem::replace(spare, ptr::null_mut());
-            debug_assert!(!next.is_null());
-            // Tail rests on the linking offset: no other push moves it, and
-            // pushes waiting there look again after the index changes.
-            self.tail.block.store(next, Ordering::Release);
-            self.tail.index.fetch_add(ONE, Ordering::Release);
-            b.next.store(next, Ordering::Release);
+            self.link_next(b, spare);
         }
         #[cfg(all(test, not(loom)))]
         if self.stall_pushes.load(std::sync::atomic::Ordering::Relaxed) {
@@ -511,20 +550,89 @@ impl<T> List<T> {
             // thread reads or writes its value.
             unsafe { (*v).write(value) }
         });
-        let state = slot.state.fetch_or(WRITE, Ordering::AcqRel);
+        // `fetch_add`: `WRITE` is clear (module docs, slot states).
+        let state = slot.state.fetch_add(WRITE, Ordering::AcqRel);
         if state & LEFT == 0 {
             return None;
         }
+        // SAFETY: as for this function, and the pop left (`state`).
+        Some(unsafe { self.take_back(block, offset) })
+    }
+
+    /// The push that reserved the last slot of `b` links `spare` as the
+    /// next block and moves the tail index past the linking offset.
+    #[cold]
+    fn link_next(&self, b: &Block<T>, spare: &mut *mut Block<T>) {
+        let next = std::mem::replace(spare, ptr::null_mut());
+        debug_assert!(!next.is_null());
+        // Tail rests on the linking offset: no other push moves it, and
+        // pushes waiting there look again after the index changes.
+        self.tail.block.store(next, Ordering::Release);
+        self.tail.index.fetch_add(ONE, Ordering::Release);
+        b.next.store(next, Ordering::Release);
+    }
+
+    /// The push of slot `offset` of `block` found `LEFT` when it set
+    /// `WRITE`: takes its value back and retires the slot.
+    ///
+    /// # Safety
+    /// This thread reserved the slot, wrote it, and saw `LEFT` in the
+    /// result of its `WRITE`.
+    #[cold]
+    unsafe fn take_back(&self, block: *mut Block<T>, offset: usize) -> T {
+        // SAFETY: the block is live while our slot is not retired.
+        let slot = &unsafe { Block::get(block) }.slots[offset];
         let value = slot.value.with(|v| {
             // SAFETY: the pop that reserved the slot set `LEFT` before our
             // `WRITE` (the RMW result says so), so it will never read the value:
-            // it is ours again, written just above.
+            // it is ours again, as we wrote it before the `WRITE`.
             unsafe { (*v).assume_init_read() }
         });
         // SAFETY: we retire the slot in the pop's place; this is our last
         // access to the block.
         unsafe { self.retire(block, offset) };
-        Some(value)
+        value
+    }
+
+    /// One attempt at the uncontended pop: from a slot of the head block
+    /// that is not its last one (the pop of the last slot moves head to the
+    /// next block), with the CAS that reserves it won and the value
+    /// written. `None`: nothing was taken (empty, closed, the last slot, a
+    /// race lost, or a value not yet written, whose slot is given back or
+    /// left to its push as in `pop`); [`pop`](Self::pop) then says why, or
+    /// retries. Inline, as [`try_push`](Self::try_push).
+    #[inline]
+    pub(crate) fn try_pop(&self) -> Option<T> {
+        let head = self.head.index.load(Ordering::Acquire);
+        let block = self.head.block.load(Ordering::Acquire);
+        let offset = offset(head);
+        if offset + 1 >= BLOCK_CAP || block.is_null() {
+            return None;
+        }
+        let mut new_head = head + ONE;
+        if head & HAS_NEXT == 0 {
+            let tail = self.tail.index.load(Ordering::SeqCst);
+            if head >> SHIFT == tail >> SHIFT {
+                return None;
+            }
+            if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                new_head |= HAS_NEXT;
+            }
+        }
+        if self
+            .head
+            .index
+            .compare_exchange_weak(head, new_head, Ordering::SeqCst, Ordering::Acquire)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: as in `pop`: our CAS reserved position `head`, which lies
+        // in `block`, live while the slot is not retired.
+        match unsafe { self.take_reserved(block, offset, head, new_head) } {
+            Pop::Value(v) => Some(v),
+            Pop::Empty | Pop::Busy | Pop::Closed => None,
+        }
     }
 
     /// Pops the value at the head, or says why there is none.
@@ -594,6 +702,7 @@ impl<T> List<T> {
     ///
     /// # Safety
     /// This thread's head CAS `head -> new_head` reserved that slot.
+    #[inline]
     unsafe fn take_reserved(
         &self,
         block: *mut Block<T>,
@@ -667,21 +776,13 @@ impl<T> List<T> {
     /// # Safety
     /// This thread reserved slot `offset` of `block` (moving head to
     /// `new_head`) and has seen `WRITE` on it with acquire.
+    #[inline]
     unsafe fn read_written(&self, block: *mut Block<T>, offset: usize, new_head: usize) -> Pop<T> {
         // SAFETY: the block is live while our slot is not retired.
         let b = unsafe { Block::get(block) };
         if offset + 1 == BLOCK_CAP {
-            // The push of this slot linked `next` before writing it.
-            let next = b.next.load(Ordering::Acquire);
-            // SAFETY: `next` is live: head has not reached it, so none of
-            // its slots is retired.
-            let next_block = unsafe { Block::get(next) };
-            let mut next_index = (new_head & !HAS_NEXT).wrapping_add(ONE);
-            if !next_block.next.load(Ordering::Relaxed).is_null() {
-                next_index |= HAS_NEXT;
-            }
-            self.head.block.store(next, Ordering::Release);
-            self.head.index.store(next_index, Ordering::Release);
+            // SAFETY: as for this function, at the block's last slot.
+            unsafe { self.advance_head(b, new_head) };
         }
         let slot = &b.slots[offset];
         let value = slot.value.with(|v| {
@@ -694,6 +795,26 @@ impl<T> List<T> {
         Pop::Value(value)
     }
 
+    /// The pop that reserved the last slot of `b` (moving head to
+    /// `new_head`, the linking offset) moves head to the next block.
+    ///
+    /// # Safety
+    /// This thread reserved the last slot of `b` and has seen it written.
+    #[cold]
+    unsafe fn advance_head(&self, b: &Block<T>, new_head: usize) {
+        // The push of the last slot linked `next` before writing it.
+        let next = b.next.load(Ordering::Acquire);
+        // SAFETY: `next` is live: head has not reached it, so none of its
+        // slots is retired.
+        let next_block = unsafe { Block::get(next) };
+        let mut next_index = (new_head & !HAS_NEXT).wrapping_add(ONE);
+        if !next_block.next.load(Ordering::Relaxed).is_null() {
+            next_index |= HAS_NEXT;
+        }
+        self.head.block.store(next, Ordering::Release);
+        self.head.index.store(next_index, Ordering::Release);
+    }
+
     /// Retires slot `offset` of `block`: the last slot starts the block's
     /// destruction, any other sets `READ` and continues a destruction that
     /// stopped at it.
@@ -701,6 +822,7 @@ impl<T> List<T> {
     /// # Safety
     /// The caller holds the slot (its pop, or its push after `LEFT`), its
     /// value is moved out, and it does not touch the block afterwards.
+    #[inline]
     unsafe fn retire(&self, block: *mut Block<T>, offset: usize) {
         if offset + 1 == BLOCK_CAP {
             // SAFETY: as for this function.
@@ -709,7 +831,8 @@ impl<T> List<T> {
         }
         // SAFETY: the block is live while this slot is not retired.
         let slot = &unsafe { Block::get(block) }.slots[offset];
-        if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+        // `fetch_add`: `READ` is clear (module docs, slot states).
+        if slot.state.fetch_add(READ, Ordering::AcqRel) & DESTROY != 0 {
             // SAFETY: the destruction waited for this slot, and handed us
             // the rest of it.
             unsafe { self.destroy(block, offset + 1) };
@@ -723,6 +846,7 @@ impl<T> List<T> {
     /// The last slot is retired by the caller (or `start > 0` and the walk
     /// was handed to the caller by slot `start - 1`); slots before `start`
     /// are retired.
+    #[inline(never)]
     unsafe fn destroy(&self, block: *mut Block<T>, start: usize) {
         for i in start..BLOCK_CAP - 1 {
             // SAFETY: slot `i` is not known to be retired, so the block is

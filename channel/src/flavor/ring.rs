@@ -106,7 +106,12 @@ impl<T> Ring<T> {
 
     /// The counter after `x`: the next index, or index 0 of the next lap.
     fn next(&self, x: usize) -> usize {
-        let index = x & (self.mark - 1);
+        self.next_at(x, x & (self.mark - 1))
+    }
+
+    /// [`next`](Self::next) of `x`, whose index is `index`.
+    #[inline(always)]
+    fn next_at(&self, x: usize, index: usize) -> usize {
         if index + 1 < self.capacity() {
             x + 1
         } else {
@@ -118,6 +123,49 @@ impl<T> Ring<T> {
         &self.slots[x & (self.mark - 1)]
     }
 
+    /// One attempt at the uncontended push: the tail slot is free for this
+    /// lap and the CAS that reserves it wins. `Err` gives the value back
+    /// with the ring unchanged (full, closed, a slot still being read, or a
+    /// race lost): [`push`](Self::push) then says which, or retries.
+    /// Inline, and small: it is the whole of a send with room.
+    #[inline]
+    pub(crate) fn try_push(&self, value: T) -> Result<(), T> {
+        let tail = self.tail.load(Ordering::Relaxed);
+        let index = tail & (self.mark - 1);
+        let next = self.next_at(tail, index);
+        let slot = &self.slots[index];
+        // A closed tail never equals a stamp: stamps never have the `mark`
+        // bit (an index plus one is at most `cap`, below `mark`, and laps
+        // are counted above it).
+        if slot.stamp.load(Ordering::Acquire) != tail
+            || self
+                .tail
+                .compare_exchange_weak(tail, next, Ordering::SeqCst, Ordering::Relaxed)
+                .is_err()
+        {
+            return Err(value);
+        }
+        // SAFETY: our CAS reserved this slot for the lap of `tail`.
+        unsafe { Self::publish(slot, tail, value) };
+        Ok(())
+    }
+
+    /// Writes `value` into `slot`, reserved by a push at `tail`, and
+    /// publishes it to pops.
+    ///
+    /// # Safety
+    /// This thread's CAS of the tail from `tail` reserved `slot`.
+    #[inline(always)]
+    unsafe fn publish(slot: &Slot<T>, tail: usize, value: T) {
+        slot.value.with_mut(|v| {
+            // SAFETY: our CAS reserved this slot for this lap: no other push
+            // can take it (tail moved on) and no pop reads it until the
+            // stamp below says so.
+            unsafe { (*v).write(value) }
+        });
+        slot.stamp.store(tail + 1, Ordering::Release);
+    }
+
     pub(crate) fn push(&self, value: T) -> Push<T> {
         let mut tail = self.tail.load(Ordering::Relaxed);
         let mut spins = 0;
@@ -125,23 +173,23 @@ impl<T> Ring<T> {
             if tail & self.mark != 0 {
                 return Push::Closed(value);
             }
-            let slot = self.slot(tail);
+            // The index and the next counter are computed before the
+            // stamp's Acquire load, after which the compiler would load the
+            // ring's fields again.
+            let index = tail & (self.mark - 1);
+            let next = self.next_at(tail, index);
+            let slot = &self.slots[index];
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == tail {
                 match self.tail.compare_exchange_weak(
                     tail,
-                    self.next(tail),
+                    next,
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        slot.value.with_mut(|v| {
-                            // SAFETY: our CAS reserved this slot for this lap:
-                            // no other push can take it (tail moved on) and no
-                            // pop reads it until the stamp below says so.
-                            unsafe { (*v).write(value) }
-                        });
-                        slot.stamp.store(tail + 1, Ordering::Release);
+                        // SAFETY: our CAS reserved this slot for this lap.
+                        unsafe { Self::publish(slot, tail, value) };
                         return Push::Done;
                     }
                     Err(t) => {
@@ -170,30 +218,69 @@ impl<T> Ring<T> {
         }
     }
 
+    /// One attempt at the uncontended pop: the head slot holds this lap's
+    /// value and the CAS that reserves it wins. `None`: the ring is
+    /// unchanged (empty, closed, a value still being written, or a race
+    /// lost), and [`pop`](Self::pop) says which, or retries. Inline, as
+    /// [`try_push`](Self::try_push).
+    #[inline]
+    pub(crate) fn try_pop(&self) -> Option<T> {
+        let head = self.head.load(Ordering::Relaxed);
+        let index = head & (self.mark - 1);
+        let next = self.next_at(head, index);
+        let lap_on = head.wrapping_add(self.one_lap);
+        let slot = &self.slots[index];
+        if slot.stamp.load(Ordering::Acquire) != head + 1
+            || self
+                .head
+                .compare_exchange_weak(head, next, Ordering::SeqCst, Ordering::Relaxed)
+                .is_err()
+        {
+            return None;
+        }
+        // SAFETY: our CAS reserved the slot, whose stamp says it is written.
+        Some(unsafe { Self::take(slot, lap_on) })
+    }
+
+    /// Moves the value out of `slot`, reserved by a pop, and frees the slot
+    /// for the push of the next lap (stamp `lap_on`).
+    ///
+    /// # Safety
+    /// This thread's CAS of the head reserved `slot`, after an Acquire load
+    /// of its stamp showed it written.
+    #[inline(always)]
+    unsafe fn take(slot: &Slot<T>, lap_on: usize) -> T {
+        let value = slot.value.with(|v| {
+            // SAFETY: our CAS reserved this slot's value, which the stamp
+            // (Acquire) says was written; no other pop can take it and no
+            // push overwrites it until the stamp below frees it.
+            unsafe { (*v).assume_init_read() }
+        });
+        slot.stamp.store(lap_on, Ordering::Release);
+        value
+    }
+
     pub(crate) fn pop(&self) -> Pop<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         let mut spins = 0;
         loop {
-            let slot = self.slot(head);
+            // As in `push`: all from the ring's fields before the stamp.
+            let index = head & (self.mark - 1);
+            let next = self.next_at(head, index);
+            let lap_on = head.wrapping_add(self.one_lap);
+            let slot = &self.slots[index];
             let stamp = slot.stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
                 match self.head.compare_exchange_weak(
                     head,
-                    self.next(head),
+                    next,
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        let value = slot.value.with(|v| {
-                            // SAFETY: our CAS reserved this slot's value, which
-                            // the stamp (Acquire) says was written; no other
-                            // pop can take it and no push overwrites it until
-                            // the stamp below frees it.
-                            unsafe { (*v).assume_init_read() }
-                        });
-                        slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        return Pop::Value(value);
+                        // SAFETY: our CAS reserved the slot, whose stamp
+                        // says it is written.
+                        return Pop::Value(unsafe { Self::take(slot, lap_on) });
                     }
                     Err(h) => {
                         head = h;
