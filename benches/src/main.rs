@@ -27,8 +27,9 @@ static ALLOC: CountingAlloc = CountingAlloc;
 
 /// Pause between runs (see [`Config::settle`]).
 const SETTLE: Duration = Duration::from_millis(5);
-/// A single run taking longer than this is taken for a hang.
-const RUN_LIMIT: Duration = Duration::from_secs(60);
+/// A single run taking longer than this is taken for a hang (a scale point
+/// of 10,000,000 timers took up to 70 s on this machine under load).
+const RUN_LIMIT: Duration = Duration::from_secs(180);
 
 fn main() -> ExitCode {
     let opts = match cli::parse(std::env::args().skip(1)) {

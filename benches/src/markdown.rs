@@ -35,7 +35,7 @@ pub fn command(args: &[String]) -> String {
 /// machine, date, command and method, the chart `chart` (a path relative
 /// to the document, if any), then every table's heading, notes and
 /// table; the charts `curves` (paths relative to the document) after the
-/// scale table.
+/// last scale table.
 pub fn render(r: &Results, chart: Option<&str>, curves: &[String]) -> String {
     let mut out = String::new();
     out.push_str(BEGIN);
@@ -60,10 +60,12 @@ pub fn render(r: &Results, chart: Option<&str>, curves: &[String]) -> String {
             out.push('\n');
         }
         out.push_str(&report::render(t));
-        if t.rows
-            .iter()
-            .any(|r| report::scale_point(&r.workload).is_some())
-        {
+        let last_scale = r.tables.iter().rposition(|t| {
+            t.rows
+                .iter()
+                .any(|r| report::scale_point(&r.workload).is_some())
+        });
+        if last_scale.is_some_and(|i| std::ptr::eq(&r.tables[i], t)) {
             for c in curves {
                 out.push_str(&format!("\n![a scale curve, log-log]({c})\n"));
             }

@@ -344,21 +344,24 @@ pub fn scale_svgs(results: &Results) -> Vec<(String, String)> {
     }
     curves
         .into_iter()
-        .map(|(curve, t)| (curve.to_string(), scale_svg(curve, t, &results.machine)))
+        .map(|(curve, t)| (curve.to_string(), scale_svg(curve, t, results)))
         .collect()
 }
 
-/// The chart of `curve` from the rows of `t`.
-fn scale_svg(curve: &str, t: &Table, machine: &str) -> String {
+/// The chart of `curve` from the rows of every table of `results` with
+/// the columns of `t` (the scale suites share theirs).
+fn scale_svg(curve: &str, t: &Table, results: &Results) -> String {
     const W: f64 = 640.0;
     const H: f64 = 400.0;
     const LEFT: f64 = 80.0;
     const RIGHT: f64 = 130.0;
     const TOP: f64 = 50.0;
     const BOTTOM: f64 = 50.0;
-    let rows: Vec<(f64, &Row)> = t
-        .rows
+    let rows: Vec<(f64, &Row)> = results
+        .tables
         .iter()
+        .filter(|other| other.columns == t.columns)
+        .flat_map(|other| &other.rows)
         .filter_map(|r| {
             let (c, n) = scale_point(&r.workload)?;
             (c == curve).then_some((n, r))
@@ -405,7 +408,7 @@ fn scale_svg(curve: &str, t: &Table, machine: &str) -> String {
         "<text x=\"10\" y=\"18\" font-size=\"14\">scale/{}: {what} (median) against N, \
          log-log; lower is better</text><text x=\"10\" y=\"34\">{}</text>",
         xml(curve),
-        xml(machine)
+        xml(&results.machine)
     );
     for k in (x0 as i32)..=(x1 as i32) {
         let n = 10f64.powi(k);

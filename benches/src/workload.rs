@@ -60,6 +60,7 @@ pub fn suites(quick: bool) -> Vec<Suite> {
         process::suite(),
         seed::suite(),
         scale::suite(quick),
+        scale::big_suite(quick),
         scale::oversub_suite(),
         go_sched::suite(),
         go_chan::suite(),

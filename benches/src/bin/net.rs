@@ -20,7 +20,8 @@
 //!     next one when it comes back); latency counts from the moment a
 //!     message is written (epoll's 1 ms timeout granularity makes the
 //!     client itself late by up to 1 ms, which must not count). Prints
-//!     `msgs=<n> secs=<s> p50_us=<x> p99_us=<y>`.
+//!     `msgs=<n> secs=<s> p50_us=<x> p99_us=<y>`, and on stderr
+//!     `all_msgs=<n>`: every echo, the warm-up's included.
 //! gort-bench-net c10k <addr> <conns> <active> <millis> <server pid>
 //!     opens <conns> TCP connections (in batches of 100, each echoing one
 //!     64-byte message before the next batch), reads the server's resident
@@ -361,6 +362,9 @@ where
     let end = measure_from + run;
     let mut latencies_ns: Vec<u64> = Vec::with_capacity(1 << 20);
     let mut count = 0u64;
+    // Every echo that came back, the warm-up's too (for a count per message
+    // of what the server did over the whole run).
+    let mut all = 0u64;
 
     loop {
         let now = Instant::now();
@@ -432,6 +436,7 @@ where
                     ));
                 }
                 if c.read == MSG {
+                    all += 1;
                     let now = Instant::now();
                     if now >= measure_from && now < end {
                         count += 1;
@@ -451,6 +456,7 @@ where
         let i = ((latencies_ns.len() as f64 - 1.0) * q).round() as usize;
         latencies_ns[i] as f64 / 1e3
     };
+    eprintln!("all_msgs={all}");
     Ok(format!(
         "msgs={count} secs={:.6} p50_us={:.1} p99_us={:.1}",
         run.as_secs_f64(),

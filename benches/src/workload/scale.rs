@@ -43,10 +43,11 @@ use crate::stats::{Measurement, Unit};
 use crate::suite::{cell, Cell, Env, RunResult, Suite, Workload};
 
 /// The task counts of the spawn, parked and timer curves (full, quick).
-pub const TASKS: (&[usize], &[usize]) = (
-    &[1_000, 10_000, 100_000, 1_000_000, 10_000_000],
-    &[1_000, 10_000],
-);
+pub const TASKS: (&[usize], &[usize]) = (&[1_000, 10_000, 100_000, 1_000_000], &[1_000, 10_000]);
+/// The largest task count, in a suite of its own with one run per point
+/// ([`big_suite`]; not under `--quick`): a point takes 5-70 s per column
+/// on this 2-core machine.
+pub const BIG_TASKS: usize = 10_000_000;
 /// The connection counts of the C10K curves (full, quick).
 pub const CONNS: (&[usize], &[usize]) = (&[100, 1_000, 10_000], &[100, 1_000]);
 /// One connection in this many echoes in the C10K rows; the others idle.
@@ -59,16 +60,22 @@ pub const MAX_THREADS: usize = 10_000;
 /// stack and the goroutine's own struct each), more than this machine's
 /// 24 GiB.
 pub const MAX_GOROUTINES: usize = 1_000_000;
-/// Measured runs per point (each a fresh process).
+/// Most goroutines in the timer curve: one run of 10,000,000 sleeping
+/// goroutines (sleeps below 10 s) took 86 s (3.3 GB resident) on this
+/// machine, past the suite's budget.
+pub const MAX_GO_TIMERS: usize = 1_000_000;
+/// Measured runs per point (each a fresh process); one at [`BIG_TASKS`].
 pub const RUNS: usize = 3;
 /// Worker counts of the oversubscription table.
 pub const OVERSUB_WORKERS: [usize; 4] = [1, 2, 4, 8];
 
-/// The window the timer curve's sleeps are drawn from: N microseconds
-/// (a steady million deadlines a second), at least 100 ms, so a point of
-/// 10,000,000 timers takes 10 s of sleeping.
+/// The window the timer curve's sleeps are drawn from: 4 µs per timer (a
+/// steady 250,000 deadlines a second, which 2 cores keep up with at the
+/// 1.5-4.5 µs of CPU a timer costs; at one a microsecond every runtime fell
+/// behind by seconds from N = 10^6 on), at least 100 ms; so a point of
+/// 10,000,000 timers sleeps for 40 s.
 pub fn timer_window(n: usize) -> Duration {
-    Duration::from_micros(n as u64).max(Duration::from_millis(100))
+    Duration::from_micros(4 * n as u64).max(Duration::from_millis(100))
 }
 
 /// A pseudo-random 64-bit number of `x` (splitmix64; Go's scale_test.go
@@ -456,6 +463,7 @@ fn rows(tasks: &[usize], conns: &[usize], fd_limit: Option<u64>) -> (Vec<Workloa
             Unit::PerOp,
             |kind| match kind {
                 "threads" => None,
+                GO if n > MAX_GO_TIMERS => None,
                 _ => cell(move |env, _| {
                     let cpu = pair(&key(kind), || timer_run(env, kind, n))?;
                     Ok(Measurement::PerOp {
@@ -472,6 +480,7 @@ fn rows(tasks: &[usize], conns: &[usize], fd_limit: Option<u64>) -> (Vec<Workloa
             Unit::Time,
             |kind| match kind {
                 "threads" => None,
+                GO if n > MAX_GO_TIMERS => None,
                 _ => cell(move |env, _| {
                     let ns = second(&key(kind), || timer_run(env, kind, n))?;
                     Ok(Measurement::Latency(Duration::from_nanos(ns as u64)))
@@ -522,7 +531,8 @@ fn rows(tasks: &[usize], conns: &[usize], fd_limit: Option<u64>) -> (Vec<Workloa
     (rows, left_out)
 }
 
-/// The scale suite at the sizes of a run (`quick` or full).
+/// The scale suite at the sizes of a run (`quick` or full), but for
+/// [`BIG_TASKS`].
 pub fn suite(quick: bool) -> Suite {
     let fd_limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
     let (tasks, conns) = if quick {
@@ -535,14 +545,31 @@ pub fn suite(quick: bool) -> Suite {
         "Cost per unit as N grows: each point in a fresh child process, {RUNS} runs, \
          median (min–max); runtimes with {WORKERS} workers, Go with GOMAXPROCS {WORKERS}. \
          n/a: OS threads past {MAX_THREADS} (this machine's pid_max, 32,768, and \
-         max_map_count), goroutines past {MAX_GOROUTINES} (about 2.7 KB each: 27 GB at \
-         10,000,000, more than this machine's 24 GiB). Timers: sleeps drawn below N µs (at \
-         least 100 ms). C10K: one connection in {ACTIVE_ONE_IN} echoes, the server's \
-         resident bytes exclude the kernel's socket buffers."
+         max_map_count). Timers: sleeps drawn below 4N µs (at least 100 ms). C10K: one \
+         connection in {ACTIVE_ONE_IN} echoes, the server's resident bytes exclude the \
+         kernel's socket buffers."
     )];
     about.extend(left_out);
+    scale_suite("scale: {vs}, cost per unit as N grows", about, RUNS, rows)
+}
+
+/// The scale curves' points at [`BIG_TASKS`] (none under `quick`): one run
+/// each.
+pub fn big_suite(quick: bool) -> Suite {
+    let tasks: &[usize] = if quick { &[] } else { &[BIG_TASKS] };
+    let (rows, _) = rows(tasks, &[], None);
+    let about = vec![format!(
+        "The scale curves at N = {BIG_TASKS}: one run per point (each takes 5-50 s). n/a: \
+         goroutines parked (about 2.7 KB each: 27 GB, more than this machine's 24 GiB) and \
+         sleeping (one run, sleeps below 10 s, took 86 s), OS threads (pid_max)."
+    )];
+    scale_suite("scale at 10^7: {vs}", about, 1, rows)
+}
+
+/// A suite of scale rows, with the scale columns.
+fn scale_suite(title: &str, about: Vec<String>, runs: usize, rows: Vec<Workload>) -> Suite {
     Suite {
-        title: "scale: {vs}, cost per unit as N grows".to_string(),
+        title: title.to_string(),
         about,
         columns: vec![
             Column::new(Gort::NAME, true, "gort's runtime, 2 workers"),
@@ -560,7 +587,7 @@ pub fn suite(quick: bool) -> Suite {
             ),
         ],
         baseline: None,
-        runs: Some(RUNS),
+        runs: Some(runs),
         rows,
     }
 }
@@ -660,7 +687,7 @@ mod tests {
         assert!(field("a=-1", "a").is_err());
         assert!(field("a=NaN", "a").is_err());
         assert_eq!(timer_window(1_000), Duration::from_millis(100));
-        assert_eq!(timer_window(10_000_000), Duration::from_secs(10));
+        assert_eq!(timer_window(10_000_000), Duration::from_secs(40));
         // The same sequence as Go's splitmix64.
         assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
     }
@@ -694,18 +721,20 @@ mod tests {
 
     #[test]
     fn the_suites_have_a_cell_per_column_and_unique_names() {
-        for s in [suite(false), suite(true), oversub_suite()] {
+        for s in [suite(false), suite(true), big_suite(false), oversub_suite()] {
             for w in &s.rows {
                 assert_eq!(w.cells.len(), s.columns.len(), "{}", w.name);
             }
         }
-        let full = suite(false);
-        let park = full
+        assert!(big_suite(true).rows.is_empty());
+        let big = big_suite(false);
+        let park = big
             .rows
             .iter()
             .find(|r| r.name == "scale/park_rss/1e7")
             .unwrap();
         assert!(park.cells[3].is_none() && park.cells[4].is_none());
+        let full = suite(false);
         assert!(
             full.rows.iter().any(|r| r.name == "scale/c10k_echo/1e4")
                 || full.about.iter().any(|a| a.contains("left out"))
