@@ -61,7 +61,7 @@ pub fn suites(quick: bool) -> Vec<Suite> {
         seed::suite(),
         scale::suite(quick),
         scale::big_suite(quick),
-        scale::oversub_suite(),
+        scale::oversub_suite(quick),
         go_sched::suite(),
         go_chan::suite(),
         go_sync::suite(),

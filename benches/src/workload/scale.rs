@@ -542,7 +542,8 @@ pub fn suite(quick: bool) -> Suite {
     };
     let (rows, left_out) = rows(tasks, conns, fd_limit);
     let mut about = vec![format!(
-        "Cost per unit as N grows: each point in a fresh child process, {RUNS} runs, \
+        "Cost per unit as N grows: each point in a fresh child process, {RUNS} runs (1 \
+         under --quick), \
          median (min–max); runtimes with {WORKERS} workers, Go with GOMAXPROCS {WORKERS}. \
          n/a: OS threads past {MAX_THREADS} (this machine's pid_max, 32,768, and \
          max_map_count). Timers: sleeps drawn below 4N µs (at least 100 ms). C10K: one \
@@ -550,7 +551,10 @@ pub fn suite(quick: bool) -> Suite {
          kernel's socket buffers."
     )];
     about.extend(left_out);
-    scale_suite("scale: {vs}, cost per unit as N grows", about, RUNS, rows)
+    // A quick run is a smoke test: one run per point keeps it within CI's
+    // budget.
+    let runs = if quick { 1 } else { RUNS };
+    scale_suite("scale: {vs}, cost per unit as N grows", about, runs, rows)
 }
 
 /// The scale curves' points at [`BIG_TASKS`] (none under `quick`): one run
@@ -612,8 +616,8 @@ fn sched_run(kind: &str, workload: &str, workers: usize, p: &Params) -> RunResul
 }
 
 /// The oversubscription table: `oversub/<row>@w<workers>` for gort and
-/// tokio, on this machine's cores.
-pub fn oversub_suite() -> Suite {
+/// tokio, on this machine's cores; 5 runs, 1 under `quick`.
+pub fn oversub_suite(quick: bool) -> Suite {
     let mut rows = Vec::new();
     for (name, about) in [
         ("ping_pong", "the runtime table's ping_pong"),
@@ -665,7 +669,7 @@ pub fn oversub_suite() -> Suite {
             ),
         ],
         baseline: None,
-        runs: Some(5),
+        runs: Some(if quick { 1 } else { 5 }),
         rows,
     }
 }
@@ -721,7 +725,12 @@ mod tests {
 
     #[test]
     fn the_suites_have_a_cell_per_column_and_unique_names() {
-        for s in [suite(false), suite(true), big_suite(false), oversub_suite()] {
+        for s in [
+            suite(false),
+            suite(true),
+            big_suite(false),
+            oversub_suite(false),
+        ] {
             for w in &s.rows {
                 assert_eq!(w.cells.len(), s.columns.len(), "{}", w.name);
             }
