@@ -34,8 +34,9 @@ pub fn command(args: &[String]) -> String {
 /// The generated part of BENCHMARKS.md, markers included: the run's
 /// machine, date, command and method, the chart `chart` (a path relative
 /// to the document, if any), then every table's heading, notes and
-/// table.
-pub fn render(r: &Results, chart: Option<&str>) -> String {
+/// table; the charts `curves` (paths relative to the document) after the
+/// last scale table.
+pub fn render(r: &Results, chart: Option<&str>, curves: &[String]) -> String {
     let mut out = String::new();
     out.push_str(BEGIN);
     out.push_str("\n\n## Latest run\n\n");
@@ -59,6 +60,16 @@ pub fn render(r: &Results, chart: Option<&str>) -> String {
             out.push('\n');
         }
         out.push_str(&report::render(t));
+        let last_scale = r.tables.iter().rposition(|t| {
+            t.rows
+                .iter()
+                .any(|r| report::scale_point(&r.workload).is_some())
+        });
+        if last_scale.is_some_and(|i| std::ptr::eq(&r.tables[i], t)) {
+            for c in curves {
+                out.push_str(&format!("\n![a scale curve, log-log]({c})\n"));
+            }
+        }
     }
     out.push('\n');
     out.push_str(END);
@@ -95,10 +106,10 @@ mod tests {
 
     #[test]
     fn renders_every_section_with_its_kind_of_table() {
-        let md = render(&sample(), Some("BENCHMARKS-ratios.svg"));
+        let md = render(&sample(), Some("BENCHMARKS-ratios.svg"), &[]);
         assert!(md.starts_with(BEGIN), "{md}");
         assert!(md.contains("](BENCHMARKS-ratios.svg)\n"), "{md}");
-        assert!(!render(&sample(), None).contains("!["));
+        assert!(!render(&sample(), None, &["x.svg".into()]).contains("!["));
         assert!(md.ends_with(&format!("{END}\n")), "{md}");
         assert!(md.contains("- Machine: AMD EPYC, nproc 2\n"), "{md}");
         assert!(md.contains("- Date: 2026-11-26 (UTC)\n"), "{md}");

@@ -314,6 +314,175 @@ pub fn svg(results: &Results) -> String {
     o
 }
 
+/// The curve and N of a scale row, `scale/<curve>/<N>` (N may be written
+/// `1e4`).
+pub fn scale_point(workload: &str) -> Option<(&str, f64)> {
+    let (curve, n) = workload.strip_prefix("scale/")?.rsplit_once('/')?;
+    let n: f64 = n.parse().ok()?;
+    (n > 0.0 && n.is_finite()).then_some((curve, n))
+}
+
+/// The colours of the lines of a scale chart, one per column in order.
+const LINE_COLOURS: [&str; 6] = [
+    "#2a9d3f", "#1f5fbf", "#e08a00", "#7b3fa0", "#888888", "#d1495b",
+];
+
+/// One log-log line chart per curve of the scale suite in `results`
+/// (rows `scale/<curve>/<N>`): cost per unit (the median) against N, a
+/// line per column with a value; `(curve, svg)` in the order the rows
+/// come.
+pub fn scale_svgs(results: &Results) -> Vec<(String, String)> {
+    let mut curves: Vec<(&str, &Table)> = Vec::new();
+    for t in &results.tables {
+        for r in &t.rows {
+            if let Some((curve, _)) = scale_point(&r.workload) {
+                if !curves.iter().any(|(c, _)| *c == curve) {
+                    curves.push((curve, t));
+                }
+            }
+        }
+    }
+    curves
+        .into_iter()
+        .map(|(curve, t)| (curve.to_string(), scale_svg(curve, t, results)))
+        .collect()
+}
+
+/// The chart of `curve` from the rows of every table of `results` with
+/// the columns of `t` (the scale suites share theirs).
+fn scale_svg(curve: &str, t: &Table, results: &Results) -> String {
+    const W: f64 = 640.0;
+    const H: f64 = 400.0;
+    const LEFT: f64 = 80.0;
+    const RIGHT: f64 = 130.0;
+    const TOP: f64 = 50.0;
+    const BOTTOM: f64 = 50.0;
+    let rows: Vec<(f64, &Row)> = results
+        .tables
+        .iter()
+        .filter(|other| other.columns == t.columns)
+        .flat_map(|other| &other.rows)
+        .filter_map(|r| {
+            let (c, n) = scale_point(&r.workload)?;
+            (c == curve).then_some((n, r))
+        })
+        .collect();
+    let unit = rows.first().map_or(Unit::PerOp, |(_, r)| r.unit);
+    // Every plotted point: (column, N, median).
+    let points: Vec<(usize, f64, f64)> = rows
+        .iter()
+        .flat_map(|(n, r)| {
+            r.cells.iter().enumerate().filter_map(move |(i, c)| {
+                let m = c.as_ref()?.median;
+                (m > 0.0 && m.is_finite()).then_some((i, *n, m))
+            })
+        })
+        .collect();
+    let decades = |values: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v.log10()), hi.max(v.log10()))
+        });
+        if lo.is_finite() {
+            (lo.floor(), hi.ceil().max(lo.floor() + 1.0))
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    let (x0, x1) = decades(&mut points.iter().map(|p| p.1));
+    let (y0, y1) = decades(&mut points.iter().map(|p| p.2));
+    let x = |n: f64| LEFT + (n.log10() - x0) / (x1 - x0) * (W - LEFT - RIGHT);
+    let y = |v: f64| H - BOTTOM - (v.log10() - y0) / (y1 - y0) * (H - TOP - BOTTOM);
+    let what = match unit {
+        Unit::Bytes => "bytes per unit",
+        Unit::PerOp => "ns per unit",
+        Unit::Time => "time",
+    };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" \
+         font-family=\"sans-serif\" font-size=\"11\">"
+    );
+    let _ = writeln!(
+        o,
+        "<text x=\"10\" y=\"18\" font-size=\"14\">scale/{}: {what} (median) against N, \
+         log-log; lower is better</text><text x=\"10\" y=\"34\">{}</text>",
+        xml(curve),
+        xml(&results.machine)
+    );
+    for k in (x0 as i32)..=(x1 as i32) {
+        let n = 10f64.powi(k);
+        let px = x(n);
+        let _ = writeln!(
+            o,
+            "<line x1=\"{px:.1}\" y1=\"{TOP}\" x2=\"{px:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"{px:.1}\" y=\"{:.1}\" text-anchor=\"middle\">1e{k}</text>",
+            H - BOTTOM,
+            H - BOTTOM + 16.0
+        );
+    }
+    for k in (y0 as i32)..=(y1 as i32) {
+        let v = 10f64.powi(k);
+        let py = y(v);
+        let _ = writeln!(
+            o,
+            "<line x1=\"{LEFT}\" y1=\"{py:.1}\" x2=\"{:.1}\" y2=\"{py:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            W - RIGHT,
+            LEFT - 6.0,
+            py + 4.0,
+            xml(&format_value(v, unit))
+        );
+    }
+    let _ = writeln!(
+        o,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">N</text>",
+        (LEFT + W - RIGHT) / 2.0,
+        H - 12.0
+    );
+    let mut legend = 0;
+    for (i, column) in t.columns.iter().enumerate() {
+        let mine: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| p.0 == i)
+            .map(|p| (x(p.1), y(p.2)))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let colour = LINE_COLOURS[i % LINE_COLOURS.len()];
+        let path: Vec<String> = mine
+            .iter()
+            .map(|(px, py)| format!("{px:.1},{py:.1}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>",
+            path.join(" ")
+        );
+        for (px, py) in &mine {
+            let _ = writeln!(
+                o,
+                "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"3\" fill=\"{colour}\"/>"
+            );
+        }
+        let ly = TOP + 16.0 * legend as f64;
+        legend += 1;
+        let _ = writeln!(
+            o,
+            "<line x1=\"{:.1}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" \
+             stroke-width=\"2\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            W - RIGHT + 10.0,
+            W - RIGHT + 30.0,
+            W - RIGHT + 34.0,
+            ly + 4.0,
+            xml(&column.name)
+        );
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,5 +573,27 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert_eq!(svg.matches("<rect").count(), 3, "rows with a ratio");
         assert!(svg.contains("0.25x tokio") && svg.contains("1.24x Go"));
+    }
+
+    #[test]
+    fn a_scale_chart_per_curve_with_a_line_per_column() {
+        let mut r = sample();
+        assert!(scale_svgs(&r).is_empty());
+        assert_eq!(scale_point("scale/spawn/1e3"), Some(("spawn", 1000.0)));
+        assert_eq!(scale_point("scale/c10k_rss/100"), Some(("c10k_rss", 100.0)));
+        assert_eq!(scale_point("scale/spawn/x"), None);
+        assert_eq!(scale_point("spawn/1e3"), None);
+        let t = &mut r.tables[1];
+        t.rows[0].workload = "scale/spawn/1e3".into();
+        t.rows[1].workload = "scale/spawn/1e4".into();
+        let charts = scale_svgs(&r);
+        assert_eq!(charts.len(), 1);
+        let (curve, svg) = &charts[0];
+        assert_eq!(curve, "spawn");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        // gort and the reference have one point, Go two: three lines.
+        assert_eq!(svg.matches("<polyline").count(), 3, "{svg}");
+        assert_eq!(svg.matches("<circle").count(), 4, "{svg}");
+        assert!(svg.contains(">1e3<") && svg.contains(">1e4<"), "{svg}");
     }
 }

@@ -175,7 +175,8 @@ fn run_once(
 }
 
 /// Measures every row of `suite` and returns its table. Per row: one
-/// warm-up run of every cell, then `cfg.runs` measured runs each,
+/// warm-up run of every cell, then `cfg.runs` measured runs each (a suite
+/// with its own [`Suite::runs`]: no warm-up, and at most that many),
 /// interleaved (A B C A B C ...), each under the watchdog. A timed run
 /// repeats the workload `k` times back to back and keeps the mean, `k`
 /// chosen from the slowest warm-up so a run lasts about `cfg.run_target`
@@ -201,7 +202,12 @@ pub fn run_suite(
             })
         };
         let mut slowest: Option<f64> = None;
-        for &c in &cells {
+        let warm_ups = if suite.runs.is_some() {
+            &[][..]
+        } else {
+            &cells[..]
+        };
+        for &c in warm_ups {
             let (v, elapsed) = run(c, "warm-up", 1)?;
             if let Some(e) = elapsed {
                 slowest = Some(slowest.map_or(e, |s: f64| s.max(e)));
@@ -217,9 +223,10 @@ pub fn run_suite(
         if k > 1 {
             eprintln!("[{}] {k} iterations per run (mean kept)", w.name);
         }
-        let mut samples = vec![Vec::with_capacity(cfg.runs); cells.len()];
-        for i in 1..=cfg.runs {
-            let mut line = format!("[{}] run {i}/{}", w.name, cfg.runs);
+        let runs = suite.runs.map_or(cfg.runs, |r| r.min(cfg.runs));
+        let mut samples = vec![Vec::with_capacity(runs); cells.len()];
+        for i in 1..=runs {
+            let mut line = format!("[{}] run {i}/{runs}", w.name);
             for (&c, samples) in cells.iter().zip(&mut samples) {
                 let (v, _) = run(c, &format!("run {i}"), k)?;
                 samples.push(v);
@@ -274,6 +281,7 @@ mod tests {
                 .map(|i| Column::new(&((b'a' + i as u8) as char).to_string(), true, ""))
                 .collect(),
             baseline: None,
+            runs: None,
             rows: vec![Workload {
                 name: "w".into(),
                 description: "test".into(),

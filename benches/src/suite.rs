@@ -167,6 +167,11 @@ pub struct Suite {
     pub columns: Vec<Column>,
     /// The column every row's ratio is taken against, if fixed.
     pub baseline: Option<usize>,
+    /// `Some(r)`: every cell starts a fresh child process per run and takes
+    /// seconds (the scale curves), so a row gets no warm-up run and at most
+    /// `r` measured runs (fewer when the run asks for fewer); `None`: the
+    /// run's count, after a warm-up.
+    pub runs: Option<usize>,
     /// The workloads.
     pub rows: Vec<Workload>,
 }
@@ -269,6 +274,7 @@ mod tests {
             about: vec![],
             columns: ["a", "b", "c"].map(|n| Column::new(n, n != "c", n)).into(),
             baseline: None,
+            runs: None,
             rows: vec![row("chan/x/cap0"), row("chan/y/cap1")],
         }
     }

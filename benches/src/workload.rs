@@ -29,6 +29,7 @@ pub mod go_sched;
 pub mod go_sync;
 pub mod net;
 pub mod process;
+pub mod scale;
 pub mod scheduler;
 pub mod seed;
 pub mod stall;
@@ -47,16 +48,20 @@ pub const FLOOR: f64 = 0.80;
 
 /// All suites, in report order: the runtime table, the stall table (a
 /// blocked thread, a greedy task), the fs table (files over the blocking
-/// pool), the process table, the seed's table (per unit of concurrency), Go's scheduler
-/// benchmarks, Go's channel benchmarks, the async channel suite, the
-/// blocking channel suite.
-pub fn suites() -> Vec<Suite> {
+/// pool), the process table, the seed's table (per unit of concurrency), the
+/// scale curves (at the quick sizes under `quick`), the oversubscription
+/// table, Go's scheduler benchmarks, Go's channel benchmarks, the async
+/// channel suite, the blocking channel suite.
+pub fn suites(quick: bool) -> Vec<Suite> {
     vec![
         runtimes(),
         stall::suite(),
         fs::suite(),
         process::suite(),
         seed::suite(),
+        scale::suite(quick),
+        scale::big_suite(quick),
+        scale::oversub_suite(quick),
         go_sched::suite(),
         go_chan::suite(),
         go_sync::suite(),
@@ -233,6 +238,7 @@ fn runtimes() -> Suite {
             ),
         ],
         baseline: Some(1),
+        runs: None,
         rows,
     }
 }
@@ -265,7 +271,7 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_filter_is_substring() {
-        let mut names: Vec<String> = suites()
+        let mut names: Vec<String> = suites(false)
             .into_iter()
             .flat_map(|s| s.rows.into_iter().map(|r| r.name))
             .collect();

@@ -9,7 +9,8 @@
 //! `BENCHMARKS.md`. Only the part between the generated-part marker lines
 //! is replaced; the reading written around it stays. The chart of the
 //! ratios is drawn from the same JSON into `BENCHMARKS-ratios.svg` next to
-//! the document, which shows it. Exit code 1 with a message when the JSON
+//! the document, which shows it, and each scale curve of the run into
+//! `BENCHMARKS-scale-<curve>.svg`. Exit code 1 with a message when the JSON
 //! cannot be read or the document has no markers.
 
 use std::path::{Path, PathBuf};
@@ -60,11 +61,18 @@ fn run(json_path: &Path, md_path: &Path) -> Result<usize, String> {
     let document = std::fs::read_to_string(md_path)
         .map_err(|e| format!("reading {}: {e}", md_path.display()))?;
     const CHART: &str = "BENCHMARKS-ratios.svg";
-    let updated = markdown::splice(&document, &markdown::render(&results, Some(CHART)))
+    let curves = report::scale_svgs(&results);
+    let curve_file = |curve: &str| format!("BENCHMARKS-scale-{curve}.svg");
+    let curve_files: Vec<String> = curves.iter().map(|(c, _)| curve_file(c)).collect();
+    let generated = markdown::render(&results, Some(CHART), &curve_files);
+    let updated = markdown::splice(&document, &generated)
         .map_err(|e| format!("{}: {e}", md_path.display()))?;
-    let chart = md_path.with_file_name(CHART);
-    std::fs::write(&chart, report::svg(&results))
-        .map_err(|e| format!("writing {}: {e}", chart.display()))?;
+    let charts = std::iter::once((CHART.to_string(), report::svg(&results)))
+        .chain(curves.into_iter().map(|(c, svg)| (curve_file(&c), svg)));
+    for (name, svg) in charts {
+        let chart = md_path.with_file_name(name);
+        std::fs::write(&chart, svg).map_err(|e| format!("writing {}: {e}", chart.display()))?;
+    }
     std::fs::write(md_path, updated).map_err(|e| format!("writing {}: {e}", md_path.display()))?;
     Ok(results.tables.len())
 }

@@ -20,7 +20,18 @@
 //!     next one when it comes back); latency counts from the moment a
 //!     message is written (epoll's 1 ms timeout granularity makes the
 //!     client itself late by up to 1 ms, which must not count). Prints
-//!     `msgs=<n> secs=<s> p50_us=<x> p99_us=<y>`.
+//!     `msgs=<n> secs=<s> p50_us=<x> p99_us=<y>`, and on stderr
+//!     `all_msgs=<n>`: every echo, the warm-up's included.
+//! gort-bench-net c10k <addr> <conns> <active> <millis> <server pid>
+//!     opens <conns> TCP connections (in batches of 100, each echoing one
+//!     64-byte message before the next batch), reads the server's resident
+//!     size before the first and 100 ms after the last (from
+//!     /proc/<server pid>/status), then runs the client's throughput loop
+//!     on the first <active> for <millis> while the others stay open and
+//!     idle. Prints the client's line, then
+//!     `rss_before=<bytes> rss_after=<bytes> per_unit=<bytes per connection>`
+//! gort-bench-net scale <spawn|timers|sched> ...
+//!     the scale suite's children: see gort_bench::workload::scale::child
 //! ```
 //!
 //! The client is one thread on `mio`, outside the runtimes under test;
@@ -47,13 +58,23 @@ fn main() {
             args.get(3).map(|a| unix_path(a).unwrap_or_else(|| die(&format!("bad socket {a:?}")))),
         ),
         Some("park") if args.len() == 3 => park(&args[1], parse(&args[2], "n")),
+        Some("scale") => gort_bench::workload::scale::child(&args[1..])
+            .map(|line| println!("{line}"))
+            .map_err(io::Error::other),
+        Some("c10k") if args.len() == 6 => c10k(
+            &args[1],
+            parse(&args[2], "conns"),
+            parse(&args[3], "active"),
+            Duration::from_millis(parse(&args[4], "millis") as u64),
+            parse(&args[5], "server pid"),
+        ),
         Some("client") if args.len() == 4 || args.len() == 5 => client(
             &args[1],
             parse(&args[2], "conns"),
             Duration::from_millis(parse(&args[3], "millis") as u64),
             args.get(4).map(|r| parse(r, "rate") as f64),
         ),
-        _ => die("usage: gort-bench-net server <gort|tokio|smol> <workers> [unix:<path>] | client <addr|unix:<path>> <conns> <millis> [<rate>] | park <gort|tokio|smol|threads> <n>"),
+        _ => die("usage: gort-bench-net server <gort|tokio|smol> <workers> [unix:<path>] | client <addr|unix:<path>> <conns> <millis> [<rate>] | park <gort|tokio|smol|threads> <n> | c10k <addr> <conns> <active> <millis> <server pid> | scale ..."),
     };
     if let Err(e) = res {
         die(&e.to_string());
@@ -223,32 +244,92 @@ struct Conn<S> {
 /// `client`: see the module docs. `target` is `<ip>:<port>` or
 /// `unix:<path>`.
 fn client(target: &str, conns: usize, run: Duration, rate: Option<f64>) -> io::Result<()> {
-    if let Some(path) = unix_path(target) {
-        return run_client(conns, run, rate, || {
+    let line = if let Some(path) = unix_path(target) {
+        run_client(conns, run, rate, || {
             let std = std::os::unix::net::UnixStream::connect(path)?;
             std.set_nonblocking(true)?;
             Ok(mio::net::UnixStream::from_std(std))
-        });
-    }
-    let addr: SocketAddr = target
+        })?
+    } else {
+        let addr = socket_addr(target);
+        run_client(conns, run, rate, || {
+            let std = tcp_connect(addr)?;
+            std.set_nonblocking(true)?;
+            Ok(mio::net::TcpStream::from_std(std))
+        })?
+    };
+    println!("{line}");
+    Ok(())
+}
+
+fn socket_addr(target: &str) -> SocketAddr {
+    target
         .parse()
-        .unwrap_or_else(|e| die(&format!("bad address {target:?}: {e}")));
-    run_client(conns, run, rate, || {
-        let std = std::net::TcpStream::connect(addr)?;
-        std.set_nodelay(true)?;
+        .unwrap_or_else(|e| die(&format!("bad address {target:?}: {e}")))
+}
+
+/// A blocking TCP connection to `addr` with `TCP_NODELAY`.
+fn tcp_connect(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
+    let std = std::net::TcpStream::connect(addr)?;
+    std.set_nodelay(true)?;
+    Ok(std)
+}
+
+/// `c10k`: see the module docs.
+fn c10k(target: &str, conns: usize, active: usize, run: Duration, pid: usize) -> io::Result<()> {
+    const BATCH: usize = 100;
+    if active > conns {
+        die("active must be at most conns");
+    }
+    let addr = socket_addr(target);
+    let status = format!("/proc/{pid}/status");
+    let before = rss_of(&status)?;
+    let mut streams = Vec::with_capacity(conns);
+    let payload = [0x5au8; MSG];
+    let mut echo = [0u8; MSG];
+    while streams.len() < conns {
+        let from = streams.len();
+        for _ in from..conns.min(from + BATCH) {
+            let mut s = tcp_connect(addr)?;
+            s.write_all(&payload)?;
+            streams.push(s);
+        }
+        for s in &mut streams[from..] {
+            s.read_exact(&mut echo)?;
+            if echo != payload {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the echo differs from what was sent",
+                ));
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let after = rss_of(&status)?;
+    let idle = streams.split_off(active);
+    let mut ready = streams.into_iter();
+    let line = run_client(active, run, None, || {
+        let std = ready.next().expect("one stream per connection");
         std.set_nonblocking(true)?;
         Ok(mio::net::TcpStream::from_std(std))
-    })
+    })?;
+    drop(idle);
+    println!("{line}");
+    println!(
+        "rss_before={before} rss_after={after} per_unit={:.1}",
+        after.saturating_sub(before) as f64 / conns as f64
+    );
+    Ok(())
 }
 
 /// The client's loop over `conns` connections that `connect` opens
-/// (connected and non-blocking).
+/// (connected and non-blocking); returns the result line.
 fn run_client<S>(
     conns: usize,
     run: Duration,
     rate: Option<f64>,
-    connect: impl Fn() -> io::Result<S>,
-) -> io::Result<()>
+    mut connect: impl FnMut() -> io::Result<S>,
+) -> io::Result<String>
 where
     S: Read + Write + mio::event::Source,
 {
@@ -281,6 +362,9 @@ where
     let end = measure_from + run;
     let mut latencies_ns: Vec<u64> = Vec::with_capacity(1 << 20);
     let mut count = 0u64;
+    // Every echo that came back, the warm-up's too (for a count per message
+    // of what the server did over the whole run).
+    let mut all = 0u64;
 
     loop {
         let now = Instant::now();
@@ -352,6 +436,7 @@ where
                     ));
                 }
                 if c.read == MSG {
+                    all += 1;
                     let now = Instant::now();
                     if now >= measure_from && now < end {
                         count += 1;
@@ -371,13 +456,13 @@ where
         let i = ((latencies_ns.len() as f64 - 1.0) * q).round() as usize;
         latencies_ns[i] as f64 / 1e3
     };
-    println!(
+    eprintln!("all_msgs={all}");
+    Ok(format!(
         "msgs={count} secs={:.6} p50_us={:.1} p99_us={:.1}",
         run.as_secs_f64(),
         pct(0.50),
         pct(0.99)
-    );
-    Ok(())
+    ))
 }
 
 fn write_some<S: Write>(c: &mut Conn<S>, payload: &[u8; MSG]) -> io::Result<()> {
@@ -393,14 +478,19 @@ fn write_some<S: Write>(c: &mut Conn<S>, payload: &[u8; MSG]) -> io::Result<()> 
 
 /// This process's resident set size, from `/proc/self/status` (`VmRSS`).
 fn rss_bytes() -> io::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
+    rss_of("/proc/self/status")
+}
+
+/// A process's resident set size (`VmRSS`) from its `status` file.
+fn rss_of(status: &str) -> io::Result<u64> {
+    let status = std::fs::read_to_string(status)?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().strip_suffix("kB"))
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|kb| kb * 1024)
-        .ok_or_else(|| io::Error::other("no VmRSS in /proc/self/status"))
+        .ok_or_else(|| io::Error::other("no VmRSS in the status file"))
 }
 
 /// Waits (polling) until `count` reaches `n`.

@@ -756,6 +756,7 @@ pub fn async_suite() -> Suite {
             ),
         ],
         baseline: None,
+        runs: None,
         rows,
     }
 }
@@ -810,6 +811,7 @@ pub fn blocking_suite() -> Suite {
             ),
         ],
         baseline: None,
+        runs: None,
         rows,
     }
 }

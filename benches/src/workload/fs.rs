@@ -208,6 +208,7 @@ pub fn suite() -> Suite {
             ),
         ],
         baseline: None,
+        runs: None,
         rows: vec![
             Workload::timed(
                 "fs_read_64mib",

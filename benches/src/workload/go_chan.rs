@@ -546,6 +546,7 @@ pub fn suite() -> Suite {
             ),
         ],
         baseline: None,
+        runs: None,
         rows,
     }
 }

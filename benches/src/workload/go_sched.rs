@@ -152,6 +152,7 @@ pub fn suite() -> Suite {
             Column::new(GO, true, "benches/go/sched_test.go, the same b.N"),
         ],
         baseline: None,
+        runs: None,
         rows,
     }
 }

@@ -351,6 +351,7 @@ pub fn suite() -> Suite {
             Column::new(GO, true, "benches/go/sync_test.go, the same b.N"),
         ],
         baseline: None,
+        runs: None,
         rows,
     }
 }

@@ -171,17 +171,18 @@ pub fn run_echo_go(
     run_echo_against(go.echo_server(p.workers, path), GO, p, rate, path)
 }
 
-/// One echo run against the server `cmd` starts: it must print
-/// `port=<port>` (or `path=<unix>`, the socket it was given) on stdout and
-/// serve until its stdin closes.
-fn run_echo_against(
-    mut cmd: Command,
-    server: &str,
-    p: &Params,
-    rate: Option<usize>,
-    unix: Option<&Path>,
-) -> Result<EchoResult, String> {
-    let bin = net_binary()?;
+/// A server process started by [`start_server`], listening.
+struct Started {
+    /// The process (killed when dropped).
+    server: Server,
+    /// The client's target: `127.0.0.1:<port>` or `unix:<path>`.
+    target: String,
+}
+
+/// Starts the server `cmd`, which must print `port=<port>` (or
+/// `path=<unix>`, the socket it was given) on stdout and serve until its
+/// stdin closes.
+fn start_server(mut cmd: Command, server: &str, unix: Option<&Path>) -> Result<Started, String> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -206,28 +207,55 @@ fn run_echo_against(
             .map(|p| format!("unix:{p}")),
     }
     .ok_or_else(|| format!("the {server} server printed {line:?}, not its address"))?;
+    Ok(Started {
+        server: server_proc,
+        target,
+    })
+}
+
+/// Runs `gort-bench-net` with `args` to the end and returns its stdout; a
+/// failed run is an error with its stderr.
+pub fn run_child<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Result<String, String> {
+    let bin = net_binary()?;
+    let out = Command::new(&bin)
+        .args(args)
+        .output()
+        .map_err(|e| format!("running {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+        return Err(format!(
+            "gort-bench-net {} failed ({}): {}",
+            shown.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// One echo run against the server `cmd` starts (see [`start_server`]).
+fn run_echo_against(
+    cmd: Command,
+    server: &str,
+    p: &Params,
+    rate: Option<usize>,
+    unix: Option<&Path>,
+) -> Result<EchoResult, String> {
+    let started = start_server(cmd, server, unix)?;
     let millis = if p.quick { 200 } else { 1000 };
     let mut args = vec![
         "client".to_string(),
-        target,
+        started.target.clone(),
         CONNS.to_string(),
         millis.to_string(),
     ];
     if let Some(r) = rate {
         args.push(r.to_string());
     }
-    let out = Command::new(&bin)
-        .args(&args)
-        .output()
-        .map_err(|e| format!("running the client: {e}"))?;
-    drop(server_proc);
-    if !out.status.success() {
-        return Err(format!(
-            "the client failed against the {server} server: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let r = parse_client_line(String::from_utf8_lossy(&out.stdout).trim())?;
+    let out = run_child(&args);
+    drop(started);
+    let out = out.map_err(|e| format!("the client failed against the {server} server: {e}"))?;
+    let r = parse_client_line(out.trim())?;
     if r.msgs == 0 {
         return Err(format!("no message came back from the {server} server"));
     }
@@ -235,7 +263,62 @@ fn run_echo_against(
     Ok(r)
 }
 
-fn per_message(r: EchoResult) -> Measurement {
+/// What one C10K run measured: the echo of the active connections and the
+/// server's resident bytes per connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct C10kResult {
+    /// The echo over the active connections.
+    pub echo: EchoResult,
+    /// Resident bytes the server process added per open connection.
+    pub rss_per_conn: f64,
+}
+
+/// One C10K run: a fresh server process on `server` (`gort`, `tokio`,
+/// `smol` or Go's, with `go`), `conns` TCP connections from the client,
+/// each echoed once, the server's resident size read (from
+/// `/proc/<pid>/status`) before the first and after the last, then
+/// `active` of them echo back to back for the run (200 ms quick, 1 s
+/// full) while the others stay open and idle.
+pub fn run_c10k(
+    server: &str,
+    go: Option<&GoBench>,
+    p: &Params,
+    conns: usize,
+    active: usize,
+) -> Result<C10kResult, String> {
+    let cmd = match go {
+        Some(go) => go.echo_server(p.workers, None),
+        None => {
+            let mut cmd = Command::new(net_binary()?);
+            cmd.args(["server", server, &p.workers.to_string()]);
+            cmd
+        }
+    };
+    let started = start_server(cmd, server, None)?;
+    let millis = if p.quick { 200 } else { 1000 };
+    let out = run_child(&[
+        "c10k".to_string(),
+        started.target.clone(),
+        conns.to_string(),
+        active.to_string(),
+        millis.to_string(),
+        started.server.0.id().to_string(),
+    ]);
+    drop(started);
+    let out = out.map_err(|e| format!("the C10K client against the {server} server: {e}"))?;
+    let mut lines = out.lines();
+    let echo = parse_client_line(lines.next().unwrap_or_default().trim())?;
+    if echo.msgs == 0 {
+        return Err(format!(
+            "C10K: no message came back from the {server} server"
+        ));
+    }
+    let rss_per_conn = super::seed::parse_park_line(lines.next().unwrap_or_default())?;
+    Ok(C10kResult { echo, rss_per_conn })
+}
+
+/// An echo run as ns per message over its measured window.
+pub fn per_message(r: EchoResult) -> Measurement {
     Measurement::PerOp {
         elapsed: Duration::from_secs_f64(r.secs),
         ops: r.msgs,

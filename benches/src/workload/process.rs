@@ -115,6 +115,7 @@ pub fn suite() -> Suite {
             ),
         ],
         baseline: None,
+        runs: None,
         rows: vec![
             Workload::timed(
                 "process_spawn_wait_seq",

@@ -13,7 +13,6 @@
 //! - `seed/switch`: two units ping-pong a counter over two unbuffered gort
 //!   channels, 100,000 round trips; ns per switch (two per round trip).
 
-use std::process::Command;
 use std::time::Instant;
 
 use crate::contender::{join, Contender, Params};
@@ -46,25 +45,16 @@ pub fn parse_park_line(line: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("bad park output {line:?}"))
 }
 
-/// One memory run in a fresh child process.
-fn rss_per_parked(kind: &str, n: usize) -> Result<Measurement, String> {
-    let bin = super::net::net_binary()?;
-    let out = Command::new(&bin)
-        .args(["park", kind, &n.to_string()])
-        .output()
-        .map_err(|e| format!("running {}: {e}", bin.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "park {kind} {n} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    parse_park_line(String::from_utf8_lossy(&out.stdout).trim()).map(Measurement::Bytes)
+/// One memory run in a fresh child process: `n` units of `kind` (`gort`,
+/// `tokio`, `smol` or `threads`) parked; resident bytes per unit.
+pub fn rss_per_parked(kind: &str, n: usize) -> Result<Measurement, String> {
+    let out = super::net::run_child(&["park", kind, &n.to_string()])?;
+    parse_park_line(out.trim()).map(Measurement::Bytes)
 }
 
 /// Creates `n` tasks from one task, each returning its index; joins all
 /// and checks the sum.
-fn create_tasks<C: Contender>(rt: &C, n: usize) -> Result<Measurement, String> {
+pub fn create_tasks<C: Contender>(rt: &C, n: usize) -> Result<Measurement, String> {
     let start = Instant::now();
     let sum = rt.block_on(join::<C, _>(rt.spawn_remote(async move {
         let handles: Vec<_> = (0..n as u64).map(|i| C::spawn(async move { i })).collect();
@@ -169,8 +159,8 @@ fn switch_threads(trips: usize) -> Result<Measurement, String> {
     })
 }
 
-/// Go: parked goroutines in a fresh test process.
-fn go_rss(env: &Env, n: usize) -> Result<Measurement, String> {
+/// Go: `n` parked goroutines in a fresh test process; bytes per goroutine.
+pub fn go_rss(env: &Env, n: usize) -> Result<Measurement, String> {
     let out = env
         .go("seed/rss_per_parked_unit")?
         .run_test("SeedParkRSS", &[("GORT_PARK_N", n.to_string())])?;
@@ -271,6 +261,7 @@ pub fn suite() -> Suite {
             ),
         ],
         baseline: None,
+        runs: None,
         rows,
     }
 }

@@ -532,6 +532,7 @@ pub fn suite() -> Suite {
             ),
         ],
         baseline: None,
+        runs: None,
         rows: all,
     }
 }
