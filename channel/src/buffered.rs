@@ -180,11 +180,12 @@ impl<T> Waiters<T> {
                 // SAFETY: under the lock.
                 WaitState::Waiting => unsafe { w.set_wake(wake.take().unwrap_or(Wake::None)) },
                 WaitState::Idle => {
-                    // SAFETY: under the lock; `w` is pinned (stays put until
-                    // unlinked) and idle (not linked); a non-null claim
-                    // outlives the select's cases (`Select` takes them back).
-                    let stale =
-                        unsafe { w.arm_case(None, wake.take().unwrap_or(Wake::None), claim, case) };
+                    let wake = wake.take().unwrap_or(Wake::None);
+                    // `w` is pinned (it stays put until unlinked) and idle
+                    // (not linked); a non-null claim outlives the select's
+                    // cases (`Select` takes them back).
+                    // SAFETY: as just said, and under the lock.
+                    let stale = unsafe { w.arm_case(None, wake, claim, case) };
                     // SAFETY: as above; armed just now.
                     unsafe { q.push_back(&*w) };
                     self.parked.store(q.len(), Ordering::SeqCst);

@@ -184,11 +184,11 @@ impl<T> Block<T> {
     fn alloc() -> *mut Block<T> {
         use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
         let layout = Layout::new::<Block<T>>();
+        // Zeroing in place avoids building a large block on the stack.
+        // All-zero bytes are a valid `Block<T>`: a null `AtomicPtr`,
+        // `AtomicUsize` 0, and `MaybeUninit` cells that may hold anything.
         // SAFETY: the layout is not zero-sized (a block holds an
-        // `AtomicPtr`), and all-zero bytes are a valid `Block<T>`: a null
-        // `AtomicPtr`, `AtomicUsize` 0, and `MaybeUninit` cells that may
-        // hold anything. Zeroing in place avoids building a large block on
-        // the stack.
+        // `AtomicPtr`); the zeroed bytes are a valid block, as just said.
         let block = unsafe { alloc_zeroed(layout) }.cast::<Block<T>>();
         if block.is_null() {
             handle_alloc_error(layout);
@@ -353,11 +353,10 @@ impl<T> List<T> {
         #[cfg(all(test, not(loom)))]
         self.counts[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         #[cfg(not(loom))]
-        // SAFETY: the block was allocated by the global allocator with the
-        // layout of `Block<T>` (see `Block::alloc`), which is what
-        // `Box::from_raw` requires; the caller guarantees it is freed once
-        // and unused afterwards. Dropping a block drops no value: the slots
-        // are `MaybeUninit`.
+        // Dropping a block drops no value: the slots are `MaybeUninit`.
+        // The caller guarantees it is freed once and unused afterwards.
+        // SAFETY: allocated by the global allocator with `Block<T>`'s
+        // layout (`Block::alloc`), as `Box::from_raw` requires.
         drop(unsafe { Box::from_raw(block) });
         #[cfg(loom)]
         {
@@ -449,12 +448,11 @@ impl<T> List<T> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    // SAFETY: our CAS reserved position `tail`, which lies
-                    // in `block` (loaded after the index, and `tail.block`
+                    // `block` was loaded after the index, and `tail.block`
                     // changes only while the index rests on a linking
-                    // offset, which `tail` is not). The slot is not
-                    // retired, so the block is live until we retire it or
-                    // a pop does.
+                    // offset, which `tail` is not. The slot is not retired,
+                    // so the block is live until we retire it or a pop does.
+                    // SAFETY: our CAS reserved position `tail`, in `block`.
                     match unsafe { self.write_reserved(block, offset, value, &mut spare) } {
                         None => {
                             // SAFETY: `spare` is ours alone and never
@@ -682,10 +680,10 @@ impl<T> List<T> {
                 Ordering::SeqCst,
                 Ordering::Acquire,
             ) {
-                // SAFETY: our CAS reserved position `head`, which lies in
-                // `block` (loaded after the index; `head.block` changes only
-                // while the index rests on a linking offset, which `head`
-                // is not). The slot is not retired, so the block is live.
+                // `block` was loaded after the index; `head.block` changes
+                // only while the index rests on a linking offset, which
+                // `head` is not. The slot is not retired: the block is live.
+                // SAFETY: our CAS reserved position `head`, in `block`.
                 Ok(_) => return unsafe { self.take_reserved(block, offset, head, new_head) },
                 Err(current) => {
                     head = current;
