@@ -418,24 +418,35 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         value: &mut Option<T>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Result<(), T>> {
+        if self.send_idle(w, value) {
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_send_slow(w, value, wake)
+    }
+
+    /// The fast path of [`poll_send`](Self::poll_send): `true` if the send
+    /// happened (`value` is `None`); `false` if nothing did (the value is
+    /// back in `value`), and `poll_send_slow` is the rest of the poll.
+    #[inline]
+    pub(crate) fn send_idle(&self, w: Pin<&Waiter<T>>, value: &mut Option<T>) -> bool {
         if w.is_idle() {
             if let Some(v) = value.take() {
                 match self.queue.try_push(v) {
                     Ok(()) => {
                         self.pushed();
-                        return Poll::Ready(Ok(()));
+                        return true;
                     }
                     Err(v) => *value = Some(v),
                 }
             }
         }
-        self.poll_send_slow(w, value, wake)
+        false
     }
 
     /// [`poll_send`](Self::poll_send) past its fast path: a send that
     /// parked before, or that found the queue full, closed or contended.
     #[inline(never)]
-    fn poll_send_slow(
+    pub(crate) fn poll_send_slow(
         &self,
         w: Pin<&Waiter<T>>,
         value: &mut Option<T>,
@@ -600,19 +611,34 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         w: Pin<&Waiter<T>>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Option<T>> {
+        if let Some(v) = self.recv_idle(w) {
+            return Poll::Ready(Some(v));
+        }
+        self.poll_recv_slow(w, wake)
+    }
+
+    /// The fast path of [`poll_recv`](Self::poll_recv): the value, or
+    /// `None` if nothing happened and `poll_recv_slow` is the rest of the
+    /// poll.
+    #[inline]
+    pub(crate) fn recv_idle(&self, w: Pin<&Waiter<T>>) -> Option<T> {
         if w.is_idle() {
             if let Some(v) = self.queue.try_pop() {
                 self.popped();
-                return Poll::Ready(Some(v));
+                return Some(v);
             }
         }
-        self.poll_recv_slow(w, wake)
+        None
     }
 
     /// [`poll_recv`](Self::poll_recv) past its fast path: a receive that
     /// parked before, or that found the queue empty, closed or contended.
     #[inline(never)]
-    fn poll_recv_slow(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) -> Poll<Option<T>> {
+    pub(crate) fn poll_recv_slow(
+        &self,
+        w: Pin<&Waiter<T>>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Option<T>> {
         if w.state() != WaitState::Waiting {
             w.reset();
         }

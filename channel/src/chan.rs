@@ -103,6 +103,34 @@ impl<T> Chan<T> {
         engine!(self, e => e.poll_send(w, value, wake))
     }
 
+    /// The inline fast path of a send future's poll: a buffered channel's
+    /// send with room and an idle waiter (`Buffered::send_idle`). `true`:
+    /// the value is sent; `false`: nothing happened and
+    /// [`poll_send_rest`](Self::poll_send_rest) is the rest of the poll.
+    #[inline]
+    pub(crate) fn send_idle(&self, w: Pin<&Waiter<T>>, value: &mut Option<T>) -> bool {
+        match &self.engine {
+            Engine::Rendezvous(_) => false,
+            Engine::Ring(e) => e.send_idle(w, value),
+            Engine::List(e) => e.send_idle(w, value),
+        }
+    }
+
+    /// [`poll_send`](Self::poll_send) after [`send_idle`](Self::send_idle)
+    /// said `false` (a buffered engine does not try the fast path again).
+    pub(crate) fn poll_send_rest(
+        &self,
+        w: Pin<&Waiter<T>>,
+        value: &mut Option<T>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Result<(), T>> {
+        match &self.engine {
+            Engine::Rendezvous(e) => e.poll_send(w, value, wake),
+            Engine::Ring(e) => e.poll_send_slow(w, value, wake),
+            Engine::List(e) => e.poll_send_slow(w, value, wake),
+        }
+    }
+
     /// A send future dropped: its value is never delivered.
     ///
     /// Inline, and nothing more than one load for an idle waiter (every
@@ -136,6 +164,31 @@ impl<T> Chan<T> {
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Option<T>> {
         engine!(self, e => e.poll_recv(w, wake))
+    }
+
+    /// As [`send_idle`](Self::send_idle) for a receive: the value, or
+    /// `None` if nothing happened.
+    #[inline]
+    pub(crate) fn recv_idle(&self, w: Pin<&Waiter<T>>) -> Option<T> {
+        match &self.engine {
+            Engine::Rendezvous(_) => None,
+            Engine::Ring(e) => e.recv_idle(w),
+            Engine::List(e) => e.recv_idle(w),
+        }
+    }
+
+    /// [`poll_recv`](Self::poll_recv) after [`recv_idle`](Self::recv_idle)
+    /// said `None`.
+    pub(crate) fn poll_recv_rest(
+        &self,
+        w: Pin<&Waiter<T>>,
+        wake: impl FnOnce() -> Wake,
+    ) -> Poll<Option<T>> {
+        match &self.engine {
+            Engine::Rendezvous(e) => e.poll_recv(w, wake),
+            Engine::Ring(e) => e.poll_recv_slow(w, wake),
+            Engine::List(e) => e.poll_recv_slow(w, wake),
+        }
     }
 
     /// A receive future dropped: no value is lost. Inline, one load for an

@@ -495,15 +495,34 @@ pin_project_lite::pin_project! {
 impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    /// Inline, with only the fast path (`Chan::send_idle`); the rest of
+    /// the poll is `poll_rest`, out of line, so the fast path keeps few
+    /// registers live across the calls it does not make.
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // The cooperative budget is checked before the send does anything:
         // with it spent, the value stays in the future (or parked, as it
         // was) and the task is woken to come back.
         let coop = std::task::ready!(gort_coop::poll_proceed(cx));
+        let this = self.as_mut().project();
+        if this.chan.send_idle(this.waiter.as_ref(), this.value) {
+            coop.made_progress();
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_rest(cx)
+    }
+}
+
+impl<T> SendFuture<'_, T> {
+    /// [`poll`](Future::poll) past its fast path.
+    #[inline(never)]
+    fn poll_rest(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        // The budget was there a moment ago, in this same poll.
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
         let this = self.project();
         let res = this
             .chan
-            .poll_send(this.waiter.as_ref(), this.value, || {
+            .poll_send_rest(this.waiter.as_ref(), this.value, || {
                 Chan::<T>::task_wake(cx)
             })
             .map(|r| r.map_err(SendError));
@@ -536,15 +555,31 @@ pin_project_lite::pin_project! {
 impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, RecvError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    /// Inline, with only the fast path, as `SendFuture`'s.
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // The budget is checked before a value is taken, never after: a
         // receive that yields for it leaves every value (and a value
         // reserved for it on an unbuffered channel) where it was.
         let coop = std::task::ready!(gort_coop::poll_proceed(cx));
+        let this = self.as_mut().project();
+        if let Some(v) = this.chan.recv_idle(this.waiter.as_ref()) {
+            coop.made_progress();
+            return Poll::Ready(Ok(v));
+        }
+        self.poll_rest(cx)
+    }
+}
+
+impl<T> RecvFuture<'_, T> {
+    /// [`poll`](Future::poll) past its fast path.
+    #[inline(never)]
+    fn poll_rest(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let coop = std::task::ready!(gort_coop::poll_proceed(cx));
         let this = self.project();
         let res = this
             .chan
-            .poll_recv(this.waiter.as_ref(), || Chan::<T>::task_wake(cx))
+            .poll_recv_rest(this.waiter.as_ref(), || Chan::<T>::task_wake(cx))
             .map(|v| v.ok_or(RecvError));
         if res.is_ready() {
             coop.made_progress();
