@@ -496,8 +496,8 @@ impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     /// Inline, with only the fast path (`Chan::send_idle`); the rest of
-    /// the poll is `poll_rest`, a tail call, so the fast path saves no
-    /// registers for it.
+    /// the poll is `poll_rest`, out of line, so the fast path keeps few
+    /// registers live across the calls it does not make.
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // The cooperative budget is checked before the send does anything:
