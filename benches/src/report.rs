@@ -222,7 +222,8 @@ pub fn method(opts: &Options) -> String {
     format!(
         "{} built once each with {WORKERS} worker threads; per workload 1 warm-up run \
          each, then {} runs each interleaved ({order}); {per_run}; median (min–max) of the runs; \
-         {sizes}",
+         {sizes}; the scale and oversub suites start a fresh process per run and point, with \
+         no warm-up and their own run counts (see their notes)",
         names.join(", "),
         opts.runs,
     )

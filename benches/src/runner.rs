@@ -340,6 +340,23 @@ mod tests {
     }
 
     #[test]
+    fn a_suite_with_its_own_run_count_has_no_warm_up_and_at_most_that_many() {
+        let calls = Calls::default();
+        let cells = vec![timed(&calls, "a", 1, false), timed(&calls, "b", 1, true)];
+        let mut s = suite(Unit::PerOp, cells);
+        s.runs = Some(2);
+        let table = run(&s, Duration::from_millis(20)).unwrap();
+        // No warm-up, so no iteration count from it: one call each per run.
+        let calls = calls.lock().unwrap().clone();
+        assert_eq!(calls, [("a", 1), ("b", 1), ("a", 1), ("b", 1)]);
+        assert_eq!(table.rows[0].cells[0].unwrap().count, 2);
+        // More than the run asks for (3): the run's count.
+        s.runs = Some(10);
+        let table = run(&s, Duration::ZERO).unwrap();
+        assert_eq!(table.rows[0].cells[1].unwrap().count, 3);
+    }
+
+    #[test]
     fn cells_run_interleaved_with_gaps_and_the_slowest_warm_up_sizes_runs() {
         let calls = Calls::default();
         let cells = vec![
