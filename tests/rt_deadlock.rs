@@ -182,3 +182,35 @@ fn a_deadlock_left_behind_by_finished_blocking_work_is_still_reported() {
         assert!(started.elapsed() < Duration::from_secs(2));
     });
 }
+
+/// The last worker to park does not wake `block_on` while a timer or a
+/// socket is alive (a task may still be woken); the deadlock that remains
+/// once the task's last timer has fired and its listener is closed is
+/// still found, by the worker that parks after them.
+#[test]
+fn a_deadlock_left_behind_by_a_fired_timer_and_a_closed_socket_is_still_reported() {
+    watchdog("deadlock-after-timer-and-socket", || {
+        let rt = panicking_runtime(2);
+        let started = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(async {
+                let (_tx, rx) = gort::chan::bounded::<u32>(0);
+                let task = gort::spawn(async move {
+                    gort::time::sleep(Duration::from_millis(30)).await;
+                    let listener = gort::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    gort::time::sleep(Duration::from_millis(30)).await;
+                    drop(listener);
+                    rx.recv().await
+                });
+                task.await
+            })
+        }));
+        let message = panic_message(result.unwrap_err());
+        assert!(
+            message.starts_with("all goroutines are asleep - deadlock!"),
+            "{message}"
+        );
+        assert!(message.contains("[chan receive, "), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    });
+}

@@ -8,14 +8,17 @@
 //! reactor has no timer and no I/O source. All of this must hold for
 //! [`GRACE`] with no worker waking meanwhile.
 //!
-//! Nobody polls for it. The `block_on` thread asks when it is about to
-//! park, and the last worker to park wakes the `block_on` threads
-//! waiting on its runtime so they ask again: while any worker is busy, the
-//! check costs nothing. A thread that suspects a deadlock parks for the
-//! grace period instead of for good, then checks again. While the workers
-//! are parked but blocking work, a timer or a socket could still wake
-//! something (none of which ends with a worker parking), it asks again
-//! every 250 ms.
+//! The `block_on` thread asks when it is about to park, and again every
+//! 250 ms while it waits. The last worker to park wakes the `block_on`
+//! threads waiting on its runtime so they ask at once, unless the reactor
+//! has a socket or a timer (then a task may still be woken, and when it
+//! is, its worker parks again and asks again): a server that goes idle
+//! between requests thousands of times a second does not wake its
+//! `block_on` thread each time. The 250 ms round catches what ends
+//! without a worker of this runtime parking: blocking work that wakes no
+//! task, and the timers and sockets of another runtime (the reactor is
+//! process-wide) or a socket closed by a plain thread. A thread that
+//! suspects a deadlock parks for the grace period, then checks again.
 //!
 //! Go's rule is exact because Go owns every thread that can wake a
 //! goroutine. A Rust program may have plain threads holding a channel's
@@ -113,9 +116,19 @@ impl Deadlock {
     }
 
     /// A parking worker that found every worker parked: wakes the
-    /// `block_on` threads waiting on this runtime, if any, to check.
-    pub(crate) fn last_worker_parked(&self) {
-        if self.waiting.load(SeqCst) == 0 {
+    /// `block_on` threads waiting on this runtime, if any, to check, unless
+    /// a socket or a timer can still wake a task (Go's `checkdead` returns
+    /// early for the same reasons). Such a runtime is not deadlocked, and
+    /// whatever wakes its task ends with a worker parking again, which asks
+    /// again here; so a busy server's workers do not wake its `block_on`
+    /// thread each time they all go idle.
+    pub(crate) fn last_worker_parked(&self, shared: &Shared) {
+        if self.waiting.load(SeqCst) == 0 || self.mode == OnDeadlock::Ignore {
+            return;
+        }
+        // A paused clock jumps to the next timer when everything is
+        // parked: its `block_on` thread is the one that moves it.
+        if shared.config.clock.is_none() && can_wake_later() {
             return;
         }
         for t in lock(&self.waiters).iter() {
@@ -124,23 +137,33 @@ impl Deadlock {
     }
 }
 
+/// Whether a socket or a timer of the reactor (or, with tokio-compat,
+/// tokio's) may still wake a task.
+fn can_wake_later() -> bool {
+    #[cfg(all(feature = "tokio-compat", not(loom)))]
+    if crate::tokio_compat::started() {
+        return true;
+    }
+    netpoll::io_registrations() != 0 || netpoll::timers_pending() != 0
+}
+
 /// What the check found.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Seen {
     /// A worker runs, a poll runs or a task is queued: the last worker to
-    /// park asks again.
+    /// park wakes the waiting thread to ask again (or its next round does).
     Busy,
     /// The workers are parked, but blocking work, a timer or a socket may
-    /// still wake something, and none of them ends with a worker parking:
-    /// ask again after `RECHECK`.
+    /// still wake something: ask again after `RECHECK` (a paused clock
+    /// stands still while blocking work runs).
     Waiting,
     /// Nothing can wake anything; the workers' park count at the time (any
     /// worker that runs later parks again, and moves it).
     Asleep(u64),
 }
 
-/// How often a `block_on` thread asks again while the runtime's workers
-/// are parked and only blocking work, timers or sockets could wake it.
+/// How often a `block_on` thread asks again while it waits and nothing
+/// looked deadlocked.
 const RECHECK: Duration = Duration::from_millis(250);
 
 /// How often a paused runtime's `block_on` thread asks again while
@@ -183,13 +206,9 @@ fn asleep(shared: &Shared, check: Check) -> Seen {
             Seen::Busy
         };
     }
-    if netpoll::timers_pending() != 0 || netpoll::io_registrations() != 0 {
-        return Seen::Waiting;
-    }
     // tokio's sockets and timers (the tokio-compat feature) can wake a
-    // task, and gort cannot see them.
-    #[cfg(all(feature = "tokio-compat", not(loom)))]
-    if crate::tokio_compat::started() {
+    // task too, and gort cannot see them.
+    if can_wake_later() {
         return Seen::Waiting;
     }
     if !shared.idle.all_parked() {
@@ -262,11 +281,11 @@ impl<'a> Watch<'a> {
             return;
         }
         let seen = match asleep(shared, Check::Deadlock) {
-            Seen::Busy => {
-                std::thread::park();
-                return;
-            }
-            Seen::Waiting => {
+            // Timed in both cases: the reactor is process-wide, and the
+            // last worker to park does not wake this thread while any
+            // runtime's timer or socket is alive; those of another runtime
+            // end without a worker of this one parking.
+            Seen::Busy | Seen::Waiting => {
                 std::thread::park_timeout(RECHECK);
                 return;
             }

@@ -61,8 +61,9 @@
 //! # Sleeping
 //!
 //! A round every half threshold while any worker holds its permit
-//! unparked; when every permit holder is parked, sysmon sleeps until a
-//! worker is unparked (Go's `sysmonwait`). The workers' cost is on their
+//! unparked; when every permit holder is parked for [`IDLE_ROUNDS`]
+//! rounds in a row, sysmon sleeps until a worker is unparked (Go's
+//! `sysmonwait`). The workers' cost is on their
 //! own processor's line: a store when a run of polls starts, a store per
 //! LIFO poll in it and a swap when it ends; sysmon only reads them, once
 //! a round.
@@ -78,6 +79,12 @@ use crate::worker;
 
 /// Shortest pause between two rounds.
 const MIN_PERIOD: Duration = Duration::from_micros(20);
+
+/// Rounds in a row that must find every worker parked before the monitor
+/// sleeps until a worker is unparked. A server goes all-idle between
+/// requests thousands of times a second; sleeping at once would make the
+/// first worker to wake pay a `futex` wake for the monitor each time.
+const IDLE_ROUNDS: u32 = 8;
 
 /// The monitor's state in the scheduler.
 pub(crate) struct Sysmon {
@@ -161,11 +168,17 @@ pub(crate) fn run(scheduler: Scheduler) {
     let period = (threshold / 2).max(MIN_PERIOD);
     // Per processor: the poll last seen and when it was first seen.
     let mut seen: Vec<(Option<PollSample>, Instant)> = Vec::new();
+    // Rounds in a row that found every worker parked.
+    let mut idle_rounds = 0u32;
     loop {
         if shared.is_closed() {
             return;
         }
-        if shared.idle.all_parked() {
+        if !shared.idle.all_parked() {
+            idle_rounds = 0;
+        } else if idle_rounds < IDLE_ROUNDS {
+            idle_rounds += 1;
+        } else {
             // Go's `sysmonwait`: nothing runs, so nothing can be stuck.
             sysmon.sleeping.store(true, SeqCst);
             if shared.idle.all_parked() && !shared.is_closed() {
@@ -173,6 +186,7 @@ pub(crate) fn run(scheduler: Scheduler) {
             }
             sysmon.sleeping.store(false, SeqCst);
             seen.clear();
+            idle_rounds = 0;
             continue;
         }
         sysmon.parker.park(Some(period));

@@ -576,7 +576,7 @@ impl<'w> Held<'w> {
         if shared.idle.all_parked() {
             // The last one down: a thread waiting in `block_on` checks
             // whether anything can still wake anything.
-            shared.deadlock.last_worker_parked();
+            shared.deadlock.last_worker_parked(shared);
         }
         let traced = crate::trace::on().then(std::time::Instant::now);
         self.sleep_until_woken();
