@@ -6,8 +6,8 @@
 //
 // Sizes: the full sizes by default, the --quick sizes with -gort.quick.
 // Go has no join handles: where a Rust workload joins its tasks, the Go
-// version waits for each goroutine's result on a channel (or a WaitGroup
-// where the tasks return nothing). Go has no spawn from outside the
+// version waits for each goroutine's result on a channel of its own (the
+// spawn rows' "go_waitgroup" variants wait on one WaitGroup instead). Go has no spawn from outside the
 // runtime either: the "remote" workloads (spawned from the bench thread
 // through the runtime's injector in Rust) start their goroutines from the
 // benchmark goroutine, which runs on a P (its local run queue).
@@ -56,11 +56,40 @@ func BenchmarkSpawnManyLocal(b *testing.B) {
 }
 
 // spawn_many_remote_idle: from the benchmark goroutine, start n empty
-// goroutines and wait for all (a WaitGroup stands in for the join handles).
+// goroutines, each with its own completion channel (the Rust side's join
+// handle: one per task, kept in a slice, waited on in order), and wait
+// for each.
 func BenchmarkSpawnManyRemoteIdle(b *testing.B) {
 	n := size(10000, 1000)
 	for i := 0; i < b.N; i++ {
+		spawnAndJoin(n)
+	}
+}
+
+// spawn_many_remote_idle/go_waitgroup: the same with one WaitGroup for
+// all n goroutines instead of a channel each (less work than the Rust
+// rows do: no per-task handle).
+func BenchmarkSpawnManyRemoteIdleWaitGroup(b *testing.B) {
+	n := size(10000, 1000)
+	for i := 0; i < b.N; i++ {
 		spawnAndWait(n)
+	}
+}
+
+func spawnAndJoin(n int) {
+	handles := make([]chan struct{}, 0, n)
+	for j := 0; j < n; j++ {
+		done := make(chan struct{})
+		handles = append(handles, done)
+		go close(done)
+	}
+	joined := 0
+	for _, done := range handles {
+		<-done
+		joined++
+	}
+	if joined != n {
+		panic(fmt.Sprintf("spawn_many_remote: joined %d of %d", joined, n))
 	}
 }
 
@@ -77,6 +106,15 @@ func spawnAndWait(n int) {
 // loop on Gosched followed by a 10 us spin that yields the thread (tokio's
 // stall), started before the timer and stopped after it.
 func BenchmarkSpawnManyRemoteBusy(b *testing.B) {
+	spawnManyRemoteBusy(b, spawnAndJoin)
+}
+
+// spawn_many_remote_busy/go_waitgroup: the same with one WaitGroup.
+func BenchmarkSpawnManyRemoteBusyWaitGroup(b *testing.B) {
+	spawnManyRemoteBusy(b, spawnAndWait)
+}
+
+func spawnManyRemoteBusy(b *testing.B, spawn func(int)) {
 	n := size(10000, 1000)
 	busy := 2 * runtime.GOMAXPROCS(0)
 	var stop int32
@@ -101,7 +139,7 @@ func BenchmarkSpawnManyRemoteBusy(b *testing.B) {
 	started.Wait()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		spawnAndWait(n)
+		spawn(n)
 	}
 	b.StopTimer()
 	atomic.StoreInt32(&stop, 1)

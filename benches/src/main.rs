@@ -32,7 +32,21 @@ const SETTLE: Duration = Duration::from_millis(5);
 const RUN_LIMIT: Duration = Duration::from_secs(180);
 
 fn main() -> ExitCode {
-    let opts = match cli::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        // One run of a fresh-process cell (`gort_bench::suite::fresh`).
+        return match workload::child(&args[1..]) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let opts = match cli::parse(args) {
         Ok(opts) => opts,
         Err(e) => {
             eprintln!("error: {e}\n\n{USAGE}");

@@ -222,8 +222,10 @@ pub fn method(opts: &Options) -> String {
     format!(
         "{} built once each with {WORKERS} worker threads; per workload 1 warm-up run \
          each, then {} runs each interleaved ({order}); {per_run}; median (min–max) of the runs; \
-         {sizes}; the scale and oversub suites start a fresh process per run and point, with \
-         no warm-up and their own run counts (see their notes)",
+         {sizes}; the scheduler rows (spawn_many*, ping_pong, yield_many, chained_spawn, \
+         skynet) start a fresh process per run that discards its first iteration, as Go's \
+         column does; the scale and oversub suites start a fresh process per run and point, \
+         with no warm-up and their own run counts (see their notes)",
         names.join(", "),
         opts.runs,
     )

@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::contender::{Contender, Gort, Params, Smol, Tokio};
 use crate::gobench::GoBench;
@@ -123,6 +124,67 @@ pub enum Cell {
 /// A cell that performs one iteration per call.
 pub fn cell(f: impl Fn(&Env, &Params) -> RunResult + 'static) -> Option<Cell> {
     Some(Cell::Each(Box::new(f)))
+}
+
+/// Set in a `versus --child` process: [`fresh`] leaves cells as they are.
+static IN_CHILD: AtomicBool = AtomicBool::new(false);
+
+/// Marks this process as a `versus --child` (see [`fresh`]).
+pub fn enter_child() {
+    IN_CHILD.store(true, Ordering::Relaxed);
+}
+
+/// The cells of row `row` measured in a fresh process per run: each
+/// one-iteration cell becomes a cell that starts this executable as
+/// `--child <row> <column> <k> <workers> [--quick]`, which builds the
+/// runtimes, runs one iteration it discards (as Go's own first run of
+/// `b.N = 1`), then `k` timed ones, and prints their mean (`ns=<mean>`).
+/// So no run sees the allocator, the free lists or the threads an earlier
+/// row or another runtime left behind, and each column runs as Go's does
+/// (one process per run). Batch cells (Go's) are left as they are. In a
+/// child process the cells stay as given, for the child to run.
+pub fn fresh(row: &'static str, cells: Vec<Option<Cell>>) -> Vec<Option<Cell>> {
+    if IN_CHILD.load(Ordering::Relaxed) {
+        return cells;
+    }
+    (cells.into_iter().enumerate())
+        .map(|(column, cell)| {
+            cell.map(|cell| match cell {
+                Cell::Each(_) => Cell::Batch(Box::new(move |_: &Env, p: &Params, k| {
+                    run_child(row, column, k, p)
+                })),
+                batch @ Cell::Batch(_) => batch,
+            })
+        })
+        .collect()
+}
+
+/// One run of a [`fresh`] cell: the child process and its answer.
+fn run_child(row: &str, column: usize, k: u32, p: &Params) -> RunResult {
+    let exe = std::env::current_exe().map_err(|e| format!("{row}: current_exe: {e}"))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["--child", row])
+        .args([column.to_string(), k.to_string(), p.workers.to_string()]);
+    if p.quick {
+        cmd.arg("--quick");
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{row}: starting its child process: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "{row}: the child process of column {column} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let ns: f64 = (stdout.lines())
+        .find_map(|l| l.strip_prefix("ns="))
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|ns: &f64| ns.is_finite() && *ns > 0.0)
+        .ok_or_else(|| format!("{row}: the child process printed no `ns=`: {stdout:?}"))?;
+    Ok(Measurement::Time(Duration::from_nanos(ns.round() as u64)))
 }
 
 /// A row: one workload, one cell per column.

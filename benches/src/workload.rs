@@ -41,7 +41,7 @@ use crate::contender::{Contender, Gort, Params, Smol, Tokio, WORKERS};
 use crate::gobench::{GoBench, GO};
 use crate::results::Column;
 use crate::stats::{Measurement, Unit};
-use crate::suite::{cell, Cell, RunResult, Suite, Workload};
+use crate::suite::{cell, fresh, Cell, RunResult, Suite, Workload};
 
 /// The floor the issues set for every runtime workload: gort at most 0.80x tokio.
 pub const FLOOR: f64 = 0.80;
@@ -68,6 +68,48 @@ pub fn suites(quick: bool) -> Vec<Suite> {
         channel::async_suite(),
         channel::blocking_suite(),
     ]
+}
+
+/// The `versus --child <row> <column> <k> <workers> [--quick]` process
+/// of a [`fresh`](crate::suite::fresh) cell: builds the runtimes, runs
+/// the row's cell once (discarded), then `k` times, and returns
+/// `ns=<mean>` of those `k`.
+pub fn child(args: &[String]) -> Result<String, String> {
+    crate::suite::enter_child();
+    let usage = "usage: --child <row> <column> <k> <workers> [--quick]";
+    let [row, column, k, workers, rest @ ..] = args else {
+        return Err(usage.to_string());
+    };
+    let number = |s: &String, what: &str| -> Result<usize, String> {
+        s.parse()
+            .map_err(|_| format!("{what}: a number, got {s:?} ({usage})"))
+    };
+    let quick = rest.iter().any(|a| a == "--quick");
+    let (column, k) = (number(column, "column")?, number(k, "k")?.max(1));
+    let p = Params {
+        workers: number(workers, "workers")?,
+        quick,
+    };
+    let suites = suites(quick);
+    let w = (suites.iter().flat_map(|s| &s.rows))
+        .find(|w| w.name == *row)
+        .ok_or_else(|| format!("no row named {row:?}"))?;
+    let Some(Some(Cell::Each(run))) = w.cells.get(column) else {
+        return Err(format!("{row}: column {column} has no one-iteration cell"));
+    };
+    let env = crate::suite::Env::build(p.workers)?;
+    let time = |m: RunResult| match m? {
+        Measurement::Time(d) => Ok(d.as_secs_f64() * 1e9),
+        other => Err(format!(
+            "{row}: a fresh cell must measure time, got {other:?}"
+        )),
+    };
+    time(run(&env, &p))?;
+    let mut total = 0.0;
+    for _ in 0..k {
+        total += time(run(&env, &p))?;
+    }
+    Ok(format!("ns={}", total / k as f64))
 }
 
 /// A timed workload's Go version: `Benchmark<name>` in
@@ -111,47 +153,64 @@ fn row(
 /// The runtime table: gort against tokio (the baseline), smol and Go on
 /// tokio's scheduler benchmarks, timers, TCP echo and allocation.
 fn runtimes() -> Suite {
-    let mut rows = vec![
+    let mut rows =
+        vec![
         row(
             "spawn_many_local",
             "inside a task, spawn 10,000 tasks that bump an atomic; the last one signals",
             Unit::Time,
-            runtimes!(scheduler::spawn_many_local),
+            fresh("spawn_many_local", runtimes!(scheduler::spawn_many_local)),
             Some("SpawnManyLocal"),
         ),
         row(
             "spawn_many_remote_idle",
             "from the bench thread, spawn 10,000 empty tasks via the handle; join all",
             Unit::Time,
-            runtimes!(scheduler::spawn_many_remote_idle),
+            fresh("spawn_many_remote_idle", runtimes!(scheduler::spawn_many_remote_idle)),
             Some("SpawnManyRemoteIdle"),
         ),
         row(
             "spawn_many_remote_busy",
             "as spawn_many_remote_idle, while 2 tasks per worker loop on yield_now + 10us stall",
             Unit::Time,
-            runtimes!(scheduler::spawn_many_remote_busy),
+            fresh("spawn_many_remote_busy", runtimes!(scheduler::spawn_many_remote_busy)),
             Some("SpawnManyRemoteBusy"),
+        ),
+        row(
+            "spawn_many_remote_idle/go_waitgroup",
+            "Go only: spawn_many_remote_idle with one WaitGroup for every goroutine, no \
+             handle per task (the Go row above waits on a channel per goroutine, as the Rust \
+             rows join a handle per task)",
+            Unit::Time,
+            vec![None, None, None],
+            Some("SpawnManyRemoteIdleWaitGroup"),
+        ),
+        row(
+            "spawn_many_remote_busy/go_waitgroup",
+            "Go only: spawn_many_remote_busy with one WaitGroup",
+            Unit::Time,
+            vec![None, None, None],
+            Some("SpawnManyRemoteBusyWaitGroup"),
         ),
         row(
             "ping_pong",
             "1,000 pairs: a task spawns a partner, one futures oneshot each way; all joined",
             Unit::Time,
-            runtimes!(scheduler::ping_pong),
+            fresh("ping_pong", runtimes!(scheduler::ping_pong)),
             Some("PingPong"),
         ),
         row(
             "yield_many",
             "200 tasks x 1,000 yield_now, spawned from the bench thread; all joined",
             Unit::Time,
-            runtimes!(scheduler::yield_many),
+            fresh("yield_many", runtimes!(scheduler::yield_many)),
             Some("YieldMany"),
         ),
         row(
             "chained_spawn",
             "a chain of 1,000 tasks, each spawning the next; the last one signals",
             Unit::Time,
-            runtimes!(scheduler::chained_spawn),
+            fresh("chained_spawn", runtimes!(scheduler::chained_spawn)),
             Some("ChainedSpawn"),
         ),
         row(
@@ -159,7 +218,7 @@ fn runtimes() -> Suite {
             "a tree of 1,111,111 tasks (10 children per node, 6 levels); leaves return their \
              index, nodes sum their children",
             Unit::Time,
-            runtimes!(scheduler::skynet),
+            fresh("skynet", runtimes!(scheduler::skynet)),
             Some("Skynet"),
         ),
         row(
@@ -290,7 +349,9 @@ mod tests {
             [
                 "spawn_many_local",
                 "spawn_many_remote_idle",
-                "spawn_many_remote_busy"
+                "spawn_many_remote_busy",
+                "spawn_many_remote_idle/go_waitgroup",
+                "spawn_many_remote_busy/go_waitgroup"
             ]
         );
         assert!(matches("chan/x", Some("nothing,chan")) && !matches("x", Some("y")));
@@ -300,6 +361,8 @@ mod tests {
     /// is installed (a wrong count fails the Go benchmark, an error here).
     #[test]
     fn every_runtime_workload_passes_its_checks_on_every_column() {
+        // In process: the fresh-process cells would start this test binary.
+        crate::suite::enter_child();
         let mut env = Env::build(2).unwrap();
         env.go = match GoBench::setup() {
             GoSetup::NotFound => None,
@@ -337,6 +400,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The child side of a fresh-process cell runs the named row's cell
+    /// and prints the mean; a wrong row, column or count is an error.
+    #[test]
+    fn a_child_runs_one_cell_and_prints_its_mean() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let line = child(&args(&["chained_spawn", "0", "3", "2", "--quick"])).unwrap();
+        let ns: f64 = line.strip_prefix("ns=").unwrap().parse().unwrap();
+        assert!(ns > 0.0, "{line}");
+        let err = child(&args(&["no_such_row", "0", "1", "2"])).unwrap_err();
+        assert!(err.contains("no row named"), "{err}");
+        // Column 3 is Go's, a batch cell: not something a child runs.
+        let err = child(&args(&["chained_spawn", "3", "1", "2"])).unwrap_err();
+        assert!(err.contains("no one-iteration cell"), "{err}");
+        let err = child(&args(&["chained_spawn", "0"])).unwrap_err();
+        assert!(err.starts_with("usage"), "{err}");
     }
 
     #[test]
