@@ -19,7 +19,8 @@ flags:
   --runs N        measured runs per contender and workload (default 15, quick 3)
   --run-ms MS     repeat a workload back to back within one run until the run
                   lasts about MS milliseconds, keep the mean (default 50, quick 0 = once)
-  --filter NAME   only workloads whose name contains NAME (or any of NAME,NAME2,...);
+  --filter NAME   only workloads whose name contains NAME (or any of NAME,NAME2,...;
+                  a part written =NAME matches that whole name only);
                   `--filter chan` runs the channel suites (chan/go/*, chan/*, chan/blocking/*)
   --list          list the workloads and exit
   --help          print this and exit

@@ -239,9 +239,15 @@ pub struct Suite {
 }
 
 /// Whether a workload called `name` is selected by `filter`: all are when
-/// `None`; otherwise those whose name contains any comma-separated part.
+/// `None`; otherwise those whose name contains any comma-separated part,
+/// or equals a part written `=NAME`.
 pub fn matches(name: &str, filter: Option<&str>) -> bool {
-    filter.is_none_or(|f| f.split(',').any(|part| name.contains(part)))
+    filter.is_none_or(|f| {
+        f.split(',').any(|part| match part.strip_prefix('=') {
+            Some(exact) => name == exact,
+            None => name.contains(part),
+        })
+    })
 }
 
 impl Suite {

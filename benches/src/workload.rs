@@ -355,6 +355,9 @@ mod tests {
             ]
         );
         assert!(matches("chan/x", Some("nothing,chan")) && !matches("x", Some("y")));
+        assert!(
+            matches("skynet", Some("=skynet")) && !matches("oversub/skynet@w2", Some("=skynet"))
+        );
     }
 
     /// Every cell of the runtime table at the quick sizes, Go's when `go`
