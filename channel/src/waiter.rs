@@ -24,6 +24,7 @@
 use std::marker::PhantomPinned;
 use std::mem::MaybeUninit;
 use std::ptr;
+use std::sync::Arc;
 
 use crate::loom::atomic::{AtomicU8, Ordering};
 use crate::loom::UnsafeCell;
@@ -87,21 +88,58 @@ pub(crate) enum Taken<R> {
     Lost,
 }
 
-/// How to wake the owner.
-pub(crate) enum Wake {
-    None,
-    Task(Waker),
-    Thread(Thread),
-}
+/// How to wake the owner: a waker, or none. 16 bytes (a `Waker`, with
+/// `None` in its niche), where an enum of none, a waker and a thread
+/// handle takes 24: a thread blocked in `send_blocking`/`recv_blocking`
+/// parks with a waker that unparks it ([`Wake::thread`]).
+pub(crate) struct Wake(Option<Waker>);
 
 impl Wake {
+    /// No one to wake.
+    pub(crate) const NONE: Wake = Wake(None);
+
+    /// Wakes the task that polled with `waker`.
+    #[inline]
+    pub(crate) fn task(waker: Waker) -> Wake {
+        Wake(Some(waker))
+    }
+
+    /// Unparks the calling thread: a clone of the thread's unpark waker,
+    /// made once per thread.
+    pub(crate) fn thread() -> Wake {
+        thread_local! {
+            static UNPARK: Waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        }
+        UNPARK
+            .try_with(|w| Wake(Some(w.clone())))
+            // The thread is exiting and its waker is gone: a fresh one.
+            .unwrap_or_else(|_| Wake(Some(Waker::from(Arc::new(Unpark(std::thread::current()))))))
+    }
+
+    /// Whether there is no one to wake.
+    #[inline]
+    pub(crate) fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Wakes the owner. Called after the channel's lock is released.
     pub(crate) fn fire(self) {
-        match self {
-            Wake::None => {}
-            Wake::Task(w) => w.wake(),
-            Wake::Thread(t) => t.unpark(),
+        if let Some(w) = self.0 {
+            w.wake();
         }
+    }
+}
+
+/// A blocked thread's waker: waking it unparks the thread.
+struct Unpark(Thread);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }
 
@@ -117,8 +155,10 @@ pub(crate) struct Waiter<T> {
     /// For a `select!` case: its select's claim word (null for a plain
     /// operation) and its case index, set by `arm_case`. A completer must
     /// win the claim (`0 -> case + 1`) before it may complete the waiter.
+    /// The index is a `u32`, so that it shares a word with `state` (and,
+    /// for a small `T`, `slot`): a waiter for `()` is 48 bytes.
     claim: SetBeforeRead<*const Claim>,
-    case: SetBeforeRead<usize>,
+    case: SetBeforeRead<u32>,
     _pinned: PhantomPinned,
 }
 
@@ -164,7 +204,7 @@ impl<T> Waiter<T> {
         Waiter {
             state: AtomicU8::new(WaitState::Idle as u8),
             slot: UnsafeCell::new(None),
-            wake: UnsafeCell::new(Wake::None),
+            wake: UnsafeCell::new(Wake::NONE),
             prev: SetBeforeRead::new(),
             next: SetBeforeRead::new(),
             claim: SetBeforeRead::new(),
@@ -222,7 +262,8 @@ impl<T> Waiter<T> {
         // SAFETY: as above.
         unsafe {
             self.claim.set(claim);
-            self.case.set(case);
+            self.case
+                .set(u32::try_from(case).expect("a select has fewer than 2^32 cases"));
         }
         self.state
             .store(WaitState::Waiting as u8, Ordering::Relaxed);
@@ -262,7 +303,7 @@ impl<T> Waiter<T> {
             return true;
         }
         // SAFETY: per the caller; `arm_case` set it before the linking.
-        let won = unsafe { self.case.get() } + 1;
+        let won = unsafe { self.case.get() } as usize + 1;
         // SAFETY: a linked waiter's claim word is alive (`arm_case`).
         unsafe { &*claim }
             .compare_exchange(0, won, Ordering::AcqRel, Ordering::Acquire)
@@ -317,7 +358,7 @@ impl<T> Waiter<T> {
         // SAFETY: as above.
         let wake = self
             .wake
-            .with_mut(|w| unsafe { std::mem::replace(&mut *w, Wake::None) });
+            .with_mut(|w| unsafe { std::mem::replace(&mut *w, Wake::NONE) });
         // From here on the owner may free the waiter.
         self.state.store(state as u8, Ordering::Release);
         (taken, wake)
@@ -436,5 +477,36 @@ impl<T> WaitQueue<T> {
             (*w).next.set(ptr::null());
         }
         self.len -= 1;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waiter_for_a_small_value_is_six_words() {
+        assert_eq!(std::mem::size_of::<Wake>(), 16);
+        // state, slot and case share the first word.
+        assert_eq!(std::mem::size_of::<Waiter<()>>(), 48);
+        assert_eq!(std::mem::size_of::<Waiter<bool>>(), 48);
+    }
+
+    #[test]
+    fn a_thread_wake_unparks_the_thread() {
+        let woken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flag = woken.clone();
+        let t = std::thread::spawn(move || {
+            tx.send(Wake::thread()).unwrap();
+            while !flag.load(std::sync::atomic::Ordering::Acquire) {
+                std::thread::park();
+            }
+        });
+        let wake = rx.recv().unwrap();
+        assert!(!wake.is_none());
+        woken.store(true, std::sync::atomic::Ordering::Release);
+        wake.fire();
+        t.join().unwrap();
     }
 }

@@ -5,7 +5,7 @@
 //! (a task spawned on P0 completes on P1), the pattern a general-purpose
 //! allocator's per-thread caches serve worst: in `spawn_many_local` malloc
 //! and free took about a quarter of all samples. So task blocks of up to
-//! 280 bytes come in six size classes and are recycled:
+//! 280 bytes come in fourteen size classes and are recycled:
 //!
 //! - each worker thread keeps a free list per class (`LOCAL_MAX` blocks);
 //! - a list that grows past that hands a batch of `BATCH` blocks to a
@@ -22,15 +22,21 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
-/// Block sizes, each 8 less than a multiple of 16, the sizes malloc serves
-/// without waste (glibc adds an 8-byte header and rounds chunks up to
-/// 16). An empty `async {}` task is 80 bytes (class 88); a task parked on
-/// a channel receive is 184 and takes a 184-byte block, where classes of
-/// powers of two would give it a 256-byte one (see BENCHMARKS.md,
+/// Block sizes: 72, 88, 104, ... 280, every size 8 less than a multiple
+/// of 16 (the sizes malloc serves without waste: glibc adds an 8-byte
+/// header and rounds chunks up to 16), so a task wastes at most 15 bytes
+/// to its class. An empty `async {}` task is 80 bytes (class 88); a task
+/// parked on a channel receive is 168 and takes a 168-byte block, where
+/// classes 32 bytes apart would give it a 184-byte one and classes of
+/// powers of two a 256-byte one (see BENCHMARKS.md,
 /// seed/rss_per_parked_unit).
-const CLASSES: [usize; 6] = [88, 120, 152, 184, 216, 280];
+const MIN_CLASS: usize = 72;
+/// Bytes between one class and the next.
+const CLASS_STEP: usize = 16;
 /// How many classes there are.
-const NUM_CLASSES: usize = CLASSES.len();
+const NUM_CLASSES: usize = 14;
+/// The largest class.
+const MAX_CLASS: usize = MIN_CLASS + (NUM_CLASSES - 1) * CLASS_STEP;
 /// Alignment of every class block (malloc's own minimum on 64-bit targets).
 const ALIGN: usize = 16;
 /// Free blocks a worker keeps per class before spilling a batch.
@@ -40,28 +46,34 @@ const BATCH: usize = 32;
 /// Batches the global queue keeps per class while the runtime runs
 /// (4,096 x 32 = 131,072 blocks: a burst of 100,000 live tasks recycles its
 /// blocks instead of going through malloc, as Go keeps every dead G). At
-/// most 4,096 x 32 x 936 bytes (117 MiB) over all classes, held only while
+/// most 4,096 x 32 x 2,464 bytes (308 MiB) over all classes, held only while
 /// some worker of a runtime stays busy: see [`trim_idle`] for what stays
 /// once every worker has parked, and the runtime's last worker trims on
 /// exit. The lists are process-wide: an idle runtime's trim also thins
 /// what a busy runtime of the same process recycles.
 const GLOBAL_MAX_BATCHES: usize = 4096;
-/// Batches per class [`trim_idle`] leaves (32 x 32 x 936 B = 936 KiB at
-/// most over all classes).
+/// Batches per class [`trim_idle`] leaves (32 x 32 x 2,464 B = 2.4 MiB at
+/// most over all classes; a program uses a few classes).
 #[cfg(not(loom))]
 const GLOBAL_IDLE_BATCHES: usize = 32;
 
+#[inline]
 fn class_of(layout: Layout) -> Option<usize> {
-    if cfg!(loom) || layout.align() > ALIGN {
+    if cfg!(loom) || layout.align() > ALIGN || layout.size() > MAX_CLASS {
         return None;
     }
-    CLASSES.iter().position(|&size| layout.size() <= size)
+    Some(layout.size().saturating_sub(MIN_CLASS).div_ceil(CLASS_STEP))
+}
+
+/// Bytes in a block of `class`.
+fn class_size(class: usize) -> usize {
+    MIN_CLASS + class * CLASS_STEP
 }
 
 fn class_layout(class: usize) -> Layout {
     // Every size is non-zero and far below `isize::MAX`; 16 is a power of
     // two (a size need not be a multiple of the alignment).
-    Layout::from_size_align(CLASSES[class], ALIGN).expect("valid class layout")
+    Layout::from_size_align(class_size(class), ALIGN).expect("valid class layout")
 }
 
 /// A free block, linked through its own first word.
@@ -180,7 +192,7 @@ impl LocalCache {
 
 impl Drop for LocalCache {
     fn drop(&mut self) {
-        for class in 0..CLASSES.len() {
+        for class in 0..NUM_CLASSES {
             // SAFETY: the thread is exiting; its lists are ours.
             unsafe { free_list(self.heads[class].get(), class_layout(class)) };
         }
@@ -296,15 +308,23 @@ mod tests {
 
     #[test]
     fn classes_cover_small_layouts_only() {
-        assert_eq!(class_of(Layout::from_size_align(48, 8).unwrap()), Some(0));
-        assert_eq!(class_of(Layout::from_size_align(88, 8).unwrap()), Some(0));
-        assert_eq!(class_of(Layout::from_size_align(89, 8).unwrap()), Some(1));
-        assert_eq!(class_of(Layout::from_size_align(184, 8).unwrap()), Some(3));
-        assert_eq!(class_of(Layout::from_size_align(185, 8).unwrap()), Some(4));
-        assert_eq!(class_of(Layout::from_size_align(272, 16).unwrap()), Some(5));
-        assert_eq!(class_of(Layout::from_size_align(280, 8).unwrap()), Some(5));
-        assert_eq!(class_of(Layout::from_size_align(281, 8).unwrap()), None);
-        assert_eq!(class_of(Layout::from_size_align(64, 32).unwrap()), None);
+        let class = |size, align| class_of(Layout::from_size_align(size, align).unwrap());
+        assert_eq!(class(48, 8), Some(0));
+        assert_eq!(class(72, 8), Some(0));
+        assert_eq!(class(73, 8), Some(1));
+        assert_eq!(class(80, 8), Some(1));
+        assert_eq!(class(88, 8), Some(1));
+        assert_eq!(class(168, 8), Some(6));
+        assert_eq!(class(169, 8), Some(7));
+        assert_eq!(class(272, 16), Some(NUM_CLASSES - 1));
+        assert_eq!(class(280, 8), Some(NUM_CLASSES - 1));
+        assert_eq!(class(281, 8), None);
+        assert_eq!(class(64, 32), None);
+        // Every class is 8 less than a multiple of 16 and fits what maps to it.
+        for c in 0..NUM_CLASSES {
+            assert_eq!((class_size(c) + 8) % 16, 0);
+            assert_eq!(class(class_size(c), 8), Some(c));
+        }
     }
 
     #[test]
