@@ -152,13 +152,17 @@ pub(crate) struct Waiter<T> {
     /// The queue links, set by `WaitQueue::push_back`.
     prev: SetBeforeRead<*const Waiter<T>>,
     next: SetBeforeRead<*const Waiter<T>>,
-    /// For a `select!` case: its select's claim word (null for a plain
-    /// operation) and its case index, set by `arm_case`. A completer must
-    /// win the claim (`0 -> case + 1`) before it may complete the waiter.
-    /// The index is a `u32`, so that it shares a word with `state` (and,
-    /// for a small `T`, `slot`): a waiter for `()` is 48 bytes.
-    claim: SetBeforeRead<*const Claim>,
-    case: SetBeforeRead<u32>,
+    /// For a `select!` case: where its select's claim word is, as a byte
+    /// offset from this waiter (0 for a plain operation: the claim word is
+    /// never inside the waiter), and its case index, set by `arm_case`. A
+    /// completer must win the claim (`0 -> case + 1`) before it may
+    /// complete the waiter. A select's cases, and so their waiters, live
+    /// in the select future beside its claim word, so the offset is small;
+    /// with the index a `u8` (at most `MAX_CASES` cases), both share a word
+    /// with `state` (and, for a small `T`, `slot`): a waiter for `()` is 40
+    /// bytes, where a claim pointer and a `usize` index took 16 more.
+    claim: SetBeforeRead<i32>,
+    case: SetBeforeRead<u8>,
     _pinned: PhantomPinned,
 }
 
@@ -244,7 +248,9 @@ impl<T> Waiter<T> {
     /// drop after releasing the lock: no waker is dropped under it.
     ///
     /// # Safety
-    /// As `arm`; a non-null `claim` outlives the waiter's time in a queue.
+    /// As `arm`; a non-null `claim` outlives the waiter's time in a queue,
+    /// and lies within 2 GiB of the waiter (in the select future that
+    /// holds the case).
     #[must_use = "the replaced wake handle must be dropped after the lock"]
     pub(crate) unsafe fn arm_case(
         &self,
@@ -259,11 +265,20 @@ impl<T> Waiter<T> {
         let stale = self
             .wake
             .with_mut(|w| unsafe { std::mem::replace(&mut *w, wake) });
+        let offset = if claim.is_null() {
+            0
+        } else {
+            // The pointer is rebuilt from the offset in `claim`.
+            let claim = claim.expose_provenance() as isize;
+            i32::try_from(claim.wrapping_sub(self.addr() as isize))
+                .expect("a select's claim word lies beside its cases")
+        };
+        debug_assert!(claim.is_null() || offset != 0);
         // SAFETY: as above.
         unsafe {
-            self.claim.set(claim);
+            self.claim.set(offset);
             self.case
-                .set(u32::try_from(case).expect("a select has fewer than 2^32 cases"));
+                .set(u8::try_from(case).expect("a select has at most 64 cases"));
         }
         self.state
             .store(WaitState::Waiting as u8, Ordering::Relaxed);
@@ -276,7 +291,17 @@ impl<T> Waiter<T> {
     /// Under the lock, while the waiter is linked.
     unsafe fn claim(&self) -> *const Claim {
         // SAFETY: per the caller; `arm_case` set it before the linking.
-        unsafe { self.claim.get() }
+        let offset = unsafe { self.claim.get() };
+        if offset == 0 {
+            return ptr::null();
+        }
+        // `arm_case` exposed the claim word's provenance.
+        ptr::with_exposed_provenance(self.addr().wrapping_add_signed(offset as isize))
+    }
+
+    /// This waiter's address.
+    fn addr(&self) -> usize {
+        (self as *const Self).addr()
     }
 
     /// Whether a completer may take this waiter now: a plain operation, or
@@ -485,11 +510,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_waiter_for_a_small_value_is_six_words() {
+    fn a_waiter_for_a_small_value_is_five_words() {
         assert_eq!(std::mem::size_of::<Wake>(), 16);
-        // state, slot and case share the first word.
-        assert_eq!(std::mem::size_of::<Waiter<()>>(), 48);
-        assert_eq!(std::mem::size_of::<Waiter<bool>>(), 48);
+        // state, slot, case and claim offset share the first word.
+        assert_eq!(std::mem::size_of::<Waiter<()>>(), 40);
+        assert_eq!(std::mem::size_of::<Waiter<bool>>(), 40);
     }
 
     #[test]
