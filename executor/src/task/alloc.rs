@@ -25,11 +25,11 @@ use std::ptr::{self, NonNull};
 /// Block sizes: 72, 88, 104, ... 280, every size 8 less than a multiple
 /// of 16 (the sizes malloc serves without waste: glibc adds an 8-byte
 /// header and rounds chunks up to 16), so a task wastes at most 15 bytes
-/// to its class. An empty `async {}` task is 80 bytes (class 88); a task
-/// parked on a channel receive is 168 and takes a 168-byte block, where
-/// classes 32 bytes apart would give it a 184-byte one and classes of
-/// powers of two a 256-byte one (see BENCHMARKS.md,
-/// seed/rss_per_parked_unit).
+/// to its class. An empty `async {}` task is 72 bytes (class 72); the
+/// task of BENCHMARKS.md's seed/rss_per_parked_unit, parked on a channel
+/// receive, is 152 and takes a 152-byte block, where classes 32 bytes
+/// apart would give it a 184-byte one and classes of powers of two a
+/// 256-byte one.
 const MIN_CLASS: usize = 72;
 /// Bytes between one class and the next.
 const CLASS_STEP: usize = 16;
@@ -382,8 +382,17 @@ mod tests {
             .worker_threads(2)
             .build()
             .unwrap();
-        // A 216-byte task: class 216, which no other test of this crate uses.
-        let layout_class = class_of(Layout::from_size_align(216, 8).unwrap()).unwrap();
+        // A task whose future holds 128 bytes: its class (200 bytes), which
+        // no other test of this crate uses.
+        let task = |i: u64| {
+            let pad = [i; 16];
+            async move { pad.iter().sum::<u64>() }
+        };
+        fn class_of_task<F: std::future::Future>(_: &F) -> usize {
+            let size = crate::task::task_size::<F, crate::scheduler::Scheduler>();
+            class_of(Layout::from_size_align(size, 8).unwrap()).unwrap()
+        }
+        let layout_class = class_of_task(&task(0));
         let count = move || {
             GLOBAL[layout_class]
                 .count
@@ -392,12 +401,7 @@ mod tests {
         // Spawned and joined on the workers (a thread that is not a worker
         // uses the allocator directly).
         let burst = rt.spawn(async move {
-            let handles: Vec<_> = (0..20_000u64)
-                .map(|i| {
-                    let pad = [i; 16];
-                    crate::spawn(async move { pad.iter().sum::<u64>() })
-                })
-                .collect();
+            let handles: Vec<_> = (0..20_000u64).map(|i| crate::spawn(task(i))).collect();
             for (i, h) in handles.into_iter().enumerate() {
                 assert_eq!(h.await.unwrap(), 16 * i as u64);
             }
