@@ -178,9 +178,9 @@ impl<T> Waiters<T> {
             let mut q = self.lock();
             match w.state() {
                 // SAFETY: under the lock.
-                WaitState::Waiting => unsafe { w.set_wake(wake.take().unwrap_or(Wake::None)) },
+                WaitState::Waiting => unsafe { w.set_wake(wake.take().unwrap_or(Wake::NONE)) },
                 WaitState::Idle => {
-                    let wake = wake.take().unwrap_or(Wake::None);
+                    let wake = wake.take().unwrap_or(Wake::NONE);
                     // `w` is pinned (it stays put until unlinked) and idle
                     // (not linked); a non-null claim outlives the select's
                     // cases (`Select` takes them back).
@@ -230,7 +230,7 @@ impl<T> Waiters<T> {
                 // SAFETY: under the lock; WaitState::Waiting means linked here.
                 let wake = unsafe {
                     q.remove(&*w);
-                    w.set_wake(Wake::None)
+                    w.set_wake(Wake::NONE)
                 };
                 self.parked.store(q.len(), Ordering::SeqCst);
                 Withdrawn::Unlinked(wake)

@@ -382,9 +382,7 @@ impl<T> Chan<T> {
         }
         let w = std::pin::pin!(Waiter::new());
         loop {
-            match self.poll_send(w.as_ref(), &mut value, || {
-                Wake::Thread(std::thread::current())
-            }) {
+            match self.poll_send(w.as_ref(), &mut value, Wake::thread) {
                 Poll::Ready(Ok(())) => return Ok(()),
                 Poll::Ready(Err(v)) => return Err(SendTimeoutError::Closed(v)),
                 Poll::Pending => {}
@@ -428,7 +426,7 @@ impl<T> Chan<T> {
         }
         let w = std::pin::pin!(Waiter::new());
         loop {
-            match self.poll_recv(w.as_ref(), || Wake::Thread(std::thread::current())) {
+            match self.poll_recv(w.as_ref(), Wake::thread) {
                 Poll::Ready(Some(v)) => return Ok(v),
                 Poll::Ready(None) => return Err(RecvTimeoutError::Closed),
                 Poll::Pending => {}
@@ -441,7 +439,7 @@ impl<T> Chan<T> {
 
     /// For `Context` users that only need a waker.
     pub(crate) fn task_wake(cx: &Context<'_>) -> Wake {
-        Wake::Task(cx.waker().clone())
+        Wake::task(cx.waker().clone())
     }
 
     /// Parked (senders, receivers), for tests.

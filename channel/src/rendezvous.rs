@@ -75,7 +75,7 @@ impl Wakes {
         }
     }
     fn push(&mut self, w: Wake) {
-        if matches!(w, Wake::None) {
+        if w.is_none() {
             return;
         }
         if self.first.is_none() {
@@ -210,7 +210,7 @@ impl<T> Rendezvous<T> {
             }
             let mut wakes = Wakes::new();
             // A replaced wake handle, dropped after the lock.
-            let mut stale = Wake::None;
+            let mut stale = Wake::NONE;
             let res = {
                 let mut st = self.lock();
                 match w.state() {
@@ -373,7 +373,7 @@ impl<T> Rendezvous<T> {
             }
             let mut wakes = Wakes::new();
             // A replaced wake handle, dropped after the lock.
-            let mut stale = Wake::None;
+            let mut stale = Wake::NONE;
             let res = {
                 let mut st = self.lock();
                 match w.state() {

@@ -24,6 +24,7 @@
 use std::marker::PhantomPinned;
 use std::mem::MaybeUninit;
 use std::ptr;
+use std::sync::Arc;
 
 use crate::loom::atomic::{AtomicU8, Ordering};
 use crate::loom::UnsafeCell;
@@ -87,21 +88,58 @@ pub(crate) enum Taken<R> {
     Lost,
 }
 
-/// How to wake the owner.
-pub(crate) enum Wake {
-    None,
-    Task(Waker),
-    Thread(Thread),
-}
+/// How to wake the owner: a waker, or none. 16 bytes (a `Waker`, with
+/// `None` in its niche), where an enum of none, a waker and a thread
+/// handle takes 24: a thread blocked in `send_blocking`/`recv_blocking`
+/// parks with a waker that unparks it ([`Wake::thread`]).
+pub(crate) struct Wake(Option<Waker>);
 
 impl Wake {
+    /// No one to wake.
+    pub(crate) const NONE: Wake = Wake(None);
+
+    /// Wakes the task that polled with `waker`.
+    #[inline]
+    pub(crate) fn task(waker: Waker) -> Wake {
+        Wake(Some(waker))
+    }
+
+    /// Unparks the calling thread: a clone of the thread's unpark waker,
+    /// made once per thread.
+    pub(crate) fn thread() -> Wake {
+        thread_local! {
+            static UNPARK: Waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        }
+        UNPARK
+            .try_with(|w| Wake(Some(w.clone())))
+            // The thread is exiting and its waker is gone: a fresh one.
+            .unwrap_or_else(|_| Wake(Some(Waker::from(Arc::new(Unpark(std::thread::current()))))))
+    }
+
+    /// Whether there is no one to wake.
+    #[inline]
+    pub(crate) fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Wakes the owner. Called after the channel's lock is released.
     pub(crate) fn fire(self) {
-        match self {
-            Wake::None => {}
-            Wake::Task(w) => w.wake(),
-            Wake::Thread(t) => t.unpark(),
+        if let Some(w) = self.0 {
+            w.wake();
         }
+    }
+}
+
+/// A blocked thread's waker: waking it unparks the thread.
+struct Unpark(Thread);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }
 
@@ -114,11 +152,17 @@ pub(crate) struct Waiter<T> {
     /// The queue links, set by `WaitQueue::push_back`.
     prev: SetBeforeRead<*const Waiter<T>>,
     next: SetBeforeRead<*const Waiter<T>>,
-    /// For a `select!` case: its select's claim word (null for a plain
-    /// operation) and its case index, set by `arm_case`. A completer must
-    /// win the claim (`0 -> case + 1`) before it may complete the waiter.
-    claim: SetBeforeRead<*const Claim>,
-    case: SetBeforeRead<usize>,
+    /// For a `select!` case: where its select's claim word is, as a byte
+    /// offset from this waiter (0 for a plain operation: the claim word is
+    /// never inside the waiter), and its case index, set by `arm_case`. A
+    /// completer must win the claim (`0 -> case + 1`) before it may
+    /// complete the waiter. A select's cases, and so their waiters, live
+    /// in the select future beside its claim word, so the offset is small;
+    /// with the index a `u8` (at most `MAX_CASES` cases), both share a word
+    /// with `state` (and, for a small `T`, `slot`): a waiter for `()` is 40
+    /// bytes, where a claim pointer and a `usize` index took 16 more.
+    claim: SetBeforeRead<i32>,
+    case: SetBeforeRead<u8>,
     _pinned: PhantomPinned,
 }
 
@@ -164,7 +208,7 @@ impl<T> Waiter<T> {
         Waiter {
             state: AtomicU8::new(WaitState::Idle as u8),
             slot: UnsafeCell::new(None),
-            wake: UnsafeCell::new(Wake::None),
+            wake: UnsafeCell::new(Wake::NONE),
             prev: SetBeforeRead::new(),
             next: SetBeforeRead::new(),
             claim: SetBeforeRead::new(),
@@ -204,7 +248,9 @@ impl<T> Waiter<T> {
     /// drop after releasing the lock: no waker is dropped under it.
     ///
     /// # Safety
-    /// As `arm`; a non-null `claim` outlives the waiter's time in a queue.
+    /// As `arm`; a non-null `claim` outlives the waiter's time in a queue,
+    /// and lies within 2 GiB of the waiter (in the select future that
+    /// holds the case).
     #[must_use = "the replaced wake handle must be dropped after the lock"]
     pub(crate) unsafe fn arm_case(
         &self,
@@ -219,10 +265,20 @@ impl<T> Waiter<T> {
         let stale = self
             .wake
             .with_mut(|w| unsafe { std::mem::replace(&mut *w, wake) });
+        let offset = if claim.is_null() {
+            0
+        } else {
+            // The pointer is rebuilt from the offset in `claim`.
+            let claim = claim.expose_provenance() as isize;
+            i32::try_from(claim.wrapping_sub(self.addr() as isize))
+                .expect("a select's claim word lies beside its cases")
+        };
+        debug_assert!(claim.is_null() || offset != 0);
         // SAFETY: as above.
         unsafe {
-            self.claim.set(claim);
-            self.case.set(case);
+            self.claim.set(offset);
+            self.case
+                .set(u8::try_from(case).expect("a select has at most 64 cases"));
         }
         self.state
             .store(WaitState::Waiting as u8, Ordering::Relaxed);
@@ -235,7 +291,17 @@ impl<T> Waiter<T> {
     /// Under the lock, while the waiter is linked.
     unsafe fn claim(&self) -> *const Claim {
         // SAFETY: per the caller; `arm_case` set it before the linking.
-        unsafe { self.claim.get() }
+        let offset = unsafe { self.claim.get() };
+        if offset == 0 {
+            return ptr::null();
+        }
+        // `arm_case` exposed the claim word's provenance.
+        ptr::with_exposed_provenance(self.addr().wrapping_add_signed(offset as isize))
+    }
+
+    /// This waiter's address.
+    fn addr(&self) -> usize {
+        (self as *const Self).addr()
     }
 
     /// Whether a completer may take this waiter now: a plain operation, or
@@ -262,7 +328,7 @@ impl<T> Waiter<T> {
             return true;
         }
         // SAFETY: per the caller; `arm_case` set it before the linking.
-        let won = unsafe { self.case.get() } + 1;
+        let won = unsafe { self.case.get() } as usize + 1;
         // SAFETY: a linked waiter's claim word is alive (`arm_case`).
         unsafe { &*claim }
             .compare_exchange(0, won, Ordering::AcqRel, Ordering::Acquire)
@@ -317,7 +383,7 @@ impl<T> Waiter<T> {
         // SAFETY: as above.
         let wake = self
             .wake
-            .with_mut(|w| unsafe { std::mem::replace(&mut *w, Wake::None) });
+            .with_mut(|w| unsafe { std::mem::replace(&mut *w, Wake::NONE) });
         // From here on the owner may free the waiter.
         self.state.store(state as u8, Ordering::Release);
         (taken, wake)
@@ -436,5 +502,36 @@ impl<T> WaitQueue<T> {
             (*w).next.set(ptr::null());
         }
         self.len -= 1;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_waiter_for_a_small_value_is_five_words() {
+        assert_eq!(std::mem::size_of::<Wake>(), 16);
+        // state, slot, case and claim offset share the first word.
+        assert_eq!(std::mem::size_of::<Waiter<()>>(), 40);
+        assert_eq!(std::mem::size_of::<Waiter<bool>>(), 40);
+    }
+
+    #[test]
+    fn a_thread_wake_unparks_the_thread() {
+        let woken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flag = woken.clone();
+        let t = std::thread::spawn(move || {
+            tx.send(Wake::thread()).unwrap();
+            while !flag.load(std::sync::atomic::Ordering::Acquire) {
+                std::thread::park();
+            }
+        });
+        let wake = rx.recv().unwrap();
+        assert!(!wake.is_none());
+        woken.store(true, std::sync::atomic::Ordering::Release);
+        wake.fire();
+        t.join().unwrap();
     }
 }

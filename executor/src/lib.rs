@@ -197,12 +197,12 @@ mod size_tests {
     const _: () = assert!(HEADER_SIZE <= 64);
 
     #[test]
-    fn empty_task_is_at_most_80_bytes() {
+    fn empty_task_is_at_most_72_bytes() {
         fn size_of_task<F: std::future::Future>(_: &F) -> usize {
             task_size::<F, Scheduler>()
         }
         let fut = async {};
         let size = size_of_task(&fut);
-        assert!(size <= 80, "an empty async task takes {size} bytes");
+        assert!(size <= 72, "an empty async task takes {size} bytes");
     }
 }

@@ -1,72 +1,310 @@
-//! Task memory: Go's free lists of dead Gs (`gfput` / `gfget`), for task
-//! allocations.
+//! Task memory: task blocks carved from spans, one size class per span
+//! (Go's `mspan`), and Go's free lists of dead Gs (`gfput` / `gfget`).
+//!
+//! Task blocks of up to 280 bytes come in size classes 8 bytes apart and
+//! are cut from 1 MiB spans, so a task takes its class's size and
+//! nothing more: no allocator chunk header, no rounding to 16. A span's
+//! header counts its blocks that are handed out; a span whose blocks have
+//! all come back goes back to the allocator (one per class stays, empty,
+//! for the next task). Larger or more aligned tasks use the allocator
+//! directly.
 //!
 //! A spawn-heavy program allocates on one processor and frees on another
 //! (a task spawned on P0 completes on P1), the pattern a general-purpose
 //! allocator's per-thread caches serve worst: in `spawn_many_local` malloc
-//! and free took about a quarter of all samples. So task blocks of up to
-//! 280 bytes come in six size classes and are recycled:
+//! and free took about a quarter of all samples. So a worker recycles the
+//! blocks it frees without going back to the spans:
 //!
 //! - each worker thread keeps a free list per class (`LOCAL_MAX` blocks);
 //! - a list that grows past that hands a batch of `BATCH` blocks to a
 //!   process-wide queue of batches (at most `GLOBAL_MAX_BATCHES` per class;
-//!   beyond that blocks go back to the allocator);
-//! - an empty list takes a batch from that queue before asking the allocator.
+//!   beyond that blocks go back to their spans);
+//! - an empty list takes a batch from that queue, or else `BATCH` blocks
+//!   from the class's spans at once (one lock for the batch).
 //!
 //! Threads that are not workers (the `block_on` thread, foreign threads)
-//! use the allocator directly. A worker's list is freed when its thread
-//! exits. Blocks are allocated with their class's layout whoever frees
-//! them, so any block of a class can serve any task of that class.
+//! take and give back one block at a time, under the class's span lock. A
+//! worker's lists go back to their spans when its thread exits. Any block
+//! of a class can serve any task of that class.
 
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
+use std::sync::{Mutex, MutexGuard};
 
-/// Block sizes, each 8 less than a multiple of 16, the sizes malloc serves
-/// without waste (glibc adds an 8-byte header and rounds chunks up to
-/// 16). An empty `async {}` task is 80 bytes (class 88); a task parked on
-/// a channel receive is 184 and takes a 184-byte block, where classes of
-/// powers of two would give it a 256-byte one (see BENCHMARKS.md,
-/// seed/rss_per_parked_unit).
-const CLASSES: [usize; 6] = [88, 120, 152, 184, 216, 280];
-/// How many classes there are.
-const NUM_CLASSES: usize = CLASSES.len();
-/// Alignment of every class block (malloc's own minimum on 64-bit targets).
+/// The smallest block: an empty `async {}` task is 72 bytes.
+const MIN_CLASS: usize = 72;
+/// Bytes between one class and the next: a task wastes at most 7 bytes to
+/// its class (the task of BENCHMARKS.md's seed/rss_per_parked_unit,
+/// parked on a channel receive, is 152 bytes and takes a 152-byte block,
+/// where malloc would give it a 160-byte chunk).
+const CLASS_STEP: usize = 8;
+/// How many classes there are: 72, 80, ... 280.
+const NUM_CLASSES: usize = 27;
+/// The largest class.
+const MAX_CLASS: usize = MIN_CLASS + (NUM_CLASSES - 1) * CLASS_STEP;
+/// The largest alignment a class block serves. A layout aligned to 16
+/// takes a class whose size is a multiple of 16, whose blocks are all
+/// 16-aligned (spans are `SPAN`-aligned and blocks start at `SPAN_HEADER`).
 const ALIGN: usize = 16;
+/// Bytes in a span, which is also its alignment: a block's span is its
+/// address rounded down to a multiple of `SPAN`. Large, so that what an
+/// over-aligned allocation costs the allocator (glibc writes a chunk
+/// header in the page before the span: one more resident page) is spread
+/// over thousands of blocks; only the pages blocks were cut from are
+/// resident.
+const SPAN: usize = 1 << 20;
+/// Bytes of a span before its first block: its header, rounded up to a
+/// multiple of 16 (6,898 blocks of 152 bytes in a span, 16 bytes left).
+const SPAN_HEADER: usize = 64;
+/// Spans with no block handed out that a class keeps (so a class whose
+/// last task comes and goes does not allocate and free a span each time).
+const SPARE_SPANS: usize = 1;
 /// Free blocks a worker keeps per class before spilling a batch.
 const LOCAL_MAX: usize = 128;
 /// Blocks moved between a worker and the global queue at once (Go moves 32).
 const BATCH: usize = 32;
 /// Batches the global queue keeps per class while the runtime runs
 /// (4,096 x 32 = 131,072 blocks: a burst of 100,000 live tasks recycles its
-/// blocks instead of going through malloc, as Go keeps every dead G). At
-/// most 4,096 x 32 x 936 bytes (117 MiB) over all classes, held only while
-/// some worker of a runtime stays busy: see [`trim_idle`] for what stays
-/// once every worker has parked, and the runtime's last worker trims on
-/// exit. The lists are process-wide: an idle runtime's trim also thins
-/// what a busy runtime of the same process recycles.
+/// blocks instead of going back to the spans, as Go keeps every dead G).
+/// 20 MiB for the 152-byte class (a program uses a few classes; 594 MiB if
+/// all 27 filled), held only while some worker of a runtime stays busy:
+/// see [`trim_idle`] for what stays once every worker has parked, and the
+/// runtime's last worker trims on exit. The lists are process-wide: an
+/// idle runtime's trim also thins what a busy runtime of the same process
+/// recycles.
 const GLOBAL_MAX_BATCHES: usize = 4096;
-/// Batches per class [`trim_idle`] leaves (32 x 32 x 936 B = 936 KiB at
-/// most over all classes).
+/// Batches per class [`trim_idle`] leaves (32 x 32 x 152 B = 152 KiB for
+/// the 152-byte class).
 #[cfg(not(loom))]
 const GLOBAL_IDLE_BATCHES: usize = 32;
 
+/// The class of a layout, if it has one (never under loom, whose models
+/// see the allocator's calls only).
+#[inline]
 fn class_of(layout: Layout) -> Option<usize> {
     if cfg!(loom) || layout.align() > ALIGN {
         return None;
     }
-    CLASSES.iter().position(|&size| layout.size() <= size)
+    let size = if layout.align() > CLASS_STEP {
+        // A multiple of 16, so the class's blocks are 16-aligned.
+        layout
+            .size()
+            .next_multiple_of(ALIGN)
+            .max(MIN_CLASS + CLASS_STEP)
+    } else {
+        layout.size()
+    };
+    if size > MAX_CLASS {
+        return None;
+    }
+    Some(size.saturating_sub(MIN_CLASS).div_ceil(CLASS_STEP))
 }
 
-fn class_layout(class: usize) -> Layout {
-    // Every size is non-zero and far below `isize::MAX`; 16 is a power of
-    // two (a size need not be a multiple of the alignment).
-    Layout::from_size_align(CLASSES[class], ALIGN).expect("valid class layout")
+/// Bytes in a block of `class`.
+fn class_size(class: usize) -> usize {
+    MIN_CLASS + class * CLASS_STEP
+}
+
+fn span_layout() -> Layout {
+    // 1 MiB is a power of two and far below `isize::MAX`.
+    Layout::from_size_align(SPAN, SPAN).expect("valid span layout")
 }
 
 /// A free block, linked through its own first word.
 struct FreeBlock {
     next: *mut FreeBlock,
+}
+
+/// The header at the start of a span. Touched only under its class's lock.
+struct Span {
+    /// Blocks handed out and not given back: in tasks, or in free lists.
+    live: usize,
+    /// Blocks given back, linked through their first word.
+    free: *mut FreeBlock,
+    /// Offset of the first block never handed out.
+    bump: usize,
+    /// Neighbours in the class's list of spans with room.
+    prev: *mut Span,
+    next: *mut Span,
+    /// Whether the span is in that list.
+    listed: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Span>() <= SPAN_HEADER);
+const _: () = assert!(SPAN_HEADER.is_multiple_of(ALIGN));
+
+/// One class's spans. Those with room (a given-back block, or one never
+/// handed out) are listed; a full span is reachable only through its
+/// blocks, and is listed again when one of them comes back.
+struct Spans {
+    /// The first span with room.
+    head: *mut Span,
+    /// Spans with no block handed out (all listed).
+    empty: usize,
+}
+
+// SAFETY: the spans and their blocks are plain memory owned by the class,
+// touched only under its lock.
+unsafe impl Send for Spans {}
+
+static SPANS: [Mutex<Spans>; NUM_CLASSES] = [const {
+    Mutex::new(Spans {
+        head: ptr::null_mut(),
+        empty: 0,
+    })
+}; NUM_CLASSES];
+
+/// The spans of `class`, locked.
+fn spans(class: usize) -> MutexGuard<'static, Spans> {
+    // Nothing panics under the lock; a poisoned lock still holds
+    // consistent lists.
+    SPANS[class].lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Spans {
+    /// Hands out one block of `class`.
+    fn take(&mut self, class: usize) -> NonNull<FreeBlock> {
+        let size = class_size(class);
+        let span = if self.head.is_null() {
+            self.grow()
+        } else {
+            self.head
+        };
+        // SAFETY: a listed span is allocated, and its header is ours
+        // under the lock.
+        let s = unsafe { &mut *span };
+        let block = if s.free.is_null() {
+            // SAFETY: a listed span with no given-back block has room for
+            // one more block past `bump`, inside the span.
+            let block = unsafe { span.cast::<u8>().add(s.bump) }.cast::<FreeBlock>();
+            s.bump += size;
+            block
+        } else {
+            let block = s.free;
+            // SAFETY: a given-back block is free memory of this span, its
+            // first word written by `give_back`.
+            s.free = unsafe { (*block).next };
+            block
+        };
+        if s.live == 0 {
+            self.empty -= 1;
+        }
+        s.live += 1;
+        if s.free.is_null() && s.bump + size > SPAN {
+            // SAFETY: listed, under the lock.
+            unsafe { self.unlist(span) };
+        }
+        NonNull::new(block).expect("blocks are inside their span")
+    }
+
+    /// Hands out `n` blocks of `class`, linked.
+    fn take_list(&mut self, class: usize, n: usize) -> *mut FreeBlock {
+        let mut head = ptr::null_mut();
+        for _ in 0..n {
+            let block = self.take(class).as_ptr();
+            // SAFETY: a block just handed out, ours, at least a word large.
+            unsafe { block.write(FreeBlock { next: head }) };
+            head = block;
+        }
+        head
+    }
+
+    /// Allocates and lists a new span.
+    fn grow(&mut self) -> *mut Span {
+        let layout = span_layout();
+        // SAFETY: the layout has a non-zero size.
+        let span = unsafe { std::alloc::alloc(layout) }.cast::<Span>();
+        if span.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: fresh memory, aligned and large enough for the header.
+        unsafe {
+            span.write(Span {
+                live: 0,
+                free: ptr::null_mut(),
+                bump: SPAN_HEADER,
+                prev: ptr::null_mut(),
+                next: ptr::null_mut(),
+                listed: false,
+            });
+            self.list(span);
+        }
+        self.empty += 1;
+        span
+    }
+
+    /// Takes back every block of the list at `head`; frees a span whose
+    /// blocks are all back, beyond `SPARE_SPANS`.
+    ///
+    /// # Safety
+    /// Every block of the list was handed out by this class's spans, and
+    /// nobody uses it any more.
+    unsafe fn give_back(&mut self, mut head: *mut FreeBlock) {
+        while !head.is_null() {
+            let block = head;
+            // SAFETY: per the caller, a block of ours, its first word the
+            // list's link.
+            head = unsafe { (*block).next };
+            let span = block.map_addr(|a| a & !(SPAN - 1)).cast::<Span>();
+            // SAFETY: the block's span is allocated while it has a block
+            // handed out (this one); its header is ours under the lock.
+            let s = unsafe { &mut *span };
+            // SAFETY: the block is free memory of this span.
+            unsafe { block.write(FreeBlock { next: s.free }) };
+            s.free = block;
+            s.live -= 1;
+            if !s.listed {
+                // SAFETY: not listed, under the lock.
+                unsafe { self.list(span) };
+            }
+            if s.live == 0 {
+                if self.empty < SPARE_SPANS {
+                    self.empty += 1;
+                } else {
+                    // SAFETY: listed, under the lock; no block of the span
+                    // is handed out, so nothing points into it any more.
+                    unsafe {
+                        self.unlist(span);
+                        std::alloc::dealloc(span.cast(), span_layout());
+                    }
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// `span` is allocated and not listed; under the lock.
+    unsafe fn list(&mut self, span: *mut Span) {
+        // SAFETY: per the caller; the head, if any, is a listed span.
+        unsafe {
+            (*span).prev = ptr::null_mut();
+            (*span).next = self.head;
+            (*span).listed = true;
+            if !self.head.is_null() {
+                (*self.head).prev = span;
+            }
+        }
+        self.head = span;
+    }
+
+    /// # Safety
+    /// `span` is listed; under the lock.
+    unsafe fn unlist(&mut self, span: *mut Span) {
+        // SAFETY: per the caller; its neighbours are listed spans.
+        unsafe {
+            let (prev, next) = ((*span).prev, (*span).next);
+            if prev.is_null() {
+                self.head = next;
+            } else {
+                (*prev).next = next;
+            }
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+            (*span).listed = false;
+        }
+    }
 }
 
 /// A list of `len` free blocks.
@@ -116,22 +354,30 @@ pub(crate) fn enable_thread_cache() {
 }
 
 impl LocalCache {
-    fn pop(&self, class: usize) -> Option<NonNull<u8>> {
+    fn pop(&self, class: usize) -> NonNull<u8> {
         if self.heads[class].get().is_null() {
-            let batch = GLOBAL[class].batches.pop()?;
-            GLOBAL[class]
-                .count
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            self.heads[class].set(batch.head.as_ptr());
-            self.lens[class].set(batch.len);
+            match GLOBAL[class].batches.pop() {
+                Some(batch) => {
+                    GLOBAL[class]
+                        .count
+                        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    self.heads[class].set(batch.head.as_ptr());
+                    self.lens[class].set(batch.len);
+                }
+                None => {
+                    self.heads[class].set(spans(class).take_list(class, BATCH));
+                    self.lens[class].set(BATCH);
+                }
+            }
         }
         let head = self.heads[class].get();
-        // SAFETY: a non-null head is a free block this thread owns; its
-        // first word was written by `push` (or by the batch it came in).
+        // SAFETY: the list is not empty (refilled above): its head is a
+        // free block this thread owns, its first word written by `push`,
+        // by the batch it came in, or by `take_list`.
         let next = unsafe { (*head).next };
         self.heads[class].set(next);
         self.lens[class].set(self.lens[class].get() - 1);
-        NonNull::new(head.cast())
+        NonNull::new(head.cast()).expect("a non-empty list")
     }
 
     /// # Safety
@@ -152,7 +398,8 @@ impl LocalCache {
         }
     }
 
-    /// Moves `BATCH` blocks to the global queue, or frees them if it is full.
+    /// Moves `BATCH` blocks to the global queue, or back to their spans if
+    /// it is full.
     fn spill(&self, class: usize) {
         let head = self.heads[class].get();
         let mut tail = head;
@@ -172,43 +419,36 @@ impl LocalCache {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             global.batches.push(Batch { head, len: BATCH });
         } else {
-            // SAFETY: the batch's blocks are ours, allocated with the class layout.
-            unsafe { free_list(head.as_ptr(), class_layout(class)) };
+            // SAFETY: the batch's blocks are ours, of this class.
+            unsafe { spans(class).give_back(head.as_ptr()) };
         }
     }
 }
 
 impl Drop for LocalCache {
     fn drop(&mut self) {
-        for class in 0..CLASSES.len() {
-            // SAFETY: the thread is exiting; its lists are ours.
-            unsafe { free_list(self.heads[class].get(), class_layout(class)) };
+        for class in 0..NUM_CLASSES {
+            let head = self.heads[class].replace(ptr::null_mut());
+            if !head.is_null() {
+                // SAFETY: the thread is exiting; its lists are ours, of
+                // their classes.
+                unsafe { spans(class).give_back(head) };
+            }
         }
     }
 }
 
-/// # Safety
-/// `head` starts a list of free blocks that all have `layout` and are ours.
-unsafe fn free_list(mut head: *mut FreeBlock, layout: Layout) {
-    while !head.is_null() {
-        // SAFETY: per the caller.
-        let next = unsafe { (*head).next };
-        // SAFETY: the block was allocated with `layout` and is unused.
-        unsafe { std::alloc::dealloc(head.cast(), layout) };
-        head = next;
-    }
-}
-
-/// Batches [`trim_idle`] frees per call (at most 1,024 blocks: tens of
-/// microseconds), so a worker that trims is never long away from the
+/// Batches [`trim_idle`] gives back per call (at most 1,024 blocks: tens
+/// of microseconds), so a worker that trims is never long away from the
 /// reactor or from being woken.
 #[cfg(not(loom))]
 pub(crate) const TRIM_CHUNK: usize = 32;
 
-/// Gives the global free lists back to the allocator towards
-/// `GLOBAL_IDLE_BATCHES` per class: at most `max_batches` batches, one at a
-/// time while `go_on()` says so. Returns `true` if there is more to give
-/// back. Idle workers call it a chunk at a time, pausing in between (Go's
+/// Gives the global free lists back to their spans towards
+/// `GLOBAL_IDLE_BATCHES` per class (a span whose blocks are all back goes
+/// back to the allocator): at most `max_batches` batches, one at a time
+/// while `go_on()` says so. Returns `true` if there is more to give back.
+/// Idle workers call it a chunk at a time, pausing in between (Go's
 /// scavenger, in its simplest form), so a runtime that went idle after a
 /// burst keeps what the old fixed cap kept, while a busy one recycles up
 /// to `GLOBAL_MAX_BATCHES`.
@@ -233,9 +473,8 @@ fn trim(lists: &[Global; NUM_CLASSES], max_batches: usize, go_on: impl Fn() -> b
             global
                 .count
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            // SAFETY: a popped batch's blocks are ours, allocated with the
-            // class layout.
-            unsafe { free_list(batch.head.as_ptr(), class_layout(class)) };
+            // SAFETY: a popped batch's blocks are ours, of this class.
+            unsafe { spans(class).give_back(batch.head.as_ptr()) };
             freed += 1;
         }
     }
@@ -244,22 +483,16 @@ fn trim(lists: &[Global; NUM_CLASSES], max_batches: usize, go_on: impl Fn() -> b
 
 /// Allocates memory for a task.
 pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
-    let layout = match class_of(layout) {
-        Some(class) => {
-            let cached = LOCAL
-                .try_with(|l| if l.enabled.get() { l.pop(class) } else { None })
-                .ok()
-                .flatten();
-            if let Some(block) = cached {
-                return block;
-            }
-            class_layout(class)
-        }
-        None => layout,
+    let Some(class) = class_of(layout) else {
+        // SAFETY: task layouts have non-zero size (the header alone is 56 bytes).
+        let ptr = unsafe { std::alloc::alloc(layout) };
+        return NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
     };
-    // SAFETY: task layouts have non-zero size (the header alone is 48 bytes).
-    let ptr = unsafe { std::alloc::alloc(layout) };
-    NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+    LOCAL
+        .try_with(|l| l.enabled.get().then(|| l.pop(class)))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| spans(class).take(class).cast())
 }
 
 /// Frees memory that `allocate(layout)` returned.
@@ -267,26 +500,32 @@ pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
 /// # Safety
 /// `ptr` came from `allocate` with the same `layout` and is no longer used.
 pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
-    match class_of(layout) {
-        Some(class) => {
-            let kept = LOCAL
-                .try_with(|l| {
-                    if l.enabled.get() {
-                        // SAFETY: per our caller, the block is ours and of this class.
-                        unsafe { l.push(class, ptr) };
-                        true
-                    } else {
-                        false
-                    }
-                })
-                .unwrap_or(false);
-            if !kept {
-                // SAFETY: class blocks are allocated with the class layout.
-                unsafe { std::alloc::dealloc(ptr.as_ptr(), class_layout(class)) };
-            }
-        }
+    let Some(class) = class_of(layout) else {
         // SAFETY: allocated with `layout` itself.
-        None => unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) },
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) };
+        return;
+    };
+    let kept = LOCAL
+        .try_with(|l| {
+            if l.enabled.get() {
+                // SAFETY: per our caller, the block is ours and of this class.
+                unsafe { l.push(class, ptr) };
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false);
+    if !kept {
+        let block = ptr.as_ptr().cast::<FreeBlock>();
+        // SAFETY: per our caller, a block of this class's spans, unused; a
+        // list of one once its link is written.
+        unsafe {
+            block.write(FreeBlock {
+                next: ptr::null_mut(),
+            });
+            spans(class).give_back(block);
+        }
     }
 }
 
@@ -296,15 +535,86 @@ mod tests {
 
     #[test]
     fn classes_cover_small_layouts_only() {
-        assert_eq!(class_of(Layout::from_size_align(48, 8).unwrap()), Some(0));
-        assert_eq!(class_of(Layout::from_size_align(88, 8).unwrap()), Some(0));
-        assert_eq!(class_of(Layout::from_size_align(89, 8).unwrap()), Some(1));
-        assert_eq!(class_of(Layout::from_size_align(184, 8).unwrap()), Some(3));
-        assert_eq!(class_of(Layout::from_size_align(185, 8).unwrap()), Some(4));
-        assert_eq!(class_of(Layout::from_size_align(272, 16).unwrap()), Some(5));
-        assert_eq!(class_of(Layout::from_size_align(280, 8).unwrap()), Some(5));
-        assert_eq!(class_of(Layout::from_size_align(281, 8).unwrap()), None);
-        assert_eq!(class_of(Layout::from_size_align(64, 32).unwrap()), None);
+        let class = |size, align| class_of(Layout::from_size_align(size, align).unwrap());
+        assert_eq!(class(48, 8), Some(0));
+        assert_eq!(class(72, 8), Some(0));
+        assert_eq!(class(73, 8), Some(1));
+        assert_eq!(class(80, 8), Some(1));
+        assert_eq!(class(152, 8), Some(10));
+        assert_eq!(class(153, 8), Some(11));
+        assert_eq!(class(280, 8), Some(NUM_CLASSES - 1));
+        assert_eq!(class(281, 8), None);
+        assert_eq!(class(64, 32), None);
+        // 16-aligned layouts take classes whose size is a multiple of 16.
+        assert_eq!(class(48, 16), Some(1));
+        assert_eq!(class(152, 16), Some(11));
+        assert_eq!(class(272, 16), Some(25));
+        assert_eq!(class(273, 16), None);
+        for c in 0..NUM_CLASSES {
+            assert_eq!(class(class_size(c), 8), Some(c));
+        }
+    }
+
+    #[test]
+    fn blocks_of_a_16_aligned_class_are_16_aligned() {
+        let class = class_of(Layout::from_size_align(100, 16).unwrap()).unwrap();
+        assert_eq!(class_size(class), 112);
+        let mut spans = spans(class);
+        let head = spans.take_list(class, 1000);
+        let mut block = head;
+        while !block.is_null() {
+            assert_eq!(block.addr() % 16, 0);
+            // SAFETY: a block of the list just taken, its link written.
+            block = unsafe { (*block).next };
+        }
+        // SAFETY: taken from these spans, unused.
+        unsafe { spans.give_back(head) };
+    }
+
+    #[test]
+    fn spans_are_cut_in_order_and_freed_once_every_block_is_back() {
+        // Spans of the test's own, for a class no task of these tests has.
+        let class = NUM_CLASSES - 2;
+        let mut spans = Spans {
+            head: ptr::null_mut(),
+            empty: 0,
+        };
+        let per_span = (SPAN - SPAN_HEADER) / class_size(class);
+        let head = spans.take_list(class, 3 * per_span);
+        let mut seen = std::collections::HashSet::new();
+        let mut block = head;
+        while !block.is_null() {
+            let span = block.addr() & !(SPAN - 1);
+            let offset = block.addr() - span;
+            assert!(offset >= SPAN_HEADER && offset + class_size(class) <= SPAN);
+            assert_eq!((offset - SPAN_HEADER) % class_size(class), 0);
+            assert!(seen.insert(block.addr()), "a block handed out twice");
+            // SAFETY: a block of the list just taken, its link written.
+            block = unsafe { (*block).next };
+        }
+        // Three full spans: none has room, so none is listed.
+        assert!(spans.head.is_null());
+        // SAFETY: taken from these spans, unused.
+        unsafe { spans.give_back(head) };
+        // All back: one span stays, empty and listed; the others are freed.
+        assert_eq!(spans.empty, SPARE_SPANS);
+        assert!(!spans.head.is_null());
+        // SAFETY: the listed span, under our exclusive borrow.
+        let kept = unsafe { &*spans.head };
+        assert!(kept.next.is_null() && kept.live == 0);
+        // Its blocks are handed out again before the span's uncut space.
+        let again = spans.take(class);
+        assert!(seen.contains(&again.as_ptr().addr()));
+        // SAFETY: ours; then the last span goes back to the allocator.
+        unsafe {
+            again.as_ptr().write(FreeBlock {
+                next: ptr::null_mut(),
+            });
+            spans.give_back(again.as_ptr());
+            let span = spans.head;
+            spans.unlist(span);
+            std::alloc::dealloc(span.cast(), span_layout());
+        }
     }
 
     #[test]
@@ -316,9 +626,7 @@ mod tests {
         let class = NUM_CLASSES - 1;
         let filled = GLOBAL_IDLE_BATCHES + 8;
         for _ in 0..filled {
-            // SAFETY: the class layout has a non-zero size.
-            let block = unsafe { std::alloc::alloc(class_layout(class)) }.cast::<FreeBlock>();
-            let head = NonNull::new(block).expect("allocation");
+            let head = spans(class).take(class);
             // SAFETY: a fresh block, ours, at least a word large.
             unsafe {
                 head.as_ptr().write(FreeBlock {
@@ -342,10 +650,10 @@ mod tests {
         assert!(!trim(&lists, usize::MAX, || true), "nothing more");
         assert_eq!(count(), GLOBAL_IDLE_BATCHES);
         assert!(!trim(&lists, usize::MAX, || true));
-        // What the trim leaves goes back to the allocator here.
+        // What the trim leaves goes back to the spans here.
         while let Some(batch) = lists[class].batches.pop() {
-            // SAFETY: ours, allocated with the class layout.
-            unsafe { free_list(batch.head.as_ptr(), class_layout(class)) };
+            // SAFETY: ours, of this class.
+            unsafe { spans(class).give_back(batch.head.as_ptr()) };
         }
     }
 
@@ -362,8 +670,17 @@ mod tests {
             .worker_threads(2)
             .build()
             .unwrap();
-        // A 216-byte task: class 216, which no other test of this crate uses.
-        let layout_class = class_of(Layout::from_size_align(216, 8).unwrap()).unwrap();
+        // A task whose future holds 128 bytes: its class (200 bytes), which
+        // no other test of this crate uses.
+        let task = |i: u64| {
+            let pad = [i; 16];
+            async move { pad.iter().sum::<u64>() }
+        };
+        fn class_of_task<F: std::future::Future>(_: &F) -> usize {
+            let size = crate::task::task_size::<F, crate::scheduler::Scheduler>();
+            class_of(Layout::from_size_align(size, 8).unwrap()).unwrap()
+        }
+        let layout_class = class_of_task(&task(0));
         let count = move || {
             GLOBAL[layout_class]
                 .count
@@ -372,12 +689,7 @@ mod tests {
         // Spawned and joined on the workers (a thread that is not a worker
         // uses the allocator directly).
         let burst = rt.spawn(async move {
-            let handles: Vec<_> = (0..20_000u64)
-                .map(|i| {
-                    let pad = [i; 16];
-                    crate::spawn(async move { pad.iter().sum::<u64>() })
-                })
-                .collect();
+            let handles: Vec<_> = (0..20_000u64).map(|i| crate::spawn(task(i))).collect();
             for (i, h) in handles.into_iter().enumerate() {
                 assert_eq!(h.await.unwrap(), 16 * i as u64);
             }

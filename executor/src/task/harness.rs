@@ -311,12 +311,11 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
         header.join_waker.with(|w| {
             // SAFETY: JOIN_WAKER was set when we completed, so the
             // JoinHandle only reads the slot.
-            if let Some(w) = unsafe { &*w } {
-                // The joiner's waker is foreign code (any executor's); a
-                // panic in it must not unwind through the worker.
-                if catch_unwind(AssertUnwindSafe(|| w.wake_by_ref())).is_err() {
-                    tracing::error!(target: "gort::task", task_id = header.id.0, "the joiner's waker panicked");
-                }
+            let w = unsafe { &*w };
+            // The joiner's waker may be foreign code (any executor's); a
+            // panic in it must not unwind through the worker.
+            if catch_unwind(AssertUnwindSafe(|| w.wake_by_ref())).is_err() {
+                tracing::error!(target: "gort::task", task_id = header.id.0, "the joiner's waker panicked");
             }
         });
         // Hand the slot back. The joiner's waker must not live as long as
@@ -492,7 +491,7 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
         // The slot is the task side's; reading it is allowed.
         let same = header.join_waker.with(|w| {
             // SAFETY: while JOIN_WAKER is set nobody writes the slot.
-            unsafe { (*w).as_ref().is_some_and(|w| w.will_wake(waker)) }
+            unsafe { (*w).will_wake(waker) }
         });
         if same {
             return false;
@@ -504,7 +503,7 @@ fn can_read_output(header: &Header, waker: &Waker) -> bool {
     // The slot is ours (JOIN_WAKER clear, not COMPLETE).
     header.join_waker.with_mut(|w| {
         // SAFETY: JOIN_WAKER is clear, so only the JoinHandle touches the slot.
-        unsafe { *w = Some(waker.clone()) }
+        unsafe { (*w).set(waker) }
     });
     header.state.set_join_waker().is_err()
 }

@@ -2,7 +2,7 @@
 //! at offset 0 of the single allocation, so a `NonNull<Header>` is a
 //! type-erased task.
 //!
-//! Layout of one allocation (`Cell<F, S>`, `#[repr(C)]`), 80 bytes for an
+//! Layout of one allocation (`Cell<F, S>`, `#[repr(C)]`), 72 bytes for an
 //! empty `async {}` on 64-bit targets:
 //!
 //! | field            | bytes | who touches it                                   |
@@ -13,19 +13,19 @@
 //! | `spawn_site`     | 8     | read-only after creation                         |
 //! | `wait`           | 8     | written by the poller, read by the dump          |
 //! | `registry_slot`  | 8     | the poller only (it holds `RUNNING`)             |
-//! | `join_waker`     | 16    | `JoinHandle` unless `JOIN_WAKER`, then the task  |
+//! | `join_waker`     | 8     | `JoinHandle` unless `JOIN_WAKER`, then the task  |
 //! | scheduler `S`    | 8     | read-only after creation                         |
 //! | stage (a union)  | >= 8  | the future while not `COMPLETE`, then the output |
 
 use std::panic::Location;
 use std::ptr::NonNull;
-use std::task::Waker;
 
 use gort_coop::WaitReason;
 
 use super::harness::Vtable;
 use super::registry::Slot;
 use super::state::State;
+use super::waker::JoinWaker;
 use super::Id;
 use crate::loom::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::loom::UnsafeCell;
@@ -50,9 +50,10 @@ pub(crate) struct Header {
     /// null while unregistered. Written only by the poller at the first
     /// poll; read by the poller at completion.
     pub(crate) registry_slot: UnsafeCell<*const Slot>,
-    /// The `JoinHandle`'s waker. Owned by the `JoinHandle` while
-    /// `JOIN_WAKER` is clear and by the task side while it is set.
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    /// The `JoinHandle`'s waker, in one word (see [`JoinWaker`]). Owned
+    /// by the `JoinHandle` while `JOIN_WAKER` is clear and by the task side
+    /// while it is set.
+    pub(crate) join_waker: UnsafeCell<JoinWaker>,
 }
 
 // SAFETY: every field is either immutable after creation, atomic, or an
@@ -71,7 +72,7 @@ impl Header {
             spawn_site,
             wait: AtomicU64::new(0),
             registry_slot: UnsafeCell::new(std::ptr::null()),
-            join_waker: UnsafeCell::new(None),
+            join_waker: UnsafeCell::new(JoinWaker::new()),
         }
     }
 }

@@ -80,3 +80,89 @@ pub(crate) fn waker_ref<'a>(task: TaskRef) -> WakerRef<'a> {
         _task: PhantomData,
     }
 }
+
+/// The low bit of a [`JoinWaker`] that holds a boxed waker (task headers
+/// and boxes are 8-aligned, so the bit is free).
+const BOXED: usize = 1;
+
+/// The `JoinHandle`'s waker in one word, where a `Waker` takes two: null
+/// for none; the header of a gort task, for that task's waker (a task
+/// awaiting another, the common case), owning the reference the waker
+/// counted; or, with the low bit set, a boxed waker of any other kind
+/// (`block_on`'s, another executor's). Who may touch it is told by the
+/// state word's `JOIN_WAKER` bit (see `state.rs`).
+pub(crate) struct JoinWaker(*mut ());
+
+impl JoinWaker {
+    pub(crate) const fn new() -> Self {
+        JoinWaker(std::ptr::null_mut())
+    }
+
+    /// Holds a clone of `waker` (the one held before is dropped).
+    pub(crate) fn set(&mut self, waker: &Waker) {
+        let word = if std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+            // The clone counts a reference, which the word now owns.
+            let clone = ManuallyDrop::new(waker.clone());
+            clone.data() as *mut ()
+        } else {
+            let boxed = Box::into_raw(Box::new(waker.clone()));
+            boxed.cast::<()>().map_addr(|a| a | BOXED)
+        };
+        drop(self.take());
+        self.0 = word;
+    }
+
+    /// The boxed waker, if the word holds one.
+    fn boxed(&self) -> Option<*mut Waker> {
+        (self.0.addr() & BOXED != 0).then(|| self.0.map_addr(|a| a & !BOXED).cast::<Waker>())
+    }
+
+    /// Takes the waker out, leaving none.
+    pub(crate) fn take(&mut self) -> Option<Waker> {
+        let word = std::mem::replace(self, JoinWaker::new());
+        let word = ManuallyDrop::new(word);
+        if word.0.is_null() {
+            return None;
+        }
+        if let Some(boxed) = word.boxed() {
+            // SAFETY: a tagged word came from `Box::into_raw` in `set` and
+            // is owned by this word alone, which is now empty.
+            return Some(*unsafe { Box::from_raw(boxed) });
+        }
+        // SAFETY: an untagged word is a task's header and owns the
+        // reference of a waker of `WAKER_VTABLE`, which this waker now counts.
+        Some(unsafe { Waker::from_raw(RawWaker::new(word.0, &WAKER_VTABLE)) })
+    }
+
+    /// Wakes the waker held, if any, keeping it.
+    pub(crate) fn wake_by_ref(&self) {
+        if self.0.is_null() {
+            return;
+        }
+        match self.boxed() {
+            // SAFETY: the box is live while the word holds it.
+            Some(boxed) => unsafe { (*boxed).wake_by_ref() },
+            // SAFETY: the word owns a reference to the task, so it is live.
+            None => unsafe { wake_by_ref(self.0) },
+        }
+    }
+
+    /// Whether the waker held would wake the same task as `waker`
+    /// (`Waker::will_wake`); `false` if none is held.
+    pub(crate) fn will_wake(&self, waker: &Waker) -> bool {
+        if self.0.is_null() {
+            return false;
+        }
+        match self.boxed() {
+            // SAFETY: the box is live while the word holds it.
+            Some(boxed) => unsafe { (*boxed).will_wake(waker) },
+            None => std::ptr::eq(waker.vtable(), &WAKER_VTABLE) && waker.data() == self.0,
+        }
+    }
+}
+
+impl Drop for JoinWaker {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
