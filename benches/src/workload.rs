@@ -71,7 +71,7 @@ pub fn suites(quick: bool) -> Vec<Suite> {
 }
 
 /// The `versus --child <row> <column> <k> <workers> [--quick]` process
-/// of a [`fresh`](crate::suite::fresh) cell: builds the runtimes, runs
+/// of a [`fresh`] cell: builds the runtimes, runs
 /// the row's cell once (discarded), then `k` times, and returns
 /// `ns=<mean>` of those `k`.
 pub fn child(args: &[String]) -> Result<String, String> {
