@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use crate::runtime::Handle;
 use crate::scheduler::Scheduler;
 
-thread_local! {
+crate::loom::thread_local_const! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 

@@ -105,9 +105,9 @@ impl Idle {
     }
 
     /// Rule 4. Records `worker` as parked. Returns `true` if it was the
-    /// last searcher (reported in the park trace event; the loom model
-    /// checks it). The caller re-checks all queues before sleeping whatever
-    /// it returns (every parking worker does, see `Held::park` in worker.rs).
+    /// last searcher (reported in the park trace event). The caller
+    /// re-checks all queues before sleeping whatever it returns (every
+    /// parking worker does, see `Held::park` in worker.rs).
     pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
         let mut sleepers = lock(&self.sleepers);
         let dec = UNPARKED_ONE + is_searching as usize;

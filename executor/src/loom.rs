@@ -2,9 +2,11 @@
 //!
 //! Code in this crate imports atomics, `Arc`, `Mutex` and `UnsafeCell` from
 //! here, never from `std` directly, so that `RUSTFLAGS="--cfg loom"` swaps every
-//! one of them for loom's checked versions. `UnsafeCell` exposes loom's
-//! closure API (`with`, `with_mut`) in both builds so that every access to a
-//! cell is visible to the model checker.
+//! one of them for loom's checked versions (the metrics counters excepted:
+//! `processor::Counter` is std's atomic in both builds). `UnsafeCell` exposes
+//! loom's closure API (`with`, `with_mut`) in both builds so that every access
+//! to a cell is visible to the model checker. The thread-locals that name a
+//! thread's worker and runtime are declared through `thread_local_const!`.
 
 #[cfg(loom)]
 pub(crate) use loom::{
@@ -15,6 +17,25 @@ pub(crate) use loom::{
 /// The models' threads (`src/tests/`).
 #[cfg(all(loom, test))]
 pub(crate) use loom::thread;
+
+/// `thread_local!` with a `const` initializer, for the thread-locals that
+/// say which worker and which runtime a thread is in. loom runs every
+/// thread of a model on one OS thread, so under loom these are loom's, one
+/// per modelled thread (loom's macro takes no `const` block); otherwise the
+/// declaration is std's, token for token.
+#[cfg(loom)]
+macro_rules! thread_local_const {
+    ($(#[$attr:meta])* static $name:ident: $t:ty = const { $($init:tt)* };) => {
+        loom::thread_local! { $(#[$attr])* static $name: $t = { $($init)* }; }
+    };
+}
+#[cfg(not(loom))]
+macro_rules! thread_local_const {
+    ($(#[$attr:meta])* static $name:ident: $t:ty = const { $($init:tt)* };) => {
+        std::thread_local! { $(#[$attr])* static $name: $t = const { $($init)* }; }
+    };
+}
+pub(crate) use thread_local_const;
 
 #[cfg(not(loom))]
 pub(crate) use self::std_impl::*;

@@ -11,9 +11,12 @@
 //! [`Turn::run`] sets and clears the flag and returns whether the turn woke
 //! any task.
 //!
-//! Under loom and miri there is no reactor (loom cannot model it; under
-//! miri its process-lifetime thread would outlive every test): [`try_turn`]
-//! never grants a turn and the rest does nothing.
+//! Under miri there is no reactor (its process-lifetime thread would
+//! outlive every test): [`try_turn`] never grants a turn and the rest does
+//! nothing. Under loom, which cannot model epoll, a stand-in takes its
+//! place (`model`, below): a turn lock, a wake flag and a list of ready
+//! wakers that a model fills in place of I/O events; a model that does
+//! not switch it on gets no turn, as under miri.
 
 use std::time::Duration;
 
@@ -27,6 +30,8 @@ use crate::worker::Worker;
 pub(crate) struct Turn {
     #[cfg(not(any(loom, miri)))]
     driver: Driver<'static>,
+    #[cfg(loom)]
+    _turn: model::Held,
 }
 
 /// Takes the right to turn the reactor, unless another thread holds it.
@@ -35,7 +40,11 @@ pub(crate) fn try_turn() -> Option<Turn> {
     {
         Reactor::get().try_drive().map(|driver| Turn { driver })
     }
-    #[cfg(any(loom, miri))]
+    #[cfg(loom)]
+    {
+        model::REACTOR.try_turn().map(|_turn| Turn { _turn })
+    }
+    #[cfg(all(miri, not(loom)))]
     {
         None
     }
@@ -60,7 +69,17 @@ impl Turn {
             worker.driving.set(false);
             worker.driving_woke.get()
         }
-        #[cfg(any(loom, miri))]
+        #[cfg(loom)]
+        {
+            worker.driving.set(true);
+            worker.driving_woke.set(false);
+            for waker in model::REACTOR.turn(timeout) {
+                waker.wake();
+            }
+            worker.driving.set(false);
+            worker.driving_woke.get()
+        }
+        #[cfg(all(miri, not(loom)))]
         {
             let _ = (worker, timeout);
             false
@@ -92,6 +111,8 @@ pub(crate) fn fire_timers(worker: &Worker) -> bool {
 pub(crate) fn wake() {
     #[cfg(not(any(loom, miri)))]
     Reactor::get().wake();
+    #[cfg(loom)]
+    model::REACTOR.wake();
 }
 
 /// A runtime started: from now on its idle workers turn the reactor.
@@ -143,5 +164,101 @@ pub(crate) fn io_registrations() -> usize {
     #[cfg(any(loom, miri))]
     {
         0
+    }
+}
+
+/// The reactor's stand-in under loom: what the scheduler sees of the
+/// reactor, and nothing else. One thread at a time holds the turn (the
+/// reactor's poll lock); a blocking turn waits until a model delivers an
+/// event ([`Reactor::ready`], a waker the turn wakes, as an I/O event
+/// would) or until [`wake`](super::wake); a wake that finds no blocking
+/// turn makes the next turn return at once, as the reactor's does. No
+/// timers: `fire_timers` wakes nothing. One per loom execution (a loom
+/// `lazy_static`).
+#[cfg(loom)]
+pub(crate) mod model {
+    use std::task::Waker;
+    use std::time::Duration;
+
+    use crate::loom::atomic::{AtomicBool, Ordering::*};
+    use crate::loom::{lock, Condvar, Mutex};
+
+    pub(crate) struct Reactor {
+        /// Switched on by a model that uses the reactor; until then no turn
+        /// is granted. A std atomic: written before the worker threads
+        /// start, it needs no modelling.
+        on: std::sync::atomic::AtomicBool,
+        /// The right to turn.
+        turning: AtomicBool,
+        events: Mutex<Events>,
+        /// A blocking turn waits here.
+        ready_cv: Condvar,
+    }
+
+    struct Events {
+        /// A wake not yet seen by a turn.
+        woken: bool,
+        /// Wakers of "I/O events" not yet taken by a turn.
+        ready: Vec<Waker>,
+    }
+
+    /// The turn, held: dropping it lets the next thread turn.
+    pub(crate) struct Held(());
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            REACTOR.turning.store(false, Release);
+        }
+    }
+
+    loom::lazy_static! {
+        pub(crate) static ref REACTOR: Reactor = Reactor {
+            on: std::sync::atomic::AtomicBool::new(false),
+            turning: AtomicBool::new(false),
+            events: Mutex::new(Events { woken: false, ready: Vec::new() }),
+            ready_cv: Condvar::new(),
+        };
+    }
+
+    impl Reactor {
+        /// From now on idle workers turn the stand-in. Call before the
+        /// worker threads start.
+        #[cfg(test)]
+        pub(crate) fn switch_on(&self) {
+            self.on.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+
+        /// An I/O event for `waker`: the next turn wakes it.
+        #[cfg(test)]
+        pub(crate) fn ready(&self, waker: Waker) {
+            lock(&self.events).ready.push(waker);
+            self.ready_cv.notify_one();
+        }
+
+        pub(super) fn try_turn(&self) -> Option<Held> {
+            if !self.on.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
+            self.turning
+                .compare_exchange(false, true, Acquire, Relaxed)
+                .ok()
+                .map(|_| Held(()))
+        }
+
+        /// One turn: the wakers of the events ready, waiting for one or a
+        /// wake if `timeout` is `None` (any other timeout: not waiting).
+        pub(super) fn turn(&self, timeout: Option<Duration>) -> Vec<Waker> {
+            let mut events = lock(&self.events);
+            while timeout.is_none() && !events.woken && events.ready.is_empty() {
+                events = self.ready_cv.wait(events).unwrap();
+            }
+            events.woken = false;
+            std::mem::take(&mut events.ready)
+        }
+
+        pub(super) fn wake(&self) {
+            lock(&self.events).woken = true;
+            self.ready_cv.notify_one();
+        }
     }
 }

@@ -42,9 +42,9 @@ pub(crate) struct ProcessorShared {
     /// Where this processor's worker sleeps.
     pub(crate) parker: Parker,
     /// Tasks spawned from this processor; written only by its worker.
-    pub(crate) spawned: AtomicU64,
+    pub(crate) spawned: Counter,
     /// Tasks completed on this processor; written only by its worker.
-    pub(crate) completed: AtomicU64,
+    pub(crate) completed: Counter,
     /// Whether its worker is inside a poll, and since which tick: what
     /// sysmon watches and retakes (see [`PollState`]). Also its poll count.
     pub(crate) poll: PollState,
@@ -52,27 +52,34 @@ pub(crate) struct ProcessorShared {
     pub(crate) counters: WorkerCounters,
 }
 
+/// A metrics counter: std's atomic in every build, loom's never. Counters
+/// only count (`Relaxed`; no other memory is published through them), so
+/// loom has nothing to check in them, and as loom atomics every access
+/// would be one more point where loom may switch threads in the models of
+/// the scheduler (`tests/loom_scheduler.rs`), multiplying their executions.
+pub(crate) type Counter = std::sync::atomic::AtomicU64;
+
 /// Per-processor counters for `RuntimeMetrics`, each written only by the
 /// processor's worker (a load and a store, no read-modify-write) and read
 /// by anyone. The poll count lives in [`PollState`].
 #[derive(Default)]
 pub(crate) struct WorkerCounters {
     /// Successful steal operations (a batch from a ring, or a LIFO slot).
-    pub(crate) steals: AtomicU64,
+    pub(crate) steals: Counter,
     /// Times the worker parked.
-    pub(crate) parks: AtomicU64,
+    pub(crate) parks: Counter,
     /// Tasks run from the LIFO slot.
-    pub(crate) lifo_hits: AtomicU64,
+    pub(crate) lifo_hits: Counter,
     /// Polls that ended because the cooperative budget was spent.
-    pub(crate) forced_yields: AtomicU64,
+    pub(crate) forced_yields: Counter,
     /// Nanoseconds the worker spent unparked, up to its last park.
-    pub(crate) busy_ns: AtomicU64,
+    pub(crate) busy_ns: Counter,
 }
 
 impl WorkerCounters {
     /// Owner-only: adds `n` to `counter`.
     #[inline]
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+    pub(crate) fn add(counter: &Counter, n: u64) {
         counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
     }
 }
@@ -86,8 +93,8 @@ impl ProcessorShared {
                 lifo: LifoSlot::new(),
                 registry: Registry::new(),
                 parker: Parker::new(),
-                spawned: AtomicU64::new(0),
-                completed: AtomicU64::new(0),
+                spawned: Counter::new(0),
+                completed: Counter::new(0),
                 poll: PollState::new(),
                 counters: WorkerCounters::default(),
             },
@@ -297,10 +304,12 @@ impl Processors {
     }
 }
 
-/// Scheduler handles a processor clones at once when its cache is empty.
-const HANDLE_REFILL: usize = 64;
+/// Scheduler handles a processor clones at once when its cache is empty
+/// (under loom 1: each clone of loom's `Arc` is a point where loom may
+/// switch threads).
+const HANDLE_REFILL: usize = if cfg!(loom) { 1 } else { 64 };
 /// Most handles a processor caches; beyond, it drops half in one go.
-const HANDLE_CACHE_MAX: usize = 512;
+const HANDLE_CACHE_MAX: usize = if cfg!(loom) { 2 } else { 512 };
 
 /// The owner's part of a processor: the ring's owner end and the state
 /// only the processor's current worker touches, all plain fields. One

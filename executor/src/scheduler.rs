@@ -20,10 +20,10 @@ use crate::blocking::BlockingPool;
 use crate::deadlock::{Deadlock, OnDeadlock};
 use crate::idle::Idle;
 use crate::injector::Injector;
-use crate::loom::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::loom::{lock, Arc, Condvar, Mutex};
 use crate::pad::CachePadded;
-use crate::processor::{Processor, Processors, WorkerCounters};
+use crate::processor::{Counter, Processor, Processors, WorkerCounters};
 use crate::runtime::UnhandledPanic;
 use crate::sysmon::Sysmon;
 use crate::task::{self, Id, JoinHandle, Notified, Schedule, SpawnSite};
@@ -74,8 +74,8 @@ pub(crate) struct Shared {
     drained: Mutex<bool>,
     drained_cv: Condvar,
     /// Spawns and completions not made on a worker of this runtime.
-    remote_spawned: CachePadded<AtomicU64>,
-    remote_completed: CachePadded<AtomicU64>,
+    remote_spawned: CachePadded<Counter>,
+    remote_completed: CachePadded<Counter>,
 }
 
 /// A handle to the scheduler, held by every task (8 bytes).
@@ -110,8 +110,8 @@ impl Scheduler {
             workers_alive: AtomicUsize::new(num_workers),
             drained: Mutex::new(false),
             drained_cv: Condvar::new(),
-            remote_spawned: CachePadded(AtomicU64::new(0)),
-            remote_completed: CachePadded(AtomicU64::new(0)),
+            remote_spawned: CachePadded(Counter::new(0)),
+            remote_completed: CachePadded(Counter::new(0)),
         };
         // Idle workers turn the reactor from now on (`netpoll::try_turn`).
         crate::netpoll::runtime_started();

@@ -70,10 +70,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::loom::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use crate::loom::atomic::{AtomicBool, Ordering::*};
 use crate::loom::{lock, Mutex};
 use crate::park::Parker;
-use crate::processor::{PollSample, WorkerCounters};
+use crate::processor::{Counter, PollSample, WorkerCounters};
 use crate::scheduler::{Scheduler, Shared};
 use crate::worker;
 
@@ -96,7 +96,7 @@ pub(crate) struct Sysmon {
     /// run permit.
     spares: Mutex<Vec<usize>>,
     /// Processors retaken so far (written by the monitor thread only).
-    retakes: AtomicU64,
+    retakes: Counter,
 }
 
 /// What a spare worker thread does next.
@@ -120,7 +120,7 @@ impl Sysmon {
         Sysmon {
             parker: Parker::new(),
             sleeping: AtomicBool::new(false),
-            retakes: AtomicU64::new(0),
+            retakes: Counter::new(0),
             spares: Mutex::new(Vec::new()),
         }
     }

@@ -63,7 +63,7 @@ pub(crate) struct Worker {
     pub(crate) driving_woke: Cell<bool>,
 }
 
-thread_local! {
+crate::loom::thread_local_const! {
     /// The worker running on this thread, if any.
     static CURRENT: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
 }
@@ -133,7 +133,7 @@ pub(crate) fn spawn_thread(
 }
 
 /// The body of a worker thread.
-fn run(scheduler: Scheduler, mut processor: Box<Processor>, start: Start) {
+pub(crate) fn run(scheduler: Scheduler, mut processor: Box<Processor>, start: Start) {
     let index = processor.index;
     crate::trace::set_worker_track(index);
     processor.is_searching = start == Start::Handed;

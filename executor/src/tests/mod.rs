@@ -6,6 +6,7 @@
 mod loom_idle;
 mod loom_queue;
 mod loom_registry;
+mod loom_scheduler;
 mod loom_task;
 
 use std::collections::VecDeque;
