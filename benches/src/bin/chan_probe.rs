@@ -11,7 +11,12 @@
 //! - `gort-blk-capN`, `gort-blk-unb`, `cb-capN`, `cb-unb`: the same with
 //!   gort's `send_blocking`/`recv_blocking` and crossbeam-channel's.
 //! - `gort-rdv`, `gort-cap1`: a sending and a receiving future joined on
-//!   one thread, on `bounded(0)` and `bounded(1)` (every hand-off parks).
+//!   one thread, on `bounded(0)` and `bounded(1)` (every hand-off parks);
+//!   `kanal-rdv`, `kanal-cap1`: the same on kanal's async channel.
+//! - `gort-mt-cap1`, `gort-mt-cap128`, `kanal-mt-cap1`, `kanal-mt-cap128`:
+//!   the `chan/mpmc2x2` rows' work on tokio's runtime (2 workers), for
+//!   `perf` rather than callgrind; `gort-mt4-cap1`, `kanal-mt4-cap1`: the
+//!   `chan/mpmc/cap1` row's (4 senders, 4 receivers).
 //! - `base`: nothing (the program's own cost).
 //!
 //! Instructions per message, without the setup:
@@ -55,8 +60,74 @@ fn main() {
             }
         }};
     }
+    // Two futures on one thread hand values over.
+    macro_rules! joined {
+        ($channel:expr) => {{
+            let (tx, rx) = $channel;
+            futures::executor::block_on(async {
+                let send = async {
+                    for i in 0..n {
+                        tx.send(black_box(i)).await.unwrap();
+                    }
+                };
+                let recv = async {
+                    for _ in 0..n {
+                        sum += rx.recv().await.unwrap();
+                    }
+                };
+                futures::join!(send, recv);
+            });
+        }};
+    }
+    // `$k` sending and `$k` receiving tasks on tokio's runtime with 2
+    // workers (the `chan/mpmc2x2` and `chan/mpmc` rows), for perf.
+    macro_rules! mpmc {
+        ($channel:expr, $k:expr) => {{
+            let k: u64 = $k;
+            let (tx, rx) = $channel;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap();
+            sum = rt.block_on(async {
+                let mut tasks = Vec::new();
+                for p in 0..k {
+                    let tx = tx.clone();
+                    tasks.push(tokio::spawn(async move {
+                        for i in (p * n / k)..((p + 1) * n / k) {
+                            tx.send(black_box(i)).await.unwrap();
+                        }
+                        0
+                    }));
+                }
+                drop(tx);
+                for _ in 0..k {
+                    let rx = rx.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let mut sum = 0;
+                        while let Ok(v) = rx.recv().await {
+                            sum += v;
+                        }
+                        sum
+                    }));
+                }
+                drop(rx);
+                let mut sum = 0;
+                for t in tasks {
+                    sum += t.await.unwrap();
+                }
+                sum
+            });
+        }};
+    }
     let start = std::time::Instant::now();
     match which.as_str() {
+        "gort-mt-cap1" => mpmc!(gort::chan::bounded::<u64>(1), 2),
+        "kanal-mt-cap1" => mpmc!(kanal::bounded_async::<u64>(1), 2),
+        "gort-mt-cap128" => mpmc!(gort::chan::bounded::<u64>(128), 2),
+        "kanal-mt-cap128" => mpmc!(kanal::bounded_async::<u64>(128), 2),
+        "gort-mt4-cap1" => mpmc!(gort::chan::bounded::<u64>(1), 4),
+        "kanal-mt4-cap1" => mpmc!(kanal::bounded_async::<u64>(1), 4),
         "base" => {}
         "gort-capN" => seq_async!(gort::chan::bounded::<u64>(cap)),
         "gort-unb" => seq_async!(gort::chan::unbounded::<u64>()),
@@ -73,22 +144,16 @@ fn main() {
         "cb-capN" => seq_blocking!(crossbeam_channel::bounded::<u64>(cap), send, recv),
         "cb-unb" => seq_blocking!(crossbeam_channel::unbounded::<u64>(), send, recv),
         "gort-rdv" | "gort-cap1" => {
-            // Two futures on one thread hand values over: bounded(0) is a
-            // rendezvous, bounded(1) parks every other operation.
-            let (tx, rx) = gort::chan::bounded::<u64>(usize::from(which == "gort-cap1"));
-            futures::executor::block_on(async {
-                let send = async {
-                    for i in 0..n {
-                        tx.send(black_box(i)).await.unwrap();
-                    }
-                };
-                let recv = async {
-                    for _ in 0..n {
-                        sum += rx.recv().await.unwrap();
-                    }
-                };
-                futures::join!(send, recv);
-            });
+            // bounded(0) is a rendezvous, bounded(1) parks every other
+            // operation.
+            joined!(gort::chan::bounded::<u64>(usize::from(
+                which == "gort-cap1"
+            )))
+        }
+        "kanal-rdv" | "kanal-cap1" => {
+            joined!(kanal::bounded_async::<u64>(usize::from(
+                which == "kanal-cap1"
+            )))
         }
         other => panic!("unknown {other}"),
     }
