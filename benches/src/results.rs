@@ -182,9 +182,15 @@ pub fn output_dir() -> PathBuf {
         return PathBuf::from(dir).join("gort-bench");
     }
     let exe = std::env::current_exe().unwrap_or_default();
-    // target/<profile>/deps/<exe>
-    exe.ancestors()
-        .nth(3)
+    // target/<profile>/deps/<exe> (a bench), target/<profile>/<exe> (a bin).
+    let mut dir = exe.parent();
+    if dir
+        .and_then(Path::file_name)
+        .is_some_and(|name| name == "deps")
+    {
+        dir = dir.and_then(Path::parent);
+    }
+    dir.and_then(Path::parent)
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("target"))
         .join("gort-bench")
