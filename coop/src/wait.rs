@@ -142,14 +142,15 @@ thread_local! {
 /// ```
 #[inline]
 pub fn set_wait_reason(reason: WaitReason) {
-    WAIT.set(reason);
+    // Through `with`, as the budget's cell (`Proceed::made_progress`).
+    WAIT.with(|wait| wait.set(reason));
 }
 
 /// The reason set since the last take, and resets it to
 /// [`WaitReason::Other`]: an executor calls it after each poll.
 #[inline]
 pub fn take_wait_reason() -> WaitReason {
-    WAIT.replace(WaitReason::Other)
+    WAIT.with(|wait| wait.replace(WaitReason::Other))
 }
 
 #[cfg(all(test, not(loom)))]

@@ -17,6 +17,8 @@
 //!   the `chan/mpmc2x2` rows' work on tokio's runtime (2 workers), for
 //!   `perf` rather than callgrind; `gort-mt4-cap1`, `kanal-mt4-cap1`: the
 //!   `chan/mpmc/cap1` row's (4 senders, 4 receivers).
+//! - `gort-rt-seq`, `tokio-rt-seq`: the `chan/seq/capN` row's work (one
+//!   task) on gort's runtime and on tokio's, 2 workers each.
 //! - `base`: nothing (the program's own cost).
 //!
 //! Instructions per message, without the setup:
@@ -120,8 +122,52 @@ fn main() {
             });
         }};
     }
+    // The `chan/seq/capN` row's work, one task on a 2-worker runtime:
+    // gort's channel on gort's runtime or on tokio's.
+    macro_rules! seq_on {
+        ($block_on:expr, $spawn:path) => {{
+            let (tx, rx) = gort::chan::bounded::<u64>(cap);
+            // The ring's pages touched before the clock starts, as in the
+            // harness's repeated runs.
+            for i in 0..n {
+                tx.try_send(i).unwrap();
+            }
+            while rx.try_recv().is_ok() {}
+            let start = std::time::Instant::now();
+            sum = $block_on(async move {
+                $spawn(async move {
+                    let mut sum = 0;
+                    for i in 0..n {
+                        tx.send(black_box(i)).await.unwrap();
+                    }
+                    for _ in 0..n {
+                        sum += rx.recv().await.unwrap();
+                    }
+                    sum
+                })
+                .await
+                .unwrap()
+            });
+            let ns = start.elapsed().as_nanos() as f64 / n as f64;
+            eprintln!("{which}: {ns:.1} ns/msg in the runtime");
+        }};
+    }
     let start = std::time::Instant::now();
     match which.as_str() {
+        "gort-rt-seq" => {
+            let rt = gort::runtime::Builder::new()
+                .worker_threads(2)
+                .build()
+                .unwrap();
+            seq_on!(|f| rt.block_on(f), gort::spawn)
+        }
+        "tokio-rt-seq" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap();
+            seq_on!(|f| rt.block_on(f), tokio::spawn)
+        }
         "gort-mt-cap1" => mpmc!(gort::chan::bounded::<u64>(1), 2),
         "kanal-mt-cap1" => mpmc!(kanal::bounded_async::<u64>(1), 2),
         "gort-mt-cap128" => mpmc!(gort::chan::bounded::<u64>(128), 2),
