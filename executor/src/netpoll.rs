@@ -59,25 +59,21 @@ impl Turn {
         #[cfg(not(any(loom, miri)))]
         {
             let mut driver = self.driver;
-            worker.driving.set(true);
-            worker.driving_woke.set(false);
-            let traced = crate::trace::on().then(std::time::Instant::now);
-            driver.turn(timeout);
-            if let Some(start) = traced {
-                crate::trace::turn(start);
-            }
-            worker.driving.set(false);
-            worker.driving_woke.get()
+            driving(worker, || {
+                let traced = crate::trace::on().then(std::time::Instant::now);
+                driver.turn(timeout);
+                if let Some(start) = traced {
+                    crate::trace::turn(start);
+                }
+            })
         }
         #[cfg(loom)]
         {
-            worker.driving.set(true);
-            worker.driving_woke.set(false);
-            for waker in model::REACTOR.turn(timeout) {
-                waker.wake();
-            }
-            worker.driving.set(false);
-            worker.driving_woke.get()
+            driving(worker, || {
+                for waker in model::REACTOR.turn(timeout) {
+                    waker.wake();
+                }
+            })
         }
         #[cfg(all(miri, not(loom)))]
         {
@@ -87,6 +83,18 @@ impl Turn {
     }
 }
 
+/// Runs `wake_tasks` (a turn, or the due timers) with `worker` marked as
+/// driving, so that the tasks it wakes go to `worker`'s ring; `true` if it
+/// woke any.
+#[cfg(any(loom, not(miri)))]
+fn driving(worker: &Worker, wake_tasks: impl FnOnce()) -> bool {
+    worker.driving.set(true);
+    worker.driving_woke.set(false);
+    wake_tasks();
+    worker.driving.set(false);
+    worker.driving_woke.get()
+}
+
 /// Fires the timers due now on `worker`'s thread without a turn (another
 /// thread holds the right to turn, and may be blocked in it or not yet
 /// running again); the tasks they wake go to `worker`'s ring, as a turn's.
@@ -94,11 +102,9 @@ impl Turn {
 pub(crate) fn fire_timers(worker: &Worker) -> bool {
     #[cfg(not(any(loom, miri)))]
     {
-        worker.driving.set(true);
-        worker.driving_woke.set(false);
-        Reactor::get().fire_due_timers();
-        worker.driving.set(false);
-        worker.driving_woke.get()
+        driving(worker, || {
+            Reactor::get().fire_due_timers();
+        })
     }
     #[cfg(any(loom, miri))]
     {
