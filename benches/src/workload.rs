@@ -129,6 +129,17 @@ pub fn go_time(go: &GoBench, p: &Params, name: &str, k: u32) -> RunResult {
     Ok(Measurement::Time(Duration::from_nanos(ns.round() as u64)))
 }
 
+/// A [`row`] in time whose runtime cells each run in a fresh process per
+/// measured run ([`fresh`]).
+fn fresh_row(
+    name: &'static str,
+    description: &str,
+    cells: Vec<Option<Cell>>,
+    go: Option<&'static str>,
+) -> Workload {
+    row(name, description, Unit::Time, fresh(name, cells), go)
+}
+
 /// A row of the runtime table: `cells` on the runtimes, then Go's
 /// `Benchmark<go>` (see [`go_time`]) if there is one.
 fn row(
@@ -153,27 +164,23 @@ fn row(
 /// The runtime table: gort against tokio (the baseline), smol and Go on
 /// tokio's scheduler benchmarks, timers, TCP echo and allocation.
 fn runtimes() -> Suite {
-    let mut rows =
-        vec![
-        row(
+    let mut rows = vec![
+        fresh_row(
             "spawn_many_local",
             "inside a task, spawn 10,000 tasks that bump an atomic; the last one signals",
-            Unit::Time,
-            fresh("spawn_many_local", runtimes!(scheduler::spawn_many_local)),
+            runtimes!(scheduler::spawn_many_local),
             Some("SpawnManyLocal"),
         ),
-        row(
+        fresh_row(
             "spawn_many_remote_idle",
             "from the bench thread, spawn 10,000 empty tasks via the handle; join all",
-            Unit::Time,
-            fresh("spawn_many_remote_idle", runtimes!(scheduler::spawn_many_remote_idle)),
+            runtimes!(scheduler::spawn_many_remote_idle),
             Some("SpawnManyRemoteIdle"),
         ),
-        row(
+        fresh_row(
             "spawn_many_remote_busy",
             "as spawn_many_remote_idle, while 2 tasks per worker loop on yield_now + 10us stall",
-            Unit::Time,
-            fresh("spawn_many_remote_busy", runtimes!(scheduler::spawn_many_remote_busy)),
+            runtimes!(scheduler::spawn_many_remote_busy),
             Some("SpawnManyRemoteBusy"),
         ),
         row(
@@ -192,33 +199,29 @@ fn runtimes() -> Suite {
             vec![None, None, None],
             Some("SpawnManyRemoteBusyWaitGroup"),
         ),
-        row(
+        fresh_row(
             "ping_pong",
             "1,000 pairs: a task spawns a partner, one futures oneshot each way; all joined",
-            Unit::Time,
-            fresh("ping_pong", runtimes!(scheduler::ping_pong)),
+            runtimes!(scheduler::ping_pong),
             Some("PingPong"),
         ),
-        row(
+        fresh_row(
             "yield_many",
             "200 tasks x 1,000 yield_now, spawned from the bench thread; all joined",
-            Unit::Time,
-            fresh("yield_many", runtimes!(scheduler::yield_many)),
+            runtimes!(scheduler::yield_many),
             Some("YieldMany"),
         ),
-        row(
+        fresh_row(
             "chained_spawn",
             "a chain of 1,000 tasks, each spawning the next; the last one signals",
-            Unit::Time,
-            fresh("chained_spawn", runtimes!(scheduler::chained_spawn)),
+            runtimes!(scheduler::chained_spawn),
             Some("ChainedSpawn"),
         ),
-        row(
+        fresh_row(
             "skynet",
             "a tree of 1,111,111 tasks (10 children per node, 6 levels); leaves return their \
              index, nodes sum their children",
-            Unit::Time,
-            fresh("skynet", runtimes!(scheduler::skynet)),
+            runtimes!(scheduler::skynet),
             Some("Skynet"),
         ),
         row(

@@ -18,7 +18,9 @@
 //!   `perf` rather than callgrind; `gort-mt4-cap1`, `kanal-mt4-cap1`: the
 //!   `chan/mpmc/cap1` row's (4 senders, 4 receivers).
 //! - `gort-rt-seq`, `tokio-rt-seq`: the `chan/seq/capN` row's work (one
-//!   task) on gort's runtime and on tokio's, 2 workers each.
+//!   task) on gort's runtime and on tokio's, 2 workers each; they also
+//!   print (to stderr) the ns per message inside the runtime, without
+//!   building it and without the first touch of the ring's pages.
 //! - `base`: nothing (the program's own cost).
 //!
 //! Instructions per message, without the setup:
@@ -29,6 +31,8 @@
 //! echo $(( (b - a) / 100000 ))
 //! ```
 use std::hint::black_box;
+
+use gort_bench::contender::{Contender, Gort, Tokio, WORKERS};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -87,10 +91,7 @@ fn main() {
         ($channel:expr, $k:expr) => {{
             let k: u64 = $k;
             let (tx, rx) = $channel;
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .build()
-                .unwrap();
+            let rt = Tokio::build(WORKERS).unwrap();
             sum = rt.block_on(async {
                 let mut tasks = Vec::new();
                 for p in 0..k {
@@ -155,17 +156,11 @@ fn main() {
     let start = std::time::Instant::now();
     match which.as_str() {
         "gort-rt-seq" => {
-            let rt = gort::runtime::Builder::new()
-                .worker_threads(2)
-                .build()
-                .unwrap();
+            let rt = Gort::build(WORKERS).unwrap();
             seq_on!(|f| rt.block_on(f), gort::spawn)
         }
         "tokio-rt-seq" => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .build()
-                .unwrap();
+            let rt = Tokio::build(WORKERS).unwrap();
             seq_on!(|f| rt.block_on(f), tokio::spawn)
         }
         "gort-mt-cap1" => mpmc!(gort::chan::bounded::<u64>(1), 2),
