@@ -251,13 +251,14 @@ fn metrics_add_up_and_move() {
         // A greedy loop is made to yield by the budget.
         rt.block_on(rt.spawn(async {
             let (tx, rx) = gort::chan::bounded(1);
-            for i in 0..1000u32 {
+            // Far longer than one slice.
+            for i in 0..200_000u32 {
                 tx.send(i).await.unwrap();
                 rx.recv().await.unwrap();
             }
         }))
         .unwrap();
-        assert!(m.budget_forced_yields() >= 1000 * 2 / 128 - 1);
+        assert!(m.budget_forced_yields() >= 1);
 
         // Polls that block past the threshold are retaken: two of them, so
         // that either both workers are stuck or one waits in a stuck

@@ -110,8 +110,9 @@ fn a_woken_unbuffered_receive_keeps_its_reserved_value_across_a_budget_yield() {
 
 #[test]
 fn the_stream_yields_for_the_budget_too() {
+    const N: u32 = 1_000_000;
     let (tx, mut rx) = unbounded::<u32>();
-    for i in 0..1000 {
+    for i in 0..N {
         tx.try_send(i).unwrap();
     }
     let mut cx = Context::from_waker(Waker::noop());
@@ -122,8 +123,10 @@ fn the_stream_yields_for_the_budget_too() {
             got += 1;
         }
     });
-    assert_eq!(got, gort_coop::BUDGET as u32);
-    assert_eq!(rx.len(), 1000 - got as usize);
+    // It stopped at a look at the clock, after the slice, before the end.
+    let budget = gort_coop::BUDGET as u32;
+    assert!(got >= 2 * budget && got % budget == 0 && got < N, "{got}");
+    assert_eq!(rx.len(), (N - got) as usize);
 }
 
 /// A select with the budget spent commits no arm, in its first poll and
@@ -176,8 +179,8 @@ fn a_select_with_the_budget_spent_commits_nothing() {
 
 /// 10^5 selects over two always-ready receives and an always-ready send,
 /// driven by a loop that polls with a fresh budget each time (as an
-/// executor): the select yields every `BUDGET` operations, and every value
-/// is taken exactly once.
+/// executor): the select yields whenever a poll's slice is over, and every
+/// value is taken exactly once.
 #[test]
 fn select_loop_under_the_budget_is_exactly_once() {
     const N: u64 = 100_000;
@@ -207,7 +210,14 @@ fn select_loop_under_the_budget_is_exactly_once() {
             polls += 1;
             assert_eq!(wakes(&woken), polls as usize, "a yield without a wake");
         }
-        assert_eq!(polls, N / gort_coop::BUDGET as u64, "one yield per budget");
+        // Each poll but the last ran out of its slice: at least two
+        // budgets' worth of selects each, and 10^5 of them last longer
+        // than one slice.
+        assert!(polls >= 1, "the budget never made it yield");
+        assert!(
+            polls <= N / (2 * gort_coop::BUDGET as u64),
+            "{polls} yields"
+        );
     }
     let mut all: Vec<u64> = picked
         .iter()

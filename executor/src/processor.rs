@@ -326,6 +326,10 @@ pub(crate) struct Processor {
     pub(crate) local: Local,
     /// Scheduling ticks (one per task taken from a queue).
     tick: u32,
+    /// A task was made to yield by the cooperative budget: it ran a whole
+    /// slice, during which this worker looked at neither the reactor nor
+    /// the injector, so the next tick does that first.
+    maintenance_due: bool,
     /// `true` while this worker counts as searching (see `idle.rs`).
     pub(crate) is_searching: bool,
     /// xorshift state for victim order.
@@ -350,6 +354,7 @@ impl Processor {
             shared,
             local,
             tick: 0,
+            maintenance_due: false,
             is_searching: false,
             rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
             ids: IdBlock::new(),
@@ -378,10 +383,20 @@ impl Processor {
         self.ids.next()
     }
 
-    /// Advances and returns the tick.
-    pub(crate) fn next_tick(&mut self) -> u32 {
+    /// Advances the tick; `true` if this tick starts with the maintenance
+    /// (the reactor, then the injector): every `INJECTOR_CHECK_INTERVAL`
+    /// ticks, and after a task that the budget made yield.
+    pub(crate) fn next_tick_is_maintenance(&mut self) -> bool {
         self.tick = self.tick.wrapping_add(1);
-        self.tick
+        let due = std::mem::take(&mut self.maintenance_due);
+        due || self.tick.is_multiple_of(INJECTOR_CHECK_INTERVAL)
+    }
+
+    /// The running task spent its slice and yields: counted, and the
+    /// next tick starts with the maintenance.
+    pub(crate) fn forced_yield(&mut self) {
+        WorkerCounters::add(&self.shared.counters.forced_yields, 1);
+        self.maintenance_due = true;
     }
 
     /// The current tick.

@@ -23,7 +23,7 @@ use crate::injector::Injector;
 use crate::loom::atomic::{fence, AtomicBool, AtomicUsize, Ordering::*};
 use crate::loom::{lock, Arc, Condvar, Mutex};
 use crate::pad::CachePadded;
-use crate::processor::{Counter, Processor, Processors, WorkerCounters};
+use crate::processor::{Counter, Processor, Processors};
 use crate::runtime::UnhandledPanic;
 use crate::sysmon::Sysmon;
 use crate::task::{self, Id, JoinHandle, Notified, Schedule, SpawnSite};
@@ -259,10 +259,10 @@ impl Schedule for Scheduler {
         }
     }
 
-    fn count_forced_yield(&self) {
+    fn forced_yield(&self) {
         worker::with_processor(self.id(), |w| {
             if let Some((_, p)) = w {
-                WorkerCounters::add(&p.shared.counters.forced_yields, 1);
+                p.forced_yield();
             }
         })
     }

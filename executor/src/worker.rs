@@ -2,9 +2,11 @@
 //!
 //! The loop (Go's `schedule` + `findRunnable`):
 //!
-//! 1. Every 61st tick take a batch from the injector first (fairness for
-//!    remote spawns; the batch goes to the ring tail, behind tasks that
-//!    yielded). Then the LIFO slot, then the ring.
+//! 1. Every 61st tick, and after a task that the cooperative budget made
+//!    yield (it ran a whole slice), the maintenance first: a non-blocking
+//!    look at the reactor (or the due timers), then a batch from the
+//!    injector (fairness for remote spawns; the batch goes to the ring
+//!    tail, behind tasks that yielded). Then the LIFO slot, then the ring.
 //! 2. After each task, run the LIFO slot's task, at most
 //!    `MAX_LIFO_POLLS` in a row; then the LIFO task moves to the ring tail,
 //!    waking a parked worker only if the ring held other tasks (if not,
@@ -31,10 +33,7 @@ use std::rc::Rc;
 use crate::context;
 use crate::loom::atomic::{fence, Ordering::SeqCst};
 use crate::netpoll;
-use crate::processor::{
-    random_order, Processor, ProcessorShared, WorkerCounters, INJECTOR_CHECK_INTERVAL,
-    MAX_LIFO_POLLS,
-};
+use crate::processor::{random_order, Processor, ProcessorShared, WorkerCounters, MAX_LIFO_POLLS};
 use crate::runtime::Handle;
 use crate::scheduler::{Scheduler, Shared};
 use crate::sysmon::SpareWake;
@@ -323,7 +322,7 @@ impl<'w> Held<'w> {
             if shared.is_closed() {
                 return Exit::Closed;
             }
-            let task = if self.next_tick().is_multiple_of(INJECTOR_CHECK_INTERVAL) {
+            let task = if self.next_tick_is_maintenance() {
                 self.tick_maintenance()
             } else {
                 None
@@ -387,9 +386,9 @@ impl<'w> Held<'w> {
     }
 
     /// Step 1 of the loop, every 61st tick (tokio's maintenance, Go's
-    /// `schedtick%61`): a non-blocking reactor turn, so I/O and timers do
-    /// not wait for this worker to go idle, then a batch from the
-    /// injector, one of which is returned to run.
+    /// `schedtick%61`) and after a forced yield: a non-blocking reactor
+    /// turn, so I/O and timers do not wait for this worker to go idle,
+    /// then a batch from the injector, one of which is returned to run.
     fn tick_maintenance(&mut self) -> Option<Notified> {
         // The coarse clock that stamps sleeping tasks lags by at most
         // this many polls while the workers run.

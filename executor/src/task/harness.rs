@@ -173,7 +173,7 @@ where
                     if spent {
                         // Woken during its own poll with the budget spent:
                         // a gort future made it yield.
-                        cell.scheduler.count_forced_yield();
+                        cell.scheduler.forced_yield();
                     }
                     if crate::trace::on() {
                         crate::trace::runnable(header.id.0);

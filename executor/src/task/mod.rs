@@ -80,8 +80,10 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// task waits on "blocking", not "join".
     const BLOCKING: bool = false;
     /// Called when a poll ended because the cooperative budget was spent
-    /// (before the task is requeued). The default counts nothing.
-    fn count_forced_yield(&self) {}
+    /// (before the task is requeued). The default does nothing; the
+    /// multi-processor scheduler counts it and has the worker look at the
+    /// reactor and the injector before its next task.
+    fn forced_yield(&self) {}
     /// Takes back the task's scheduler handle when the task is freed. The
     /// default drops it; the multi-processor scheduler keeps handles in a
     /// per-worker cache so that spawning and freeing do not bounce one
