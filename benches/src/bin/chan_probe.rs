@@ -34,6 +34,18 @@ use std::hint::black_box;
 
 use gort_bench::contender::{Contender, Gort, Tokio, WORKERS};
 
+/// `fut` outside the cooperative budget if `unc`.
+fn unconstrained_if<F: std::future::Future>(
+    unc: bool,
+    fut: F,
+) -> futures::future::Either<gort::task::Unconstrained<F>, F> {
+    if unc {
+        futures::future::Either::Left(gort::task::unconstrained(fut))
+    } else {
+        futures::future::Either::Right(fut)
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().expect("which");
@@ -153,8 +165,65 @@ fn main() {
             eprintln!("{which}: {ns:.1} ns/msg in the runtime");
         }};
     }
+    // `$k` sending tasks and one receiving task on bounded(`$cap`), spawned
+    // from this thread on a runtime of `$workers` workers (the
+    // `chan/mpsc/*` rows' shape); prints ns per message inside the run.
+    macro_rules! mpsc_on {
+        ($rt:expr, $k:expr, $cap:expr) => {{
+            let rt = $rt;
+            let k: u64 = $k;
+            let (tx, rx) = gort::chan::bounded::<u64>($cap);
+            let start = std::time::Instant::now();
+            let unc = std::env::var_os("PROBE_UNCONSTRAINED").is_some();
+            let consumer = rt.spawn_remote(unconstrained_if(unc, async move {
+                let mut sum = 0;
+                while let Ok(v) = rx.recv().await {
+                    sum += v;
+                }
+                sum
+            }));
+            let producers: Vec<_> = (0..k)
+                .map(|p| {
+                    let tx = tx.clone();
+                    rt.spawn_remote(unconstrained_if(unc, async move {
+                        for i in (p * n / k)..((p + 1) * n / k) {
+                            tx.send(black_box(i)).await.unwrap();
+                        }
+                    }))
+                })
+                .collect();
+            drop(tx);
+            sum = rt.block_on(async {
+                for p in producers {
+                    p.await.unwrap();
+                }
+                consumer.await.unwrap()
+            });
+            let ns = start.elapsed().as_nanos() as f64 / n as f64;
+            eprintln!("{which}: {ns:.1} ns/msg in the runtime");
+            rt
+        }};
+    }
+    let workers: usize = std::env::var("PROBE_WORKERS").map_or(WORKERS, |w| w.parse().unwrap());
     let start = std::time::Instant::now();
     match which.as_str() {
+        "gort-rt-mpsc" => {
+            let rt = mpsc_on!(Gort::build(workers).unwrap(), 4, 128);
+            let m = rt.runtime().handle().metrics();
+            for w in 0..m.num_workers() {
+                eprintln!(
+                    "worker {w}: polls {} steals {} parks {} lifo hits {}",
+                    m.worker_poll_count(w),
+                    m.worker_steal_count(w),
+                    m.worker_park_count(w),
+                    m.worker_lifo_hits(w)
+                );
+            }
+            eprintln!("forced yields {}", m.budget_forced_yields());
+        }
+        "tokio-rt-mpsc" => {
+            mpsc_on!(Tokio::build(workers).unwrap(), 4, 128);
+        }
         "gort-rt-seq" => {
             let rt = Gort::build(WORKERS).unwrap();
             seq_on!(|f| rt.block_on(f), gort::spawn)

@@ -9,6 +9,13 @@ pub struct Gort {
     rt: gort::runtime::Runtime,
 }
 
+impl Gort {
+    /// The runtime itself (its metrics, for the probes).
+    pub fn runtime(&self) -> &gort::runtime::Runtime {
+        &self.rt
+    }
+}
+
 impl Contender for Gort {
     const NAME: &'static str = "gort";
 
