@@ -21,6 +21,13 @@
 //!   task) on gort's runtime and on tokio's, 2 workers each; they also
 //!   print (to stderr) the ns per message inside the runtime, without
 //!   building it and without the first touch of the ring's pages.
+//! - `gort-rt-mpsc`, `tokio-rt-mpsc`: the `chan/mpsc/cap128` row's work
+//!   (4 sending tasks, 1 receiving, gort's `bounded(128)`) spawned from
+//!   this thread on gort's runtime or tokio's, `PROBE_WORKERS` workers (2
+//!   by default); they print the ns per message inside the runtime, and
+//!   gort's prints its per-worker polls, steals, parks and LIFO hits and
+//!   its forced yields. With `PROBE_UNCONSTRAINED` set, the tasks run
+//!   outside the cooperative budget.
 //! - `base`: nothing (the program's own cost).
 //!
 //! Instructions per message, without the setup:
