@@ -22,7 +22,9 @@
 //!   print (to stderr) the ns per message inside the runtime, without
 //!   building it and without the first touch of the ring's pages.
 //! - `gort-rt-mpsc`, `tokio-rt-mpsc`: the `chan/mpsc/cap128` row's work
-//!   (4 sending tasks, 1 receiving, gort's `bounded(128)`) spawned from
+//!   (4 sending tasks, 1 receiving, gort's `bounded(128)`), and
+//!   `gort-rt-mpmc-unb`, `tokio-rt-mpmc-unb`: the `chan/mpmc/unbounded`
+//!   row's (4 and 4, `unbounded()`), spawned from
 //!   this thread on gort's runtime or tokio's, `PROBE_WORKERS` workers (2
 //!   by default); they print the ns per message inside the runtime, and
 //!   gort's prints its per-worker polls, steals, parks and LIFO hits and
@@ -172,23 +174,29 @@ fn main() {
             eprintln!("{which}: {ns:.1} ns/msg in the runtime");
         }};
     }
-    // `$k` sending tasks and one receiving task on bounded(`$cap`), spawned
-    // from this thread on a runtime of `$workers` workers (the
-    // `chan/mpsc/*` rows' shape); prints ns per message inside the run.
-    macro_rules! mpsc_on {
-        ($rt:expr, $k:expr, $cap:expr) => {{
+    // `$k` sending tasks and `$c` receiving tasks on `$channel` (gort's),
+    // spawned from this thread on the runtime `$rt` (the `chan/mpsc/*` and
+    // `chan/mpmc/*` rows' shapes); prints ns per message inside the run.
+    macro_rules! tasks_on {
+        ($rt:expr, $channel:expr, $k:expr, $c:expr) => {{
             let rt = $rt;
-            let k: u64 = $k;
-            let (tx, rx) = gort::chan::bounded::<u64>($cap);
+            let (k, c): (u64, usize) = ($k, $c);
+            let (tx, rx) = $channel;
             let start = std::time::Instant::now();
             let unc = std::env::var_os("PROBE_UNCONSTRAINED").is_some();
-            let consumer = rt.spawn_remote(unconstrained_if(unc, async move {
-                let mut sum = 0;
-                while let Ok(v) = rx.recv().await {
-                    sum += v;
-                }
-                sum
-            }));
+            let consumers: Vec<_> = (0..c)
+                .map(|_| {
+                    let rx = rx.clone();
+                    rt.spawn_remote(unconstrained_if(unc, async move {
+                        let mut sum = 0;
+                        while let Ok(v) = rx.recv().await {
+                            sum += v;
+                        }
+                        sum
+                    }))
+                })
+                .collect();
+            drop(rx);
             let producers: Vec<_> = (0..k)
                 .map(|p| {
                     let tx = tx.clone();
@@ -204,32 +212,61 @@ fn main() {
                 for p in producers {
                     p.await.unwrap();
                 }
-                consumer.await.unwrap()
+                let mut sum = 0;
+                for c in consumers {
+                    sum += c.await.unwrap();
+                }
+                sum
             });
             let ns = start.elapsed().as_nanos() as f64 / n as f64;
             eprintln!("{which}: {ns:.1} ns/msg in the runtime");
             rt
         }};
     }
+    // gort's per-worker counters after a run.
+    let print_counters = |rt: &Gort| {
+        let m = rt.runtime().handle().metrics();
+        for w in 0..m.num_workers() {
+            eprintln!(
+                "worker {w}: polls {} steals {} parks {} lifo hits {}",
+                m.worker_poll_count(w),
+                m.worker_steal_count(w),
+                m.worker_park_count(w),
+                m.worker_lifo_hits(w)
+            );
+        }
+        eprintln!("forced yields {}", m.budget_forced_yields());
+    };
     let workers: usize = std::env::var("PROBE_WORKERS").map_or(WORKERS, |w| w.parse().unwrap());
     let start = std::time::Instant::now();
     match which.as_str() {
-        "gort-rt-mpsc" => {
-            let rt = mpsc_on!(Gort::build(workers).unwrap(), 4, 128);
-            let m = rt.runtime().handle().metrics();
-            for w in 0..m.num_workers() {
-                eprintln!(
-                    "worker {w}: polls {} steals {} parks {} lifo hits {}",
-                    m.worker_poll_count(w),
-                    m.worker_steal_count(w),
-                    m.worker_park_count(w),
-                    m.worker_lifo_hits(w)
-                );
-            }
-            eprintln!("forced yields {}", m.budget_forced_yields());
-        }
+        "gort-rt-mpsc" => print_counters(&tasks_on!(
+            Gort::build(workers).unwrap(),
+            gort::chan::bounded::<u64>(128),
+            4,
+            1
+        )),
         "tokio-rt-mpsc" => {
-            mpsc_on!(Tokio::build(workers).unwrap(), 4, 128);
+            tasks_on!(
+                Tokio::build(workers).unwrap(),
+                gort::chan::bounded::<u64>(128),
+                4,
+                1
+            );
+        }
+        "gort-rt-mpmc-unb" => print_counters(&tasks_on!(
+            Gort::build(workers).unwrap(),
+            gort::chan::unbounded::<u64>(),
+            4,
+            4
+        )),
+        "tokio-rt-mpmc-unb" => {
+            tasks_on!(
+                Tokio::build(workers).unwrap(),
+                gort::chan::unbounded::<u64>(),
+                4,
+                4
+            );
         }
         "gort-rt-seq" => {
             let rt = Gort::build(WORKERS).unwrap();
