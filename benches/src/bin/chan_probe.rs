@@ -24,7 +24,9 @@
 //! - `gort-rt-mpsc`, `tokio-rt-mpsc`: the `chan/mpsc/cap128` row's work
 //!   (4 sending tasks, 1 receiving, gort's `bounded(128)`), and
 //!   `gort-rt-mpmc-unb`, `tokio-rt-mpmc-unb`: the `chan/mpmc/unbounded`
-//!   row's (4 and 4, `unbounded()`), spawned from
+//!   row's (4 and 4, `unbounded()`), `gort-rt-mpmc-rdv`,
+//!   `tokio-rt-mpmc-rdv`: the `chan/mpmc/cap0` row's (4 and 4,
+//!   `bounded(0)`; `kanal-tokio-mpmc-rdv`: the same on kanal's), spawned from
 //!   this thread on gort's runtime or tokio's, `PROBE_WORKERS` workers (2
 //!   by default); they print the ns per message inside the runtime, and
 //!   gort's prints its per-worker polls, steals, parks and LIFO hits and
@@ -264,6 +266,28 @@ fn main() {
             tasks_on!(
                 Tokio::build(workers).unwrap(),
                 gort::chan::unbounded::<u64>(),
+                4,
+                4
+            );
+        }
+        "gort-rt-mpmc-rdv" => print_counters(&tasks_on!(
+            Gort::build(workers).unwrap(),
+            gort::chan::bounded::<u64>(0),
+            4,
+            4
+        )),
+        "tokio-rt-mpmc-rdv" => {
+            tasks_on!(
+                Tokio::build(workers).unwrap(),
+                gort::chan::bounded::<u64>(0),
+                4,
+                4
+            );
+        }
+        "kanal-tokio-mpmc-rdv" => {
+            tasks_on!(
+                Tokio::build(workers).unwrap(),
+                kanal::bounded_async::<u64>(0),
                 4,
                 4
             );
