@@ -1,6 +1,7 @@
-//! The channel's cost per message on one thread, for callgrind: no runtime,
-//! no other thread, so the instruction count is the same from run to run
-//! whatever else the machine does.
+//! The channel's cost per message in small programs: on one thread with no
+//! runtime, for callgrind (the instruction count is the same from run to
+//! run whatever else the machine does), and on a runtime's workers, for
+//! `perf` and the runtime's counters.
 //!
 //! `gort-bench-chan-probe WHICH [N]` (N = 100,000 by default) sends N values and
 //! receives them, printing the sum and the wall-clock ns per message:
@@ -44,6 +45,25 @@
 use std::hint::black_box;
 
 use gort_bench::contender::{Contender, Gort, Tokio, WORKERS};
+
+/// The shape of a `gort-rt-*` / `tokio-rt-*` tasks mode: gort's channel
+/// capacity (`None`: unbounded), senders, receivers.
+fn rt_shape(which: &str) -> (Option<usize>, u64, usize) {
+    match which.split_once("-rt-").map(|(_, shape)| shape) {
+        Some("mpsc") => (Some(128), 4, 1),
+        Some("mpmc-unb") => (None, 4, 4),
+        Some("mpmc-rdv") => (Some(0), 4, 4),
+        _ => panic!("no tasks shape in {which}"),
+    }
+}
+
+/// gort's channel of capacity `cap` (`None`: unbounded).
+fn gort_channel(cap: Option<usize>) -> (gort::chan::Sender<u64>, gort::chan::Receiver<u64>) {
+    match cap {
+        Some(cap) => gort::chan::bounded(cap),
+        None => gort::chan::unbounded(),
+    }
+}
 
 /// `fut` outside the cooperative budget if `unc`.
 fn unconstrained_if<F: std::future::Future>(
@@ -242,47 +262,18 @@ fn main() {
     let workers: usize = std::env::var("PROBE_WORKERS").map_or(WORKERS, |w| w.parse().unwrap());
     let start = std::time::Instant::now();
     match which.as_str() {
-        "gort-rt-mpsc" => print_counters(&tasks_on!(
-            Gort::build(workers).unwrap(),
-            gort::chan::bounded::<u64>(128),
-            4,
-            1
-        )),
-        "tokio-rt-mpsc" => {
-            tasks_on!(
-                Tokio::build(workers).unwrap(),
-                gort::chan::bounded::<u64>(128),
-                4,
-                1
-            );
+        "gort-rt-mpsc" | "gort-rt-mpmc-unb" | "gort-rt-mpmc-rdv" => {
+            let (cap, k, c) = rt_shape(&which);
+            print_counters(&tasks_on!(
+                Gort::build(workers).unwrap(),
+                gort_channel(cap),
+                k,
+                c
+            ))
         }
-        "gort-rt-mpmc-unb" => print_counters(&tasks_on!(
-            Gort::build(workers).unwrap(),
-            gort::chan::unbounded::<u64>(),
-            4,
-            4
-        )),
-        "tokio-rt-mpmc-unb" => {
-            tasks_on!(
-                Tokio::build(workers).unwrap(),
-                gort::chan::unbounded::<u64>(),
-                4,
-                4
-            );
-        }
-        "gort-rt-mpmc-rdv" => print_counters(&tasks_on!(
-            Gort::build(workers).unwrap(),
-            gort::chan::bounded::<u64>(0),
-            4,
-            4
-        )),
-        "tokio-rt-mpmc-rdv" => {
-            tasks_on!(
-                Tokio::build(workers).unwrap(),
-                gort::chan::bounded::<u64>(0),
-                4,
-                4
-            );
+        "tokio-rt-mpsc" | "tokio-rt-mpmc-unb" | "tokio-rt-mpmc-rdv" => {
+            let (cap, k, c) = rt_shape(&which);
+            tasks_on!(Tokio::build(workers).unwrap(), gort_channel(cap), k, c);
         }
         "kanal-tokio-mpmc-rdv" => {
             tasks_on!(
