@@ -27,12 +27,15 @@
 //!   `gort-rt-mpmc-unb`, `tokio-rt-mpmc-unb`: the `chan/mpmc/unbounded`
 //!   row's (4 and 4, `unbounded()`), `gort-rt-mpmc-rdv`,
 //!   `tokio-rt-mpmc-rdv`: the `chan/mpmc/cap0` row's (4 and 4,
-//!   `bounded(0)`; `kanal-tokio-mpmc-rdv`: the same on kanal's), spawned from
+//!   `bounded(0)`; `kanal-tokio-mpmc-rdv`, `kanal-tokio-mpmc-unb`: the
+//!   rdv and unb shapes on kanal's channel), spawned from
 //!   this thread on gort's runtime or tokio's, `PROBE_WORKERS` workers (2
 //!   by default); they print the ns per message inside the runtime, and
 //!   gort's prints its per-worker polls, steals, parks and LIFO hits and
 //!   its forced yields. With `PROBE_UNCONSTRAINED` set, the tasks run
-//!   outside the cooperative budget.
+//!   outside the cooperative budget. With `PROBE_LEN` set, a thread looks
+//!   at the channel's length every 50 us and prints how often it found
+//!   it in each range (does the queue stay short, or do senders run ahead).
 //! - `base`: nothing (the program's own cost).
 //!
 //! Instructions per message, without the setup:
@@ -74,6 +77,55 @@ fn unconstrained_if<F: std::future::Future>(
         futures::future::Either::Left(gort::task::unconstrained(fut))
     } else {
         futures::future::Either::Right(fut)
+    }
+}
+
+/// A channel whose length can be read from another thread.
+trait HasLen: Send + 'static {
+    fn queued(&self) -> usize;
+}
+
+impl HasLen for gort::chan::Receiver<u64> {
+    fn queued(&self) -> usize {
+        self.len()
+    }
+}
+
+impl HasLen for kanal::AsyncReceiver<u64> {
+    fn queued(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The thread behind `PROBE_LEN`.
+struct LenSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// Upper bounds of the length ranges `PROBE_LEN` counts.
+const LEN_BOUNDS: [usize; 7] = [0, 8, 32, 128, 1_024, 10_000, 100_000];
+
+fn len_sampler(rx: impl HasLen) -> LenSampler {
+    use std::sync::atomic::Ordering::Relaxed;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let mut counts = [0u64; LEN_BOUNDS.len() + 1];
+        while !stopped.load(Relaxed) {
+            let len = rx.queued();
+            counts[LEN_BOUNDS.iter().take_while(|&&b| len > b).count()] += 1;
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+        eprintln!("length <= {LEN_BOUNDS:?} and above: {counts:?} looks");
+    });
+    LenSampler { stop, thread }
+}
+
+impl LenSampler {
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap();
     }
 }
 
@@ -218,6 +270,7 @@ fn main() {
                     }))
                 })
                 .collect();
+            let sampler = std::env::var_os("PROBE_LEN").map(|_| len_sampler(rx.clone()));
             drop(rx);
             let producers: Vec<_> = (0..k)
                 .map(|p| {
@@ -242,6 +295,9 @@ fn main() {
             });
             let ns = start.elapsed().as_nanos() as f64 / n as f64;
             eprintln!("{which}: {ns:.1} ns/msg in the runtime");
+            if let Some(sampler) = sampler {
+                sampler.stop();
+            }
             rt
         }};
     }
@@ -274,6 +330,14 @@ fn main() {
         "tokio-rt-mpsc" | "tokio-rt-mpmc-unb" | "tokio-rt-mpmc-rdv" => {
             let (cap, k, c) = rt_shape(&which);
             tasks_on!(Tokio::build(workers).unwrap(), gort_channel(cap), k, c);
+        }
+        "kanal-tokio-mpmc-unb" => {
+            tasks_on!(
+                Tokio::build(workers).unwrap(),
+                kanal::unbounded_async::<u64>(),
+                4,
+                4
+            );
         }
         "kanal-tokio-mpmc-rdv" => {
             tasks_on!(
