@@ -36,6 +36,9 @@
 //!   outside the cooperative budget. With `PROBE_LEN` set, a thread looks
 //!   at the channel's length every 50 us and prints how often it found
 //!   it in each range (does the queue stay short, or do senders run ahead).
+//!   With `PROBE_TICKER` set, a task on the same runtime sleeps 1 ms at a
+//!   time during the run and prints its worst lateness (does the channel
+//!   keep a worker from its other tasks).
 //! - `base`: nothing (the program's own cost).
 //!
 //! Instructions per message, without the setup:
@@ -120,6 +123,39 @@ fn len_sampler(rx: impl HasLen) -> LenSampler {
         eprintln!("length <= {LEN_BOUNDS:?} and above: {counts:?} looks");
     });
     LenSampler { stop, thread }
+}
+
+/// The task behind `PROBE_TICKER`: on the runtime under test, it sleeps
+/// 1 ms at a time until `stop`, and returns its ticks and the worst
+/// lateness of a tick.
+fn spawn_ticker<C: Contender>(
+    rt: &C,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> C::JoinHandle<(u64, std::time::Duration)> {
+    rt.spawn_remote(async move {
+        let tick = std::time::Duration::from_millis(1);
+        let (mut ticks, mut worst) = (0, std::time::Duration::ZERO);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let start = std::time::Instant::now();
+            C::sleep(tick).await;
+            worst = worst.max(start.elapsed().saturating_sub(tick));
+            ticks += 1;
+        }
+        (ticks, worst)
+    })
+}
+
+/// Stops the ticker and prints what it saw.
+fn report_ticker<C: Contender>(
+    rt: &C,
+    stop: &std::sync::atomic::AtomicBool,
+    ticker: C::JoinHandle<(u64, std::time::Duration)>,
+) {
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ticks, worst) = rt
+        .block_on(gort_bench::contender::join::<C, _>(ticker))
+        .unwrap();
+    eprintln!("ticker: {ticks} ticks of 1 ms, worst {worst:?} late");
 }
 
 impl LenSampler {
@@ -271,6 +307,9 @@ fn main() {
                 })
                 .collect();
             let sampler = std::env::var_os("PROBE_LEN").map(|_| len_sampler(rx.clone()));
+            let stop_ticker = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let ticker =
+                std::env::var_os("PROBE_TICKER").map(|_| spawn_ticker(&rt, stop_ticker.clone()));
             drop(rx);
             let producers: Vec<_> = (0..k)
                 .map(|p| {
@@ -297,6 +336,9 @@ fn main() {
             eprintln!("{which}: {ns:.1} ns/msg in the runtime");
             if let Some(sampler) = sampler {
                 sampler.stop();
+            }
+            if let Some(ticker) = ticker {
+                report_ticker(&rt, &stop_ticker, ticker);
             }
             rt
         }};
