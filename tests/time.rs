@@ -25,14 +25,21 @@
 //!   tick at once (ready on the first poll), and the next one is back on
 //!   the period grid (the first multiple of the period after the call);
 //! - a 1 ms interval on an idle runtime (default `Skip`): at least 1,900
-//!   ticks in 2 s (2,000 on schedule). A 1 ms sleep takes about 2 ms here;
+//!   ticks in 2 s (2,000 on schedule). A 1 ms sleep can take up to 2 ms
+//!   (its deadline rounded up to the wheel's next millisecond, then the
+//!   wake-up; on Linux the wake-up timer makes that about 1 to 1.1 ms);
 //!   lateness up to `LATE_TICK` is not a missed tick, so the ticks already
 //!   due fire at once and none is dropped;
 //! - `MissedTickBehavior::Delay` as documented: after a late tick, the
 //!   next comes a period after it (fails: see the test's comment);
 //! - sleeps around the wheel's level boundaries (63 to 300 ms) are woken
 //!   by the reactor, never early; a reset sleep waits for its new deadline
-//!   (earlier or later), and again after completing.
+//!   (earlier or later), and again after completing;
+//! - on Linux the reactor has its wake-up timer (a timerfd), and a sleep
+//!   on an idle runtime ends a blocked turn through it (its event is
+//!   counted), not through epoll's millisecond timeout: of 50 sleeps of
+//!   2.5 ms, at least one (a loaded machine may deschedule the driver past
+//!   a tick before it arms the timer, then epoll's timeout ends the wait).
 //!
 //! No assertion says "not later than": only never early, order, and grid.
 //! Every body runs under the hang watchdog of `channel/tests/support`.
@@ -415,6 +422,28 @@ fn skip_returns_the_missed_tick_at_once_then_realigns_to_the_grid() {
 /// A behaviour bound, not a timing test: the 2 s are counted on the
 /// scheduled instants the ticks return, and 1,900 leaves a 5% margin for
 /// a busy machine (a wake-up more than `LATE_TICK` late does skip ticks).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sleep_on_an_idle_runtime_ends_a_blocked_turn_through_the_wake_up_timer() {
+    on_gort("time_wake_up_timer", || async {
+        let reactor = gort_reactor::__netpoll::Reactor::get();
+        assert!(reactor.has_wake_timer(), "no timerfd on Linux");
+        let before = reactor.precise_wakeups();
+        let mut sleeps = 0;
+        // Half a millisecond off a whole one: epoll's timeout, in whole
+        // milliseconds rounded up, would end the wait 0.5 ms after the
+        // timerfd.
+        while reactor.precise_wakeups() == before && sleeps < 50 {
+            sleep(Duration::from_micros(2_500)).await;
+            sleeps += 1;
+        }
+        assert!(
+            reactor.precise_wakeups() > before,
+            "{sleeps} sleeps ended without the wake-up timer"
+        );
+    });
+}
+
 #[test]
 fn a_1ms_interval_on_an_idle_runtime_keeps_nearly_every_tick() {
     const PERIOD: Duration = Duration::from_millis(1);

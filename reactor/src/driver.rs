@@ -36,6 +36,7 @@ use mio::{Events, Interest, Poll, Token};
 use crate::io::{IoSlab, IoState};
 use crate::sync::lock;
 use crate::timers::Timers;
+use crate::wake_timer::{WakeTimer, TIMER_TOKEN};
 
 /// The token of the reactor's own `mio::Waker`.
 const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -53,13 +54,17 @@ const SYSMON_MIN: Duration = Duration::from_millis(1);
 /// The process's reactor. Obtained with [`Reactor::get`].
 pub struct Reactor {
     /// The driver lock: whoever holds it may turn the reactor.
-    poll: Mutex<(Poll, Events)>,
+    poll: Mutex<(Poll, Events, WakeTimer)>,
     registry: mio::Registry,
     waker: mio::Waker,
     pub(crate) ios: Mutex<IoSlab>,
     pub(crate) timers: Timers,
     /// Turns taken so far.
     turns: AtomicU64,
+    /// Turns the wake-up timer ended (`wake_timer.rs`).
+    precise_wakeups: AtomicU64,
+    /// Whether the driver has a wake-up timer.
+    has_wake_timer: bool,
     /// Live gort runtimes (their idle workers drive).
     runtimes: AtomicUsize,
     netpoll_thread: OnceLock<Thread>,
@@ -88,13 +93,17 @@ impl Reactor {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = mio::Waker::new(poll.registry(), WAKE_TOKEN)?;
+        let wake_timer = WakeTimer::new(poll.registry());
+        let has_wake_timer = wake_timer.is_enabled();
         Ok(Reactor {
-            poll: Mutex::new((poll, Events::with_capacity(EVENTS_CAPACITY))),
+            poll: Mutex::new((poll, Events::with_capacity(EVENTS_CAPACITY), wake_timer)),
             registry,
             waker,
             ios: Mutex::new(IoSlab::new()),
             timers: Timers::new(),
             turns: AtomicU64::new(0),
+            precise_wakeups: AtomicU64::new(0),
+            has_wake_timer,
             runtimes: AtomicUsize::new(0),
             netpoll_thread: OnceLock::new(),
         })
@@ -205,6 +214,18 @@ impl Reactor {
         fired
     }
 
+    /// Turns that the wake-up timer ended: a timer's tick came while the
+    /// driver was blocked (0 where there is no timerfd).
+    pub fn precise_wakeups(&self) -> u64 {
+        self.precise_wakeups.load(Ordering::Relaxed)
+    }
+
+    /// Whether a timerfd wakes the driver at the nearest timer's tick
+    /// (Linux and Android, unless the kernel refused one).
+    pub fn has_wake_timer(&self) -> bool {
+        self.has_wake_timer
+    }
+
     /// Turns taken so far.
     fn turns(&self) -> u64 {
         self.turns.load(Ordering::Acquire)
@@ -246,7 +267,7 @@ impl Reactor {
 /// The right to turn the reactor (see [`Reactor::try_drive`]).
 pub struct Driver<'a> {
     reactor: &'a Reactor,
-    poll: MutexGuard<'a, (Poll, Events)>,
+    poll: MutexGuard<'a, (Poll, Events, WakeTimer)>,
 }
 
 impl Driver<'_> {
@@ -258,7 +279,7 @@ impl Driver<'_> {
         let r = self.reactor;
         let mut wakers = Vec::new();
         let now = Instant::now();
-        let next = r.timers.advance(now, &mut wakers);
+        let mut next = r.timers.advance(now, &mut wakers);
         let to_deadline = |tick: u64| r.timers.tick_instant(tick).saturating_duration_since(now);
         let mut timeout = match (timeout, next.map(to_deadline)) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -273,11 +294,20 @@ impl Driver<'_> {
             // may have missed it and shortens the wait (`timers.rs`).
             if let Some(earliest) = r.timers.driver_blocks(timeout.map(|d| now + d)) {
                 timeout = Some(to_deadline(earliest));
+                next = Some(earliest);
             }
         }
         wakers.drain(..).for_each(Waker::wake);
 
-        let (poll, events) = &mut *self.poll;
+        let (poll, events, wake_timer) = &mut *self.poll;
+        // A timer ends this wait: wake at its tick, not at epoll's next
+        // whole millisecond (`wake_timer.rs`).
+        if let (Some(tick), Some(wait)) = (next, timeout) {
+            let at = r.timers.tick_instant(tick);
+            if !wait.is_zero() && now + wait >= at {
+                wake_timer.arm(at);
+            }
+        }
         if let Err(e) = poll.poll(events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 tracing::warn!(target: "gort::reactor", "epoll_wait failed: {e}");
@@ -294,6 +324,11 @@ impl Driver<'_> {
             let ios = lock(&r.ios);
             for ev in events.iter() {
                 if ev.token() == WAKE_TOKEN {
+                    continue;
+                }
+                if ev.token() == TIMER_TOKEN {
+                    wake_timer.fired();
+                    r.precise_wakeups.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 if let Some(state) = ios.get(ev.token().0) {

@@ -28,6 +28,7 @@ pub mod time;
 mod timers;
 #[cfg(unix)]
 pub mod unix;
+mod wake_timer;
 mod wheel;
 
 /// The executor's seam to the reactor: `gort-executor` takes turns with
