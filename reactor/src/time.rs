@@ -4,8 +4,12 @@
 //!
 //! They work on any executor: the reactor's timer wheel fires them (1 ms
 //! resolution), driven by an idle gort worker or the `gort-netpoll` thread.
-//! A timer never fires before its deadline; cancelling one (dropping the
-//! future) is O(1) and leaves nothing behind.
+//! A timer never fires before its deadline; a deadline is rounded up to the
+//! wheel's next millisecond, and on Linux a timerfd wakes the blocked
+//! driver at that instant, so an otherwise idle runtime fires a timer 0 to
+//! 1 ms after its deadline plus a thread's wake-up (without the timerfd,
+//! epoll's timeout in whole milliseconds can add up to 1 ms more).
+//! Cancelling one (dropping the future) is O(1) and leaves nothing behind.
 //!
 //! In a runtime built with `start_paused(true)` (a test clock, as Go's
 //! `testing/synctest` and tokio's `start_paused`), the timers created by
