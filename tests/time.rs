@@ -419,9 +419,6 @@ fn skip_returns_the_missed_tick_at_once_then_realigns_to_the_grid() {
     });
 }
 
-/// A behaviour bound, not a timing test: the 2 s are counted on the
-/// scheduled instants the ticks return, and 1,900 leaves a 5% margin for
-/// a busy machine (a wake-up more than `LATE_TICK` late does skip ticks).
 #[cfg(target_os = "linux")]
 #[test]
 fn a_sleep_on_an_idle_runtime_ends_a_blocked_turn_through_the_wake_up_timer() {
@@ -444,6 +441,9 @@ fn a_sleep_on_an_idle_runtime_ends_a_blocked_turn_through_the_wake_up_timer() {
     });
 }
 
+/// A behaviour bound, not a timing test: the 2 s are counted on the
+/// scheduled instants the ticks return, and 1,900 leaves a 5% margin for
+/// a busy machine (a wake-up more than `LATE_TICK` late does skip ticks).
 #[test]
 fn a_1ms_interval_on_an_idle_runtime_keeps_nearly_every_tick() {
     const PERIOD: Duration = Duration::from_millis(1);

@@ -5,10 +5,10 @@
 //! shorter or fractional wait up, so a driver blocking "until the next
 //! tick" woke anywhere up to a millisecond after it: on top of the
 //! deadline's own rounding up to a tick, a timer fired up to 2 ms late
-//! (two roundings of up to 1 ms each: a median of 1 ms). Armed for the tick's instant, the
-//! timerfd wakes the driver at the tick, to within the kernel's timer
-//! slack. The epoll timeout stays as it was, a fallback should arming
-//! fail.
+//! (two roundings of up to 1 ms each: a median of 1 ms). Armed for the
+//! tick's instant, the timerfd wakes the driver at the tick, to within the
+//! kernel's timer slack. The epoll timeout stays as it was, a fallback
+//! should arming fail.
 //!
 //! One `timerfd_settime` per blocking turn whose wait a timer ends, and
 //! none when the timer armed last is still the nearest (a turn that I/O
@@ -62,7 +62,8 @@ impl WakeTimer {
     /// timer fires at), unless the timerfd is already armed for it.
     pub(crate) fn arm(&mut self, at: Instant) {
         let now = Instant::now();
-        if at <= now || self.armed.is_some_and(|armed| armed == at && armed > now) {
+        // Already armed for `at` (still ahead, so not yet expired).
+        if at <= now || self.armed == Some(at) {
             return;
         }
         #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -125,6 +125,13 @@ fn len_sampler(rx: impl HasLen) -> LenSampler {
     LenSampler { stop, thread }
 }
 
+impl LenSampler {
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap();
+    }
+}
+
 /// The task behind `PROBE_TICKER`: on the runtime under test, it sleeps
 /// 1 ms at a time until `stop`, and returns its ticks and the worst
 /// lateness of a tick.
@@ -156,13 +163,6 @@ fn report_ticker<C: Contender>(
         .block_on(gort_bench::contender::join::<C, _>(ticker))
         .unwrap();
     eprintln!("ticker: {ticks} ticks of 1 ms, worst {worst:?} late");
-}
-
-impl LenSampler {
-    fn stop(self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.thread.join().unwrap();
-    }
 }
 
 fn main() {
