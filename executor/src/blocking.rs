@@ -256,7 +256,7 @@ impl PoolInner {
         loop {
             if let Some(task) = st.queue.pop_front() {
                 drop(st);
-                task.run(None);
+                task.run(false);
                 st = lock(&self.state);
                 continue;
             }

@@ -1,11 +1,12 @@
 //! The goroutine dump: every live task of a runtime, what it waits on and
 //! for how long (Go's SIGQUIT dump and `pprof/goroutine`).
 //!
-//! [`Handle::dump`](crate::runtime::Handle::dump) walks each processor's
-//! registry without stopping the world and without a lock on the spawn
-//! path: each task's slot is pinned while its header is read (see
-//! `task/registry.rs`), so what is shown of one task is consistent, but
-//! tasks move on while others are read: a dump is not a snapshot of all.
+//! [`Handle::dump`](crate::runtime::Handle::dump) walks task memory (the
+//! registry, `task/registry.rs`) without stopping the world and without
+//! anything on the spawn path: each registered task is held by a
+//! reference while its header is read, so what is shown of one task is
+//! consistent, but tasks move on while others are read: a dump is not a
+//! snapshot of all.
 
 use std::fmt;
 use std::panic::Location;
@@ -82,8 +83,8 @@ impl TaskInfo {
         self.wait.map(|(_, d)| d)
     }
 
-    /// Reads `header` (pinned by the registry walk); `None` for a task
-    /// that has completed and is only waiting to leave the registry.
+    /// Reads `header` (held by the registry walk); `None` for a task that
+    /// completed after the walk found it.
     fn read(header: &Header) -> Option<TaskInfo> {
         let state = header.state.load();
         if state.has(COMPLETE) {
@@ -172,10 +173,9 @@ impl Dump {
     pub(crate) fn take(scheduler: &Scheduler) -> Dump {
         let shared = scheduler.shared();
         let mut tasks = Vec::new();
-        for p in shared.processors.iter() {
-            p.registry
-                .visit(|header| tasks.extend(TaskInfo::read(header)));
-        }
+        crate::task::registry::visit(shared.runtime_id(), |header| {
+            tasks.extend(TaskInfo::read(header))
+        });
         tasks.sort_by_key(|t| t.id);
         // Live tasks the walk did not meet: not registered yet. The count
         // is read after the walk, so tasks spawned meanwhile count here.

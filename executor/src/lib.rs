@@ -24,16 +24,16 @@
 //!
 //! # A task's life
 //!
-//! `spawn` allocates the task (an 80-byte block for an empty `async {}`,
+//! `spawn` allocates the task (a 64-byte block for an empty `async {}`,
 //! recycled through per-worker free lists) with three
 //! references: its first `Notified`, the `JoinHandle`, and the registry
 //! reference. On a worker the `Notified` goes to that processor's LIFO slot;
-//! elsewhere to the injector. The first poll registers the task in the
-//! polling processor's registry, which is how a shutdown finds tasks that
-//! no queue holds. Each poll runs under the `RUNNING` bit; a wake sets
+//! elsewhere to the injector. The first poll by a worker registers the task
+//! (a bit in its state word: the registry is a walk of task memory), which
+//! is how a shutdown finds tasks that no queue holds. Each poll runs under the `RUNNING` bit; a wake sets
 //! `NOTIFIED` and, if the task was idle, queues a new `Notified`. On
 //! completion the output is published, the joiner woken, and the registry
-//! slot cleared.
+//! reference given back.
 //!
 //! # Constants
 //!
@@ -197,12 +197,12 @@ mod size_tests {
     const _: () = assert!(HEADER_SIZE <= 64);
 
     #[test]
-    fn empty_task_is_at_most_72_bytes() {
+    fn empty_task_is_at_most_64_bytes() {
         fn size_of_task<F: std::future::Future>(_: &F) -> usize {
             task_size::<F, Scheduler>()
         }
         let fut = async {};
         let size = size_of_task(&fut);
-        assert!(size <= 72, "an empty async task takes {size} bytes");
+        assert!(size <= 64, "an empty async task takes {size} bytes");
     }
 }

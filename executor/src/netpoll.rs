@@ -266,5 +266,15 @@ pub(crate) mod model {
             lock(&self.events).woken = true;
             self.ready_cv.notify_one();
         }
+
+        /// Drops the wakers of events no turn took: a model calls it
+        /// before its execution ends, so that no task is freed while
+        /// loom drops the execution's statics (the task allocator's list
+        /// among them).
+        #[cfg(test)]
+        pub(crate) fn drop_ready(&self) {
+            let ready = std::mem::take(&mut lock(&self.events).ready);
+            drop(ready);
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! Go's P: the right to run goroutines. Each has a local ring of 256 and a
 //! LIFO slot (`runnext`). The part other threads touch (the steal end of
-//! the ring, the LIFO slot, the registry of tasks it first ran, its
-//! parker and counters) lives in `ProcessorShared`, in the scheduler; the
+//! the ring, the LIFO slot, its parker and counters) lives in `ProcessorShared`, in the scheduler; the
 //! owner's part (`Processor`) is one boxed value held by the worker that
 //! runs it.
 
@@ -12,7 +11,7 @@ use crate::loom::{lock, Arc, Mutex};
 use crate::park::Parker;
 use crate::queue::{self, LifoSlot, Local, Steal};
 use crate::scheduler::{Scheduler, Shared};
-use crate::task::{Id, IdBlock, Notified, Registry};
+use crate::task::{Id, IdBlock, Notified};
 
 /// Polls of the LIFO slot in a row before the ring gets a turn. Go can
 /// rely on preemption after 10 ms; futures cannot be preempted, so this
@@ -37,8 +36,6 @@ pub(crate) struct ProcessorShared {
     pub(crate) steal: Steal,
     /// The task to run next; thieves take it only on their last pass.
     pub(crate) lifo: LifoSlot,
-    /// Live tasks first polled here.
-    pub(crate) registry: Registry,
     /// Where this processor's worker sleeps.
     pub(crate) parker: Parker,
     /// Tasks spawned from this processor; written only by its worker.
@@ -91,7 +88,6 @@ impl ProcessorShared {
             ProcessorShared {
                 steal,
                 lifo: LifoSlot::new(),
-                registry: Registry::new(),
                 parker: Parker::new(),
                 spawned: Counter::new(0),
                 completed: Counter::new(0),

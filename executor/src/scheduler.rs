@@ -228,6 +228,10 @@ where
 }
 
 impl Schedule for Scheduler {
+    fn runtime_id(&self) -> usize {
+        self.0.runtime_id()
+    }
+
     fn schedule(&self, task: Notified) {
         worker::with_processor(self.id(), |w| match w {
             Some((w, p)) => w.schedule(p, task),
@@ -278,6 +282,12 @@ impl Schedule for Scheduler {
 }
 
 impl Shared {
+    /// The runtime's id for the registry's walk (`Schedule::runtime_id`):
+    /// this shared state's address.
+    pub(crate) fn runtime_id(&self) -> usize {
+        std::ptr::from_ref(self).addr()
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Acquire)
     }
@@ -336,20 +346,14 @@ impl Shared {
     }
 
     /// Called by each worker after it drained its own queues. The last one
-    /// shuts down every task still alive: queued in the injector, or known
-    /// only to a registry.
+    /// shuts down every task still alive: queued in the injector, or
+    /// registered (found by the registry's walk of task memory).
     pub(crate) fn worker_exited(&self) {
         if self.workers_alive.fetch_sub(1, AcqRel) != 1 {
             return;
         }
         self.drain_injector();
-        for p in self.processors.iter() {
-            // Every worker let go of its registry before counting itself out.
-            match p.registry.claim() {
-                Some(owner) => owner.shutdown_all(),
-                None => unreachable!("a registry is still owned after every worker exited"),
-            }
-        }
+        crate::task::registry::shutdown_all(self.runtime_id());
         // Cancelling futures may have woken tasks into the injector.
         self.drain_injector();
         // The task memory this runtime left in the process-wide free lists.

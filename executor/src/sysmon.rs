@@ -6,8 +6,8 @@
 //!
 //! # What moves
 //!
-//! A worker thread (Go's M) and its processor (P: ring, LIFO slot,
-//! registry) stay together here; what moves between threads is the *run
+//! A worker thread (Go's M) and its processor (P: ring, LIFO slot)
+//! stay together here; what moves between threads is the *run
 //! permit*. There are `worker_threads` permits; only a worker holding one
 //! runs tasks, parks in the idle set or turns the reactor. A retake:
 //!
@@ -32,9 +32,7 @@
 //! touch it when its blocking call returns: its spawns and wakes go to that
 //! processor's LIFO slot and ring, through the owner's `&mut` path with no
 //! atomic read-modify-write. Taking the owner half from under it would
-//! need a claim on every spawn and wake. The registry stays too: it is
-//! where the shutdown finds the tasks first polled there, whoever runs
-//! them now.
+//! need a claim on every spawn and wake.
 //!
 //! # Why the permit count holds
 //!

@@ -23,8 +23,9 @@
 //!
 //! Shutdown, in order: `close` sets the flag and unparks everyone; each
 //! worker finishes its current poll, drops (cancels) everything in its own
-//! ring and LIFO slot, lets go of its registry and counts itself out; the
-//! last one out cancels what is left in the injector and every registry.
+//! ring and LIFO slot and counts itself out; the last one out cancels what
+//! is left in the injector and every registered task of the runtime (the
+//! registry's walk of task memory).
 
 use std::cell::{Cell, RefCell};
 use std::ops::{Deref, DerefMut};
@@ -37,7 +38,7 @@ use crate::processor::{random_order, Processor, ProcessorShared, WorkerCounters,
 use crate::runtime::Handle;
 use crate::scheduler::{Scheduler, Shared};
 use crate::sysmon::SpareWake;
-use crate::task::{Notified, RegistryOwner};
+use crate::task::Notified;
 
 /// Pause between two chunks of an idle trim of the task free lists (see
 /// `Held::trim_while_idle`): about 33 chunks a second per trimming
@@ -150,21 +151,12 @@ pub(crate) fn run(scheduler: Scheduler, mut processor: Box<Processor>, start: St
         (scheduler.shared().config.clock.clone()).map(gort_reactor::__netpoll::enter_clock);
     #[cfg(all(feature = "tokio-compat", not(loom)))]
     let _tokio = crate::tokio_compat::enter();
-    // Declared before the registry owner so that it drops after it: the
-    // last worker out claims every registry.
     let mut exit = ExitGuard {
         worker: Some(worker.clone()),
         scheduler: scheduler.clone(),
         retired: false,
     };
-    let owner = scheduler
-        .shared()
-        .processors
-        .get(index)
-        .registry
-        .claim()
-        .expect("a processor's registry is claimed twice");
-    exit.retired = Held::take(&worker).run(&owner) == Exit::Retired;
+    exit.retired = Held::take(&worker).run() == Exit::Retired;
 }
 
 /// Why the worker loop ended.
@@ -197,8 +189,7 @@ impl Drop for ExitGuard {
             let processor = worker.processor.borrow_mut().take();
             if let Some(mut p) = processor {
                 if self.retired {
-                    // The registry owner dropped first (declared after
-                    // this guard): the next thread can claim it.
+                    // The next thread sysmon starts takes it.
                     shared.processors.retire(p);
                 } else if std::thread::panicking() && !shared.is_closed() {
                     requeue_local(shared, &mut p);
@@ -316,7 +307,7 @@ impl<'w> Held<'w> {
         result
     }
 
-    fn run(mut self, owner: &RegistryOwner<'_>) -> Exit {
+    fn run(mut self) -> Exit {
         let shared = self.shared();
         loop {
             if shared.is_closed() {
@@ -332,7 +323,7 @@ impl<'w> Held<'w> {
                 None => self.find_work(),
             };
             if let Some(task) = task {
-                if self.run_task(task, owner) {
+                if self.run_task(task) {
                     // Sysmon gave this processor's permit away.
                     match self.wait_as_spare() {
                         SpareWake::Resumed => {}
@@ -509,7 +500,7 @@ impl<'w> Held<'w> {
     /// in a row (the next one goes to the ring tail). `true` if sysmon
     /// retook the processor's permit meanwhile (see `sysmon.rs`).
     #[must_use = "a retaken worker must stop running tasks"]
-    fn run_task(&mut self, task: Notified, owner: &RegistryOwner<'_>) -> bool {
+    fn run_task(&mut self, task: Notified) -> bool {
         let shared = self.shared();
         if std::mem::replace(&mut self.is_searching, false)
             && shared.idle.transition_worker_from_searching()
@@ -520,7 +511,7 @@ impl<'w> Held<'w> {
         let p = self.me;
         p.poll.begin(self.tick());
         let (overflow, lifo_polls) = self.lend(|_| {
-            task.run(Some(owner));
+            task.run(true);
             let mut polls = 0;
             while let Some(task) = p.lifo.take() {
                 if polls == MAX_LIFO_POLLS || shared.is_closed() || p.poll.is_retaken() {
@@ -528,7 +519,7 @@ impl<'w> Held<'w> {
                 }
                 polls += 1;
                 p.poll.next_poll();
-                task.run(Some(owner));
+                task.run(true);
             }
             (None, polls)
         });

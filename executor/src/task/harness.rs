@@ -16,7 +16,6 @@ use std::task::{Context, Poll, Waker};
 use super::alloc;
 use super::error::JoinError;
 use super::header::{Header, SpawnSite, TaskRef};
-use super::registry::{Registry, RegistryOwner};
 use super::state::*;
 use super::waker::waker_ref;
 use super::{Notified, Schedule};
@@ -24,8 +23,9 @@ use crate::loom::UnsafeCell;
 
 /// Type-erased operations on a task.
 pub(crate) struct Vtable {
-    /// Runs the task. Consumes the caller's `Notified` reference.
-    pub(crate) poll: unsafe fn(TaskRef, Option<&RegistryOwner<'_>>),
+    /// Runs the task (`true`: a worker's poll, which registers it).
+    /// Consumes the caller's `Notified` reference.
+    pub(crate) poll: unsafe fn(TaskRef, bool),
     /// Hands a counted `Notified` reference to the task's scheduler.
     pub(crate) schedule: unsafe fn(TaskRef),
     /// Cancels the task if nobody is polling it. Consumes one reference.
@@ -39,6 +39,9 @@ pub(crate) struct Vtable {
     pub(crate) try_read_output: unsafe fn(TaskRef, *mut (), &Waker),
     /// `JoinHandle::drop`. Consumes the join reference.
     pub(crate) drop_join_handle: unsafe fn(TaskRef, bool),
+    /// The runtime the task belongs to (`Schedule::runtime_id`). The
+    /// caller holds a reference.
+    pub(crate) runtime_id: unsafe fn(TaskRef) -> usize,
     /// A blocking-pool task (`Schedule::BLOCKING`).
     pub(crate) blocking: bool,
 }
@@ -74,22 +77,43 @@ where
         dealloc: dealloc::<F, S>,
         try_read_output: try_read_output::<F, S>,
         drop_join_handle: drop_join_handle::<F, S>,
+        runtime_id: runtime_id::<F, S>,
         blocking: S::BLOCKING,
     };
 
     /// Allocates a task; the state starts with three references (see `state.rs`).
     pub(crate) fn allocate(future: F, scheduler: S, id: super::Id, site: SpawnSite) -> TaskRef {
-        let cell = Cell {
-            header: Header::new(&Self::VTABLE, id, site),
-            scheduler,
-            stage: UnsafeCell::new(Stage {
+        let layout = Layout::new::<Cell<F, S>>();
+        let block = alloc::allocate(layout);
+        let cell = block.cast::<Cell<F, S>>().as_ptr();
+        // SAFETY: fresh memory with the layout of `Cell<F, S>`; every field
+        // is written once, in place.
+        unsafe {
+            Header::write_all_but_state(ptr::addr_of_mut!((*cell).header), &Self::VTABLE, id, site);
+            ptr::addr_of_mut!((*cell).scheduler).write(scheduler);
+            ptr::addr_of_mut!((*cell).stage).write(UnsafeCell::new(Stage {
                 future: ManuallyDrop::new(future),
-            }),
-        };
-        let ptr = alloc::allocate(Layout::new::<Cell<F, S>>()).cast::<Cell<F, S>>();
-        // SAFETY: fresh memory with the layout of `Cell<F, S>`.
-        unsafe { ptr.as_ptr().write(cell) };
-        TaskRef(ptr.cast())
+            }));
+        }
+        // SAFETY: a place inside the allocation; no reference is made.
+        let state = unsafe { ptr::addr_of_mut!((*cell).header.state) };
+        #[cfg(not(loom))]
+        if alloc::in_spans(layout) {
+            // The block's first word is a state word a walk of task memory
+            // may be reading (`alloc.rs`): it is stored atomically, last,
+            // publishing the fields above.
+            // SAFETY: the allocator initialized the word as an atomic; a
+            // shared reference to it is all a walker takes too.
+            unsafe { (*state).init() };
+            return TaskRef(block.cast());
+        }
+        // SAFETY: as above; a large block is unlisted until `publish`, so
+        // nobody reads the word yet; then the written task is listed.
+        unsafe {
+            state.write(State::new());
+            alloc::publish(block, layout);
+        }
+        TaskRef(block.cast())
     }
 }
 
@@ -101,7 +125,7 @@ unsafe fn cell<'a, F: Future, S>(task: TaskRef) -> &'a Cell<F, S> {
     unsafe { task.0.cast::<Cell<F, S>>().as_ref() }
 }
 
-unsafe fn poll<F, S>(task: TaskRef, registry: Option<&RegistryOwner<'_>>)
+unsafe fn poll<F, S>(task: TaskRef, register: bool)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -110,7 +134,7 @@ where
     // SAFETY: the vtable is only reachable from a `Cell<F, S>`.
     let cell = unsafe { cell::<F, S>(task) };
     let header = &cell.header;
-    match header.state.transition_to_running() {
+    match header.state.transition_to_running(register) {
         ToRunning::Poll => {}
         ToRunning::Cancel => {
             // SAFETY: we hold RUNNING.
@@ -124,17 +148,7 @@ where
             return;
         }
     }
-    // We hold RUNNING: the future and `registry_slot` are ours.
-    if let Some(registry) = registry {
-        header.registry_slot.with_mut(|slot| {
-            // SAFETY: only the RUNNING poller touches `registry_slot`.
-            unsafe {
-                if (*slot).is_null() {
-                    *slot = registry.insert(task);
-                }
-            }
-        });
-    }
+    // We hold RUNNING: the future is ours.
     let waker = waker_ref(task);
     let mut cx = Context::from_waker(&waker);
     let traced = crate::trace::on().then(std::time::Instant::now);
@@ -269,8 +283,8 @@ unsafe fn complete_with_panic<F: Future, S: Schedule>(task: TaskRef, payload: Bo
     unsafe { complete::<F, S>(task, OUTPUT_PANIC) };
 }
 
-/// Publishes the output, wakes the joiner, unregisters the task and gives
-/// back the poller's reference (and the registry's, if we removed it).
+/// Publishes the output, wakes the joiner, and gives back the poller's
+/// reference and the registry's.
 ///
 /// # Safety
 /// The caller holds RUNNING and the reference it implies; the stage holds
@@ -334,15 +348,9 @@ unsafe fn complete<F: Future, S: Schedule>(task: TaskRef, output_bits: usize) {
             drop_catching(waker);
         }
     }
-    let slot = header.registry_slot.with(|s| {
-        // SAFETY: only the RUNNING poller (us) reads/writes the slot pointer.
-        unsafe { *s }
-    });
-    // SAFETY: a non-null slot points into a registry kept alive by the
-    // scheduler this task holds.
-    let owns_registry_ref = slot.is_null() || Registry::remove(unsafe { &*slot }, task);
-    let refs = 1 + owns_registry_ref as usize;
-    if header.state.ref_dec(refs) {
+    // Ours and the registry's (see `state.rs`), given back only now that
+    // `COMPLETE` is set: a walk takes no new reference from here on.
+    if header.state.ref_dec(2) {
         // SAFETY: last reference.
         unsafe { dealloc::<F, S>(task) };
     }
@@ -392,23 +400,16 @@ unsafe fn shutdown<F: Future, S: Schedule>(task: TaskRef) {
 unsafe fn drop_notified<F: Future, S: Schedule>(task: TaskRef) {
     // SAFETY: the caller holds a (Notified) reference.
     let cell = unsafe { cell::<F, S>(task) };
-    // Reading the slot pointer without RUNNING is sound here: it is written
-    // once, by the first poll, which happened before this Notified was
-    // created (the wake that made it acquired the state the poll released),
-    // and nobody polls while a Notified exists.
-    let registered = cell.header.registry_slot.with(|s| {
-        // SAFETY: see above.
-        !unsafe { *s }.is_null()
-    });
-    if registered {
+    if cell.header.state.load().has(REGISTERED) {
         // The registry drain cancels it, on the draining thread.
         if cell.header.state.ref_dec(1) {
             // SAFETY: last reference (the drain already completed the task).
             unsafe { dealloc::<F, S>(task) };
         }
     } else {
-        // Never polled: no registry will find it; cancel it now. Its
-        // destructor never ran user code yet beyond construction.
+        // Never polled by a worker: no registry walk will cancel it;
+        // cancel it now. Its destructor never ran user code yet beyond
+        // construction.
         // SAFETY: we hand over our reference.
         unsafe { shutdown::<F, S>(task) };
     }
@@ -425,20 +426,25 @@ unsafe fn dealloc<F: Future, S: Schedule>(task: TaskRef) {
         let _ = unsafe { drop_future::<F>(&cell.stage) };
     }
     // The output (if any) was taken or dropped by its owner before the last
-    // reference went. Move `S` out, drop the header (its join waker; the
-    // stage is a union without drop glue), give the memory back, and hand
-    // `S` to the scheduler.
+    // reference went. Move `S` out, drop the header's fields (the stage is
+    // a union without drop glue), give the memory back, and hand `S` to
+    // the scheduler.
     // SAFETY: the cell is initialized and unused from here on; `scheduler`
     // is read once and its place never used again.
     let scheduler = unsafe {
         let cell = ptr.as_ptr();
         let scheduler = ptr::read(&(*cell).scheduler);
-        ptr::drop_in_place(&mut (*cell).header);
+        Header::drop_all_but_state(ptr::addr_of_mut!((*cell).header));
         scheduler
     };
     // SAFETY: allocated by `allocate` with this layout.
     unsafe { alloc::deallocate(ptr.cast(), Layout::new::<Cell<F, S>>()) };
     scheduler.recycle();
+}
+
+unsafe fn runtime_id<F: Future, S: Schedule>(task: TaskRef) -> usize {
+    // SAFETY: the caller holds a reference.
+    unsafe { cell::<F, S>(task) }.scheduler.runtime_id()
 }
 
 unsafe fn try_read_output<F, S>(task: TaskRef, dst: *mut (), waker: &Waker)

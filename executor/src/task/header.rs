@@ -2,7 +2,7 @@
 //! at offset 0 of the single allocation, so a `NonNull<Header>` is a
 //! type-erased task.
 //!
-//! Layout of one allocation (`Cell<F, S>`, `#[repr(C)]`), 72 bytes for an
+//! Layout of one allocation (`Cell<F, S>`, `#[repr(C)]`), 64 bytes for an
 //! empty `async {}` on 64-bit targets:
 //!
 //! | field            | bytes | who touches it                                   |
@@ -12,18 +12,16 @@
 //! | `id`             | 8     | read-only after creation                         |
 //! | `spawn_site`     | 8     | read-only after creation                         |
 //! | `wait`           | 8     | written by the poller, read by the dump          |
-//! | `registry_slot`  | 8     | the poller only (it holds `RUNNING`)             |
 //! | `join_waker`     | 8     | `JoinHandle` unless `JOIN_WAKER`, then the task  |
 //! | scheduler `S`    | 8     | read-only after creation                         |
 //! | stage (a union)  | >= 8  | the future while not `COMPLETE`, then the output |
 
 use std::panic::Location;
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 
 use gort_coop::WaitReason;
 
 use super::harness::Vtable;
-use super::registry::Slot;
 use super::state::State;
 use super::waker::JoinWaker;
 use super::Id;
@@ -46,10 +44,6 @@ pub(crate) struct Header {
     /// the goroutine dump (a stale value is only shown while the state
     /// word says the task is asleep).
     pub(crate) wait: AtomicU64,
-    /// The registry slot that holds this task's registry reference, or
-    /// null while unregistered. Written only by the poller at the first
-    /// poll; read by the poller at completion.
-    pub(crate) registry_slot: UnsafeCell<*const Slot>,
     /// The `JoinHandle`'s waker, in one word (see [`JoinWaker`]). Owned
     /// by the `JoinHandle` while `JOIN_WAKER` is clear and by the task side
     /// while it is set.
@@ -64,15 +58,43 @@ unsafe impl Send for Header {}
 unsafe impl Sync for Header {}
 
 impl Header {
-    pub(crate) fn new(vtable: &'static Vtable, id: Id, spawn_site: SpawnSite) -> Self {
-        Header {
-            state: State::new(),
-            vtable,
-            id,
-            spawn_site,
-            wait: AtomicU64::new(0),
-            registry_slot: UnsafeCell::new(std::ptr::null()),
-            join_waker: UnsafeCell::new(JoinWaker::new()),
+    /// Writes every field of the header at `header` but the state word,
+    /// which the caller writes after: atomically, for a block whose state
+    /// word a walk of task memory may be reading (`alloc.rs`).
+    ///
+    /// # Safety
+    /// `header` is valid for writes, aligned, and not otherwise in use.
+    pub(crate) unsafe fn write_all_but_state(
+        header: *mut Header,
+        vtable: &'static Vtable,
+        id: Id,
+        spawn_site: SpawnSite,
+    ) {
+        // SAFETY: per the caller; each field is written once, in place.
+        unsafe {
+            ptr::addr_of_mut!((*header).vtable).write(vtable);
+            ptr::addr_of_mut!((*header).id).write(id);
+            ptr::addr_of_mut!((*header).spawn_site).write(spawn_site);
+            ptr::addr_of_mut!((*header).wait).write(AtomicU64::new(0));
+            ptr::addr_of_mut!((*header).join_waker).write(UnsafeCell::new(JoinWaker::new()));
+        }
+    }
+
+    /// Drops the fields of a dead task's header in place, all but the
+    /// state word, which a walk of task memory may be reading (no
+    /// reference to the whole header is made).
+    ///
+    /// # Safety
+    /// `header` is an initialized header whose task is gone (its last
+    /// reference given back), not used again.
+    pub(crate) unsafe fn drop_all_but_state(header: *mut Header) {
+        // SAFETY: per the caller; each field is dropped once, in place.
+        unsafe {
+            ptr::drop_in_place(ptr::addr_of_mut!((*header).vtable));
+            ptr::drop_in_place(ptr::addr_of_mut!((*header).id));
+            ptr::drop_in_place(ptr::addr_of_mut!((*header).spawn_site));
+            ptr::drop_in_place(ptr::addr_of_mut!((*header).wait));
+            ptr::drop_in_place(ptr::addr_of_mut!((*header).join_waker));
         }
     }
 }

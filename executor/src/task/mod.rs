@@ -1,6 +1,6 @@
 //! Tasks: Go's G. One allocation per spawn holding the header (state word,
-//! vtable, id, registry slot, join waker), the scheduler handle and a union
-//! of the future and its output.
+//! vtable, id, spawn site, wait word, join waker), the scheduler handle and
+//! a union of the future and its output.
 //!
 //! # References
 //!
@@ -11,7 +11,7 @@
 //! |-------------|--------------------------|-------------------------------------|
 //! | `Notified`  | spawn, wake, abort       | the poller, after the poll          |
 //! | join        | spawn                    | `JoinHandle::drop`                  |
-//! | registry    | spawn                    | completion (or the shutdown drain)  |
+//! | registry    | spawn                    | completion                          |
 //! | waker       | `Waker::clone`           | `Waker::drop` / `wake`              |
 //!
 //! At most one `Notified` exists at a time (the `NOTIFIED` bit), and while
@@ -29,8 +29,9 @@
 //!   joiner's waker is dropped by the `JoinHandle` (or by the completer, if
 //!   the handle is gone), never kept until the task's memory is freed:
 //!   finished tasks do not hold each other alive through join wakers.
-//! - *The registry slot pointer* is written at the first poll and read at
-//!   completion, both under `RUNNING`.
+//! - *The registry reference* is given back by the completer, after it
+//!   set `COMPLETE`; a walk of task memory (`registry.rs`) takes a
+//!   reference only from a task not yet `COMPLETE`.
 
 pub(crate) mod alloc;
 mod builder;
@@ -57,7 +58,6 @@ pub use id::Id;
 pub(crate) use id::IdBlock;
 pub use join::JoinHandle;
 pub use join_set::JoinSet;
-pub(crate) use registry::{Registry, RegistryOwner};
 
 use harness::Cell;
 
@@ -84,6 +84,13 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
     /// multi-processor scheduler counts it and has the worker look at the
     /// reactor and the injector before its next task.
     fn forced_yield(&self) {}
+    /// The runtime this scheduler belongs to, for the registry's walk of
+    /// task memory: a shutdown cancels, and a dump lists, the registered
+    /// tasks whose scheduler gives its runtime's id. 0 for schedulers
+    /// whose tasks are never registered.
+    fn runtime_id(&self) -> usize {
+        0
+    }
     /// Takes back the task's scheduler handle when the task is freed. The
     /// default drops it; the multi-processor scheduler keeps handles in a
     /// per-worker cache so that spawning and freeing do not bounce one
@@ -96,7 +103,7 @@ pub(crate) trait Schedule: Send + Sync + Sized + 'static {
 /// The run permission for one task: a counted reference with `NOTIFIED`
 /// set. Run queues hold these. Dropping one without running it (only
 /// shutdown paths do) cancels a task that was never polled; a task that was
-/// polled is in a registry, and the registry drain cancels it: a
+/// polled is registered, and the registry drain cancels it: a
 /// cancellation never runs a destructor inside a wake, and a chain of tasks
 /// that wake each other as they are dropped does not recurse.
 pub(crate) struct Notified(TaskRef);
@@ -108,12 +115,13 @@ impl Notified {
         Notified(task)
     }
 
-    /// Runs the task once: poll, or cancel if aborted. `registry` is the
-    /// running processor's; the blocking pool passes `None`.
-    pub(crate) fn run(self, registry: Option<&RegistryOwner<'_>>) {
+    /// Runs the task once: poll, or cancel if aborted. `register`: a
+    /// worker's poll, which registers the task for the registry's walk
+    /// (the blocking pool's polls do not).
+    pub(crate) fn run(self, register: bool) {
         let task = self.into_task();
         // SAFETY: we hand the Notified reference to `poll`, which consumes it.
-        unsafe { (task.header().vtable.poll)(task, registry) };
+        unsafe { (task.header().vtable.poll)(task, register) };
     }
 
     /// The task's id.

@@ -5,9 +5,11 @@
 //! - the `Notified` handle sitting in a run queue (at most one at a time),
 //!   which becomes the poller's reference while the task runs;
 //! - the `JoinHandle`, while it lives;
-//! - the registry of the processor that first polled the task (the
-//!   "registry reference"), until the task completes; it is what lets a
-//!   shutdown find a task that nobody else can see;
+//! - the registry (the "registry reference"), until the task completes:
+//!   from the first poll on (`REGISTERED`) the walk over task memory
+//!   (`registry.rs`) lists the task, and this reference is what keeps a
+//!   task that nobody else can see alive for the dump and for the
+//!   shutdown that cancels it;
 //! - every `Waker` clone.
 //!
 //! Transitions return `#[must_use]` enums naming the caller's next step; the
@@ -37,7 +39,11 @@ pub(crate) const OUTPUT_PANIC: usize = 1 << 6;
 /// With `COMPLETE`: the task was cancelled; the output slot is empty.
 pub(crate) const OUTPUT_CANCELLED: usize = 1 << 7;
 
-const REF_SHIFT: usize = 8;
+/// A worker polled the task: the registry's walk lists it and a shutdown
+/// cancels it. Set by the first such poll (with `RUNNING`), never cleared.
+pub(crate) const REGISTERED: usize = 1 << 8;
+
+const REF_SHIFT: usize = 9;
 /// One reference in the count held in the bits above the flags.
 pub(crate) const REF_ONE: usize = 1 << REF_SHIFT;
 
@@ -101,7 +107,9 @@ pub(crate) enum ToNotified {
     Dealloc,
 }
 
-/// The task's state word.
+/// The task's state word. `repr(transparent)`: the registry's walk reads
+/// the first word of task memory as one (`registry.rs`).
+#[repr(transparent)]
 pub(crate) struct State(AtomicUsize);
 
 impl State {
@@ -128,8 +136,18 @@ impl State {
         }
     }
 
-    /// Called with a `Notified` reference by the poller that popped it.
-    pub(crate) fn transition_to_running(&self) -> ToRunning {
+    /// Writes the initial word into a state whose memory a walk of task
+    /// memory may be reading (`harness.rs`'s allocation): the fields
+    /// before it are written, and this `Release` store publishes them to
+    /// a walker that acquires the word.
+    #[cfg(not(loom))]
+    pub(crate) fn init(&self) {
+        self.0.store(INITIAL, Release);
+    }
+
+    /// Called with a `Notified` reference by the poller that popped it;
+    /// `register`: a worker's poll, which marks the task `REGISTERED`.
+    pub(crate) fn transition_to_running(&self, register: bool) -> ToRunning {
         self.update(|s| {
             debug_assert!(s.has(NOTIFIED), "running a task that is not notified");
             if !s.is_idle() {
@@ -146,7 +164,10 @@ impl State {
                 return (Some(next), ret);
             }
             // Our Notified reference becomes the poller's reference.
-            let next = (s.0 & !NOTIFIED) | RUNNING;
+            let mut next = (s.0 & !NOTIFIED) | RUNNING;
+            if register {
+                next |= REGISTERED;
+            }
             let ret = if s.has(CANCELLED) {
                 ToRunning::Cancel
             } else {
@@ -183,6 +204,22 @@ impl State {
         let prev = Snapshot(self.0.fetch_xor(RUNNING | COMPLETE | output_bits, AcqRel));
         debug_assert!(prev.has(RUNNING) && !prev.has(COMPLETE));
         prev
+    }
+
+    /// A walk of task memory (`registry.rs`) found this state word: takes
+    /// a reference if the task is registered and not complete. The
+    /// completer gives the registry reference back only after it set
+    /// `COMPLETE`, so while the word says otherwise that reference is
+    /// there: the count is not 0 and the task is alive. `false`: no
+    /// reference taken, and the task must not be touched.
+    pub(crate) fn ref_inc_if_registered(&self) -> bool {
+        self.update(|s| {
+            if s.0 & (REGISTERED | COMPLETE) != REGISTERED {
+                return (None, false);
+            }
+            debug_assert!(s.ref_count() >= 1);
+            (Some(s.0 + REF_ONE), true)
+        })
     }
 
     /// `Waker::wake`: consumes the waker's reference.
@@ -339,7 +376,7 @@ mod tests {
     #[test]
     fn wake_while_running_requeues_without_new_reference() {
         let state = State::new();
-        assert_eq!(state.transition_to_running(), ToRunning::Poll);
+        assert_eq!(state.transition_to_running(false), ToRunning::Poll);
         state.ref_inc(); // a waker clone
         assert_eq!(state.transition_to_notified_by_val(), ToNotified::Nothing);
         assert_eq!(state.transition_to_idle(), ToIdle::Notified);
@@ -358,11 +395,11 @@ mod tests {
     #[test]
     fn abort_of_idle_task_submits_once() {
         let state = State::new();
-        assert_eq!(state.transition_to_running(), ToRunning::Poll);
+        assert_eq!(state.transition_to_running(false), ToRunning::Poll);
         assert_eq!(state.transition_to_idle(), ToIdle::Idle);
         assert!(state.transition_to_notified_and_cancel());
         assert!(!state.transition_to_notified_and_cancel());
-        assert_eq!(state.transition_to_running(), ToRunning::Cancel);
+        assert_eq!(state.transition_to_running(false), ToRunning::Cancel);
     }
 
     #[test]
@@ -373,13 +410,37 @@ mod tests {
         let prev = state.transition_to_complete(OUTPUT_CANCELLED);
         assert!(prev.has(JOIN_INTEREST));
         // The queued Notified finds it complete and just gives back its ref.
-        assert_eq!(state.transition_to_running(), ToRunning::Done);
+        assert_eq!(state.transition_to_running(false), ToRunning::Done);
+    }
+
+    #[test]
+    fn only_registered_live_tasks_are_visited() {
+        // Never polled by a worker: not visited.
+        let state = State::new();
+        assert!(!state.ref_inc_if_registered());
+        assert_eq!(state.transition_to_running(false), ToRunning::Poll);
+        assert_eq!(state.transition_to_idle(), ToIdle::Idle);
+        assert!(!state.ref_inc_if_registered());
+
+        // Registered: visited (a reference taken) until it completes.
+        let state = State::new();
+        assert_eq!(state.transition_to_running(true), ToRunning::Poll);
+        assert_eq!(state.transition_to_idle(), ToIdle::Idle);
+        assert!(state.ref_inc_if_registered());
+        assert_eq!(state.load().ref_count(), 3, "join, registry, visit");
+        assert!(state.transition_to_shutdown());
+        let _ = state.transition_to_complete(OUTPUT_CANCELLED);
+        assert!(!state.ref_inc_if_registered(), "visited after completing");
+        // The completer gives back the poller's (the visit's, here) and
+        // the registry's.
+        assert!(!state.ref_dec(2));
+        assert!(state.ref_dec(1), "the join reference, the last");
     }
 
     #[test]
     fn join_waker_slot_stays_with_task_after_completion() {
         let state = State::new();
-        assert_eq!(state.transition_to_running(), ToRunning::Poll);
+        assert_eq!(state.transition_to_running(false), ToRunning::Poll);
         assert!(state.set_join_waker().is_ok());
         let prev = state.transition_to_complete(0);
         assert!(prev.has(JOIN_WAKER));

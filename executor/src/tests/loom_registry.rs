@@ -1,20 +1,20 @@
-//! The registry: a completion's remove racing the shutdown drain, and the
-//! dump's visit racing both. The registry reference is given back exactly
-//! once, the task ends complete or cancelled, and it is freed.
+//! The registry: a completion giving back the registry reference racing
+//! the shutdown drain that takes it, and the dump's visit (a reference
+//! taken through the walk of task memory) racing both. The registry
+//! reference is given back exactly once, the task ends complete or
+//! cancelled, and it is freed.
 
 use std::task::Poll;
 
 use super::{poll_once, spawn_on, QueueSched};
 use crate::loom::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::loom::{thread, Arc};
-use crate::task::{JoinHandle, Registry};
+use crate::task::{registry, JoinHandle, Schedule};
 
-/// A task with id `id`, polled once and so registered in a fresh
-/// registry, and queued again by its own wake; its next poll completes
-/// it with 7.
-fn registered_task(id: u64) -> (QueueSched, Arc<Registry>, JoinHandle<u32>) {
+/// A task with id `id`, polled once as a worker polls it (so registered),
+/// and queued again by its own wake; its next poll completes it with 7.
+fn registered_task(id: u64) -> (QueueSched, JoinHandle<u32>) {
     let sched = QueueSched::new();
-    let registry = Arc::new(Registry::new());
     let ready = Arc::new(AtomicBool::new(false));
     let r2 = ready.clone();
     let (notified, join) = spawn_on(
@@ -29,25 +29,26 @@ fn registered_task(id: u64) -> (QueueSched, Arc<Registry>, JoinHandle<u32>) {
             }
         }),
     );
-    {
-        let owner = registry.claim().unwrap();
-        notified.run(Some(&owner)); // registered; requeued by its own wake
-    }
+    notified.run(true); // registered; requeued by its own wake
+    let mut seen = Vec::new();
+    registry::visit(sched.runtime_id(), |h| seen.push(h.id.as_u64()));
+    assert_eq!(seen, [id], "the walk does not find the registered task");
     ready.store(true, SeqCst);
-    (sched, registry, join)
+    (sched, join)
 }
 
 #[test]
 fn completion_races_shutdown_drain() {
     loom::model(|| {
-        let (sched, registry, mut join) = registered_task(1);
+        let (sched, mut join) = registered_task(1);
         let s2 = sched.clone();
-        let poller = thread::spawn(move || s2.run_all()); // completes: remove
-        let owner = registry.claim().unwrap();
-        owner.shutdown_all(); // drain: swap the slot, shut the task down
-        drop(owner);
+        let poller = thread::spawn(move || s2.run_all()); // completes
+        registry::shutdown_all(sched.runtime_id()); // drain: take the reference, cancel
         poller.join().unwrap();
         sched.run_all();
+        // The JoinHandle's reference keeps the task (and its scheduler
+        // handle) alive.
+        assert_eq!(Arc::strong_count(&sched.0), 2, "freed too early");
         match poll_once(&mut join) {
             Poll::Ready(Ok(v)) => assert_eq!(v, 7),
             Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
@@ -59,20 +60,20 @@ fn completion_races_shutdown_drain() {
     });
 }
 
-/// The dump's visit racing a completion's remove and then the drain: the
-/// visitor sees the task's header while the slot is pinned (its id is
-/// right), the remove waits for the unpin, the registry reference is given
-/// back exactly once and the task is freed.
+/// The dump's visit racing a completion and then the drain: the visitor
+/// sees the task's header while it holds its reference (its id is right),
+/// the registry reference is given back exactly once and the task is
+/// freed, by whichever of the two lets go last.
 #[test]
 fn visit_races_completion_and_drain() {
     loom::model(|| {
-        let (sched, registry, mut join) = registered_task(42);
+        let (sched, mut join) = registered_task(42);
         let s2 = sched.clone();
-        let poller = thread::spawn(move || s2.run_all()); // completes: remove
-        let r3 = registry.clone();
+        let poller = thread::spawn(move || s2.run_all()); // completes
+        let key = sched.runtime_id();
         let visitor = thread::spawn(move || {
             let mut seen = 0;
-            r3.visit(|header| {
+            registry::visit(key, |header| {
                 assert_eq!(header.id.as_u64(), 42);
                 let _ = header.state.load();
                 seen += 1;
@@ -82,15 +83,36 @@ fn visit_races_completion_and_drain() {
         let seen = visitor.join().unwrap();
         assert!(seen <= 1);
         poller.join().unwrap();
-        let owner = registry.claim().unwrap();
-        owner.shutdown_all();
-        drop(owner);
+        registry::shutdown_all(key);
         sched.run_all();
+        assert_eq!(Arc::strong_count(&sched.0), 2, "freed too early");
         match poll_once(&mut join) {
             Poll::Ready(Ok(v)) => assert_eq!(v, 7),
             other => panic!("the task did not complete: {:?}", other.map(|r| r.is_ok())),
         }
         drop(join);
         assert_eq!(Arc::strong_count(&sched.0), 1);
+    });
+}
+
+/// A visit racing the completion that frees the task (its `JoinHandle`
+/// already dropped): the visit may take a reference only while the
+/// registry's is there, so it never revives a task whose last reference
+/// went; the task is freed exactly once, by whichever lets go last.
+#[test]
+fn visit_races_the_completion_that_frees() {
+    loom::model(|| {
+        let (sched, join) = registered_task(9);
+        drop(join);
+        let s2 = sched.clone();
+        let poller = thread::spawn(move || s2.run_all()); // completes, frees
+        let mut seen = 0;
+        registry::visit(sched.runtime_id(), |header| {
+            assert_eq!(header.id.as_u64(), 9);
+            seen += 1;
+        });
+        assert!(seen <= 1);
+        poller.join().unwrap();
+        assert_eq!(Arc::strong_count(&sched.0), 1, "the task was not freed");
     });
 }

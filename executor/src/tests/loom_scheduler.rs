@@ -120,12 +120,14 @@ impl Runtime {
         self.scheduler.spawn(f, Location::caller(), None)
     }
 
-    /// Waits for every worker thread to exit and for the final drain.
+    /// Waits for every worker thread to exit and for the final drain,
+    /// then drops the wakers the reactor's stand-in still holds.
     fn join(mut self) {
         for w in self.workers.drain(..) {
             w.join().unwrap();
         }
         assert!(self.scheduler.shared().wait_drained(None));
+        REACTOR.drop_ready();
     }
 }
 

@@ -83,7 +83,7 @@ fn wake_races_poll() {
         let fx = Fixture::new();
         let (notified, mut join) = spawn_on(&fx.sched, 1, fx.future());
         let th = thread::spawn(fx.fire());
-        notified.run(None);
+        notified.run(false);
         th.join().unwrap();
         fx.sched.run_all();
         let out = match poll_once(&mut join) {
@@ -118,7 +118,7 @@ fn abort_races_completion() {
                 j.abort();
             }
         });
-        notified.run(None);
+        notified.run(false);
         th.join().unwrap();
         fx.sched.run_all();
         let mut join = lock(&join).take().unwrap();
@@ -142,7 +142,7 @@ fn abort_races_wake() {
     loom::model(|| {
         let fx = Fixture::new();
         let (notified, mut join) = spawn_on(&fx.sched, 3, fx.future());
-        notified.run(None); // now idle, waker in the slot
+        notified.run(false); // now idle, waker in the slot
         let fire = fx.fire();
         let th = thread::spawn(fire);
         join.abort();
@@ -168,7 +168,7 @@ fn join_handle_drop_races_completion() {
         fx.fired.store(true, SeqCst);
         let (notified, join) = spawn_on(&fx.sched, 4, fx.future());
         let th = thread::spawn(move || drop(join));
-        notified.run(None);
+        notified.run(false);
         th.join().unwrap();
         drop(lock(&fx.slot).take());
         assert_eq!(fx.drops.load(SeqCst), 2);
@@ -184,7 +184,7 @@ fn join_waker_races_completion() {
     loom::model(|| {
         let fx = Fixture::new();
         let (notified, join) = spawn_on(&fx.sched, 5, fx.future());
-        notified.run(None); // idle
+        notified.run(false); // idle
         let woken = Arc::new(AtomicBool::new(false));
         let w2 = woken.clone();
         let th = thread::spawn(move || {

@@ -31,7 +31,7 @@ impl QueueSched {
     /// Runs queued tasks until the queue is empty.
     pub(crate) fn run_all(&self) {
         while let Some(t) = self.pop() {
-            t.run(None);
+            t.run(false);
         }
     }
 }
@@ -44,6 +44,9 @@ impl Schedule for QueueSched {
         lock(&self.0).push_back(task);
     }
     fn count_completed(&self) {}
+    fn runtime_id(&self) -> usize {
+        Arc::as_ptr(&self.0).addr()
+    }
 }
 
 pub(crate) fn spawn_on<F>(sched: &QueueSched, id: u64, f: F) -> (Notified, JoinHandle<F::Output>)
