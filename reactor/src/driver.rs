@@ -70,7 +70,14 @@ pub struct Reactor {
     netpoll_thread: OnceLock<Thread>,
 }
 
-static REACTOR: OnceLock<Reactor> = OnceLock::new();
+/// The process's reactor, on cache lines of its own (aligned and padded
+/// to 128 bytes): the driver lock's word and the turn counter are written
+/// by whichever worker turns it, and no other static (the task id
+/// counter, in one build) should share their lines.
+#[repr(align(128))]
+struct Lines(OnceLock<Reactor>);
+
+static REACTOR: Lines = Lines(OnceLock::new());
 
 impl Reactor {
     /// The process's reactor, created (with its `gort-netpoll` thread) on
@@ -82,7 +89,7 @@ impl Reactor {
     /// descriptors at the first use): nothing of `gort::net` or
     /// `gort::time` can work then.
     pub fn get() -> &'static Reactor {
-        let reactor = REACTOR.get_or_init(|| {
+        let reactor = REACTOR.0.get_or_init(|| {
             Reactor::new().unwrap_or_else(|e| panic!("gort: cannot create the reactor: {e}"))
         });
         reactor.start_netpoll_thread();

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::pad::CachePadded;
+
 /// A task's unique id (Go's goid). Never reused within a process.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Id(pub(crate) u64);
@@ -27,8 +29,10 @@ impl fmt::Display for Id {
 
 /// The next id of the process. Processors take ids in blocks of
 /// `BLOCK` (Go's `sched.goidgen` with `_GoidCacheBatch`), so a spawn on a
-/// worker does not touch this shared counter.
-static NEXT: AtomicU64 = AtomicU64::new(1);
+/// worker does not touch this shared counter; every spawn from outside
+/// the runtime does. On lines of its own: a build once had the linker put
+/// it on the line of the reactor's lock word, which idle workers write.
+static NEXT: CachePadded<AtomicU64> = CachePadded(AtomicU64::new(1));
 
 /// Ids a processor takes from `NEXT` at once (Go's `_GoidCacheBatch` is
 /// 16; a larger block costs nothing but gaps in the sequence).
