@@ -87,7 +87,7 @@ const BATCH: usize = 32;
 /// Batches the global queue keeps per class while the runtime runs
 /// (4,096 x 32 = 131,072 blocks: a burst of 100,000 live tasks recycles its
 /// blocks instead of going back to the spans, as Go keeps every dead G).
-/// 19 MiB for the 144-byte class (a program uses a few classes; 324 MiB if
+/// 18 MiB for the 144-byte class (a program uses a few classes; 330 MiB if
 /// all 15 filled), held only while some worker of a runtime stays busy:
 /// see [`trim_idle`] for what stays once every worker has parked, and the
 /// runtime's last worker trims on exit. The lists are process-wide: an
