@@ -202,7 +202,7 @@ impl Dump {
     }
 
     /// Live tasks not listed because no worker had polled them yet when
-    /// the dump walked the registries (an estimate from the runtime's
+    /// the dump walked the registry (an estimate from the runtime's
     /// counters, which move while the dump is taken).
     pub fn not_yet_polled(&self) -> usize {
         self.not_yet_polled

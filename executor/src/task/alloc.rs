@@ -15,9 +15,10 @@
 //! [`for_each_block`] visits every block that can hold a task: each
 //! class's spans (a list of all of them, full or not) up to their uncut
 //! space, and the large lists. The first word of every such block is a
-//! task's state word, initialized when the block is cut (0) and from then
-//! on written only atomically (by the task that holds the block, and by
-//! a walker's read-modify-write); the free lists link blocks through their
+//! task's state word: in a span block, initialized when the block is cut
+//! (0) and from then on written only atomically (by the task that holds
+//! the block, and by a walker's read-modify-write); a large block's is
+//! written before the block is listed, and only atomically after; the free lists link blocks through their
 //! second word and never touch the first. A walker holds the class's (the
 //! list's) lock while it looks, and spans are freed and large blocks
 //! unlisted only under that lock, so the word stays readable while it
@@ -157,7 +158,7 @@ unsafe fn next_of(block: *mut FreeBlock) -> *mut FreeBlock {
 struct Span {
     /// Blocks handed out and not given back: in tasks, or in free lists.
     live: usize,
-    /// Blocks given back, linked through their first word.
+    /// Blocks given back, linked through their second word.
     free: *mut FreeBlock,
     /// Offset of the first block never handed out.
     bump: usize,
@@ -176,9 +177,10 @@ const _: () = assert!(std::mem::size_of::<Span>() <= SPAN_HEADER);
 const _: () = assert!(SPAN_HEADER.is_multiple_of(ALIGN));
 const _: () = assert!(MIN_CLASS.is_multiple_of(ALIGN) && CLASS_STEP.is_multiple_of(ALIGN));
 
-/// One class's spans. Those with room (a given-back block, or one never
-/// handed out) are listed; a full span is reachable only through its
-/// blocks, and is listed again when one of them comes back.
+/// One class's spans, all of them in one list (what a walk follows);
+/// those with room (a given-back block, or one never handed out) also in
+/// a second, and a full span joins it again when one of its blocks comes
+/// back.
 struct Spans {
     /// The first span with room.
     head: *mut Span,

@@ -17,8 +17,14 @@
 //!   registered and not complete (`State::ref_inc_if_registered`). The
 //!   registry reference was there at that instant, so the task was alive,
 //!   and the new reference keeps it so while the visitor reads it. A
-//!   block that is free, or holds a task that completed, or one that was
-//!   never polled, fails the check and is not touched past its first word.
+//!   block that is free, or holds a task that completed, or one that no
+//!   worker polled (not yet, or a blocking-pool task), fails the check and
+//!   is not touched past its first word. The walk covers the whole
+//!   process: it takes (and gives back) a reference on every registered
+//!   task of every runtime, so a dump or a drain may give back the last
+//!   reference of another runtime's task that completed meanwhile, and
+//!   free it (and perhaps that runtime's last scheduler handle) on the
+//!   caller's thread.
 //! - **Drain** (shutdown, after every worker has stopped): visits, and
 //!   shuts each task of its runtime down with the visit's reference; the
 //!   cancelled task's completion gives back the registry reference as any
@@ -39,9 +45,31 @@ use super::state::State;
 /// completed during the walk may or may not be seen; a task registered
 /// and live throughout is seen once.
 pub(crate) fn visit(runtime_id: usize, mut f: impl FnMut(&Header)) {
-    for task in collect(runtime_id) {
-        f(task.header());
-        release(task);
+    let mut found = Found(collect(runtime_id).into_iter());
+    for task in found.0.by_ref() {
+        // Given back even if `f` panics (and the rest by `found`'s drop).
+        let task = Held(task);
+        f(task.0.header());
+    }
+}
+
+/// References a walk took, given back when dropped.
+struct Found(std::vec::IntoIter<TaskRef>);
+
+impl Drop for Found {
+    fn drop(&mut self) {
+        for task in self.0.by_ref() {
+            release(task);
+        }
+    }
+}
+
+/// One reference a walk took, given back when dropped.
+struct Held(TaskRef);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        release(self.0);
     }
 }
 

@@ -6,7 +6,7 @@
 //! slot's after it, `Held::park` with its fence and re-check of every
 //! queue, `sleep_until_woken` (a parker's condvar, or a blocking turn of
 //! the reactor), the `Parker`, the `Idle` counts, the injector, the rings
-//! and LIFO slots, the task states and registries, `close` and the final
+//! and LIFO slots, the task states and the registry, `close` and the final
 //! drain. Tasks are spawned with `Scheduler::spawn` (on a worker: into
 //! the LIFO slot, displacing its task to the ring; on any other thread:
 //! into the injector) and woken through their own wakers.
