@@ -87,10 +87,11 @@ pub(crate) fn shutdown_all(runtime_id: usize) {
 fn collect(runtime_id: usize) -> Vec<TaskRef> {
     let mut found = Vec::new();
     super::alloc::for_each_block(|block| {
-        // SAFETY: the first word of a block the walk hands us is a state
-        // word, readable while the walk holds the block's lock (see
-        // `alloc.rs`); `State` is that word (`repr(transparent)`), at
-        // offset 0 of the header.
+        // The first word of a block the walk hands us is a state word,
+        // readable while the walk holds the block's lock (`alloc.rs`);
+        // `State` is that word (`repr(transparent)`), at offset 0 of the
+        // header.
+        // SAFETY: as just said.
         let state = unsafe { block.cast::<State>().as_ref() };
         if state.ref_inc_if_registered() {
             found.push(TaskRef(block.cast::<Header>()));
