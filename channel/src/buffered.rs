@@ -3,16 +3,33 @@
 //! [`List`](crate::flavor::list::List)) for the values, and two queues of
 //! parked operations behind locks of their own for the slow path.
 //!
-//! # The wake-up protocol (wake to retry)
+//! # The wake-up protocol
 //!
 //! A send into a buffer with room and a receive from a non-empty buffer
 //! take no lock: they move the value through the queue and then look at
 //! the other side's `parked` count (one atomic load); only if it is not 0
-//! do they take that side's lock and wake the first parked operation
-//! ([`Waiters::notify_one`]). A woken operation is not handed anything: it
-//! retries on the queue and parks again if another one was faster (a
-//! receive that wakes to an empty buffer lost to a receive that did not
-//! park; the value it was woken for was received exactly once).
+//! do they take that side's lock.
+//!
+//! - A push that finds a receive parked wakes it ([`Waiters::notify_one`]).
+//!   A woken receive is not handed anything: it retries on the queue and
+//!   parks again if another one was faster (it lost to a receive that did
+//!   not park; the value it was woken for was received exactly once).
+//! - A pop that finds a send parked *completes* it when it is the only one
+//!   parked and the pop left the queue empty ([`Buffered::serve_send`]): a
+//!   parked send keeps its value in its waiter, and the pop moves that
+//!   value into the room it has just made (Go's `recv` from a full buffer
+//!   with a waiting sender). The send has nothing left to do when it runs,
+//!   and the receive finds a value where it would have parked (on
+//!   `bounded(1)`, every time). Otherwise the first parked send, or a
+//!   `select!` case first in line, is woken to retry. Completing every
+//!   parked send would make each pop wake one more task; with trivial work
+//!   per message those tasks then run on other workers and every message
+//!   crosses between cores (BENCHMARKS.md: 3x slower with four senders on
+//!   two workers). Completing a lone send while values are still queued
+//!   moves the send's push (the tail's cache line) to the receiving core
+//!   where the woken send would have found room by itself (Go's
+//!   `ChanProdCons10`, 10-30% slower). Waking one sender to retry keeps a
+//!   producer and its consumer taking turns.
 //!
 //! No wake-up is lost: an operation that finds the queue empty (full)
 //! links its waiter and publishes `parked` with a `SeqCst` store, then
@@ -20,13 +37,18 @@
 //! that a push (pop) advances with a `SeqCst` read-modify-write before it
 //! looks at `parked` with a `SeqCst` load. In the single total order of
 //! those operations one of the two sees the other: either the retry finds
-//! the value (room), or the pusher (popper) finds the waiter. A retry that
-//! finds a reservation not yet published (`Busy`) does not park: it wakes
-//! itself and comes back.
+//! the value (room), or the pusher (popper) finds the waiter. A send does
+//! its retry holding the send queue's lock and leaves its value in its
+//! waiter only if the retry found the queue full, so a popper that saw it
+//! parked finds the value there once it has the lock. A retry that finds
+//! a reservation not yet published (`Busy`) does not park: it wakes itself
+//! and comes back.
 //!
 //! A woken operation that is dropped before it retried passes its wake-up
 //! to the next parked operation, so the value (room) it was woken for
-//! never waits behind parked operations that nobody will wake.
+//! never waits behind parked operations that nobody will wake. A dropped
+//! send that a pop had completed was delivered; one still parked takes its
+//! value back under the lock, and that value is never delivered.
 //!
 //! # `select!`
 //!
@@ -65,6 +87,9 @@ pub(crate) trait Queue<T> {
     fn len(&self) -> usize;
     /// Room for one more value (`len < cap`); always for an unbounded queue.
     fn has_room(&self) -> bool;
+    /// Whether the queue looked empty a moment ago (a hint: head and tail
+    /// read once each, no order between them).
+    fn looks_empty(&self) -> bool;
 }
 
 impl<T> Queue<T> for Ring<T> {
@@ -97,6 +122,9 @@ impl<T> Queue<T> for Ring<T> {
     fn has_room(&self) -> bool {
         Ring::len(self) < Ring::capacity(self)
     }
+    fn looks_empty(&self) -> bool {
+        Ring::looks_empty(self)
+    }
 }
 
 impl<T> Queue<T> for List<T> {
@@ -128,6 +156,9 @@ impl<T> Queue<T> for List<T> {
     }
     fn has_room(&self) -> bool {
         true
+    }
+    fn looks_empty(&self) -> bool {
+        List::len(self) == 0
     }
 }
 
@@ -203,6 +234,22 @@ impl<T> Waiters<T> {
         true
     }
 
+    /// Unlinks `w` under the lock `q` (this side's) and updates `parked`;
+    /// returns its wake handle, to be dropped after the lock.
+    ///
+    /// # Safety
+    /// `q` is this side's locked queue and `w` is linked in it.
+    #[must_use = "the wake handle must be dropped after the lock"]
+    unsafe fn unlink(&self, q: &mut WaitQueue<T>, w: &Waiter<T>) -> Wake {
+        // SAFETY: per the caller.
+        let wake = unsafe {
+            q.remove(w);
+            w.set_wake(Wake::NONE)
+        };
+        self.parked.store(q.len(), Ordering::SeqCst);
+        wake
+    }
+
     /// Takes `w` back: unlinks it if parked. Leaves it idle. Inline: every
     /// completed operation calls it, nearly always on an idle waiter.
     #[inline]
@@ -228,12 +275,7 @@ impl<T> Waiters<T> {
         let out = match w.state() {
             WaitState::Waiting => {
                 // SAFETY: under the lock; WaitState::Waiting means linked here.
-                let wake = unsafe {
-                    q.remove(&*w);
-                    w.set_wake(Wake::NONE)
-                };
-                self.parked.store(q.len(), Ordering::SeqCst);
-                Withdrawn::Unlinked(wake)
+                Withdrawn::Unlinked(unsafe { self.unlink(&mut q, &w) })
             }
             WaitState::Done => Withdrawn::Notified,
             WaitState::Idle | WaitState::Closed | WaitState::Skipped => Withdrawn::Idle,
@@ -262,7 +304,7 @@ impl<T> Waiters<T> {
             let w = unsafe { q.pop_front() };
             self.parked.store(q.len(), Ordering::SeqCst);
             // SAFETY: just unlinked by us.
-            w.map(|w| unsafe { (*w).complete(WaitState::Done) }.1)
+            w.map(|w| unsafe { (*w).notify() })
         };
         if let Some(wake) = wake {
             wake.fire();
@@ -277,8 +319,9 @@ impl<T> Waiters<T> {
             // SAFETY: under the lock; each popped waiter was linked, live,
             // and is unlinked by us.
             while let Some(w) = unsafe { q.pop_front() } {
-                // SAFETY: just unlinked by us, under the lock.
-                wakes.push(unsafe { (*w).complete(WaitState::Done) }.1);
+                // SAFETY: just unlinked by us, under the lock. A parked
+                // send keeps its value in its slot, to take back.
+                wakes.push(unsafe { (*w).notify() });
             }
             self.parked.store(0, Ordering::SeqCst);
         }
@@ -300,13 +343,13 @@ impl<T> Waiters<T> {
         }
     }
 
-    /// Takes a dropped operation's waiter back; a wake-up it had not used
-    /// goes on to the next parked operation.
+    /// Takes a dropped operation's waiter back. `true`: it had been woken
+    /// and had not used the wake-up, which the caller passes on to the
+    /// next parked operation.
     #[inline]
-    fn cancel(&self, w: Pin<&Waiter<T>>) {
-        if let Withdrawn::Notified = self.withdraw(w) {
-            self.notify_one();
-        }
+    #[must_use = "an unused wake-up must be passed on"]
+    fn cancel(&self, w: Pin<&Waiter<T>>) -> bool {
+        matches!(self.withdraw(w), Withdrawn::Notified)
     }
 
     #[cfg(all(test, not(loom)))]
@@ -367,10 +410,77 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         self.recvq.notify_one();
     }
 
-    /// A value came out: wake a parked send (bounded only).
+    /// A value came out: serve a parked send (bounded only): one atomic
+    /// load when none is parked.
+    #[inline]
     fn popped(&self) {
         if Q::BOUNDED {
-            self.sendq.notify_one();
+            sc_fence_for_loom();
+            if self.sendq.parked.load(Ordering::SeqCst) != 0 {
+                self.serve_send();
+            }
+        }
+    }
+
+    /// [`popped`](Self::popped) with a send parked. If it is the only one,
+    /// a plain send, and this pop left the queue empty (the popper would
+    /// park on its next receive), moves its value into the room this pop
+    /// made and completes it (Go's `recv` on a full buffer with `sendq` non-empty):
+    /// the send has nothing left to retry. Under `sendq`'s lock, so the
+    /// owner cannot take the value back meanwhile. If the queue is full
+    /// again (a send that never parked took the room) or its tail slot is
+    /// still being read, the send stays parked with its value: the pop that
+    /// frees the next slot comes here too. Otherwise (more sends parked,
+    /// values still queued, or a `select!` case first in line) the first
+    /// is woken to retry, as a
+    /// receive is: a plain send finds its value still in its waiter, a
+    /// select case performs its send itself. The module docs say why only
+    /// a lone send is completed.
+    #[inline(never)]
+    fn serve_send(&self) {
+        let mut pushed = false;
+        let wake = {
+            let mut q = self.sendq.lock();
+            let lone = q.len() == 1 && self.queue.looks_empty();
+            match q.front() {
+                None => None,
+                // SAFETY: under the lock; `w` is linked, hence live.
+                Some(w) if lone && unsafe { (*w).is_plain() } => {
+                    // SAFETY: as above; a parked plain send's slot holds its
+                    // value while it is linked (`park_send`).
+                    let v = unsafe { (*w).take_value() }.expect("a parked send holds its value");
+                    match self.queue.push(v) {
+                        Push::Done => {
+                            pushed = true;
+                            // SAFETY: as above; unlinked by us just now.
+                            let wake = unsafe {
+                                q.remove(w);
+                                (*w).notify()
+                            };
+                            self.sendq.parked.store(q.len(), Ordering::SeqCst);
+                            Some(wake)
+                        }
+                        Push::Full(v) | Push::Busy(v) | Push::Closed(v) => {
+                            // SAFETY: as above; the slot was emptied above.
+                            unsafe { (*w).put_value(v) };
+                            None
+                        }
+                    }
+                }
+                Some(_) => {
+                    // SAFETY: under the lock; the popped waiter was linked.
+                    let w = unsafe { q.pop_front() };
+                    self.sendq.parked.store(q.len(), Ordering::SeqCst);
+                    // SAFETY: just unlinked by us.
+                    w.map(|w| unsafe { (*w).notify() })
+                }
+            }
+        };
+        if pushed {
+            self.pushed();
+        }
+        if let Some(wake) = wake {
+            wake.fire();
         }
     }
 
@@ -446,6 +556,10 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     /// [`poll_send`](Self::poll_send) past its fast path: a send that
     /// parked before, or that found the queue full, closed or contended.
+    ///
+    /// A parked send's value is in its waiter, not in `value`: a receive
+    /// that makes room moves it into the queue ([`serve_send`](Self::serve_send)),
+    /// and the waiter then says `Done` with an empty slot.
     #[inline(never)]
     pub(crate) fn poll_send_slow(
         &self,
@@ -453,57 +567,105 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         value: &mut Option<T>,
         wake: impl FnOnce() -> Wake,
     ) -> Poll<Result<(), T>> {
-        if w.state() != WaitState::Waiting {
-            w.reset();
+        let mut wake = Some(wake);
+        loop {
+            match w.state() {
+                WaitState::Idle => break,
+                WaitState::Waiting => {
+                    // Polled again while parked: only the wake handle changes.
+                    let q = self.sendq.lock();
+                    if w.state() == WaitState::Waiting {
+                        let new = wake.take().map_or(Wake::NONE, |f| f());
+                        // SAFETY: under the lock.
+                        let stale = unsafe { w.set_wake(new) };
+                        drop(q);
+                        drop(stale);
+                        return Poll::Pending;
+                    }
+                }
+                WaitState::Done | WaitState::Closed | WaitState::Skipped => {
+                    // SAFETY: a final state: whoever unlinked `w` no longer
+                    // touches it.
+                    let back = unsafe { w.take_value() };
+                    w.reset();
+                    match back {
+                        // Woken (by close, or to retry) with its value.
+                        Some(v) => *value = Some(v),
+                        // A receive moved the value into the queue.
+                        None if value.is_none() => return Poll::Ready(Ok(())),
+                        None => {}
+                    }
+                    break;
+                }
+            }
         }
         let v = value.take().expect("send polled after completion");
         match self.queue.push(v) {
-            Push::Done => return self.sent(w),
-            Push::Closed(v) => return self.send_closed(w, v),
-            Push::Full(v) | Push::Busy(v) => *value = Some(v),
-        }
-        let mut wake = Some(wake());
-        loop {
-            if !self.sendq.park(w, std::ptr::null(), 0, &mut wake) {
-                // Woken in between: try again before parking.
-                let v = value.take().expect("a parked send keeps its value");
-                match self.queue.push(v) {
-                    Push::Done => return self.sent(w),
-                    Push::Closed(v) => return self.send_closed(w, v),
-                    Push::Full(v) | Push::Busy(v) => *value = Some(v),
-                }
-                spin_hint();
-                continue;
+            Push::Done => {
+                self.pushed();
+                Poll::Ready(Ok(()))
             }
-            sc_fence_for_loom();
-            let v = value.take().expect("a parked send keeps its value");
-            return match self.queue.push(v) {
-                Push::Done => self.sent(w),
-                Push::Closed(v) => self.send_closed(w, v),
-                Push::Full(v) => {
-                    *value = Some(v);
-                    Poll::Pending
-                }
-                Push::Busy(v) => {
-                    *value = Some(v);
-                    self.yield_now(&self.sendq, w);
-                    Poll::Pending
-                }
-            };
+            Push::Closed(v) => Poll::Ready(Err(v)),
+            Push::Full(v) | Push::Busy(v) => {
+                self.park_send(w, v, value, wake.take().map_or(Wake::NONE, |f| f()))
+            }
         }
     }
 
-    fn sent(&self, w: Pin<&Waiter<T>>) -> Poll<Result<(), T>> {
-        // A wake-up that arrived meanwhile was for room, which this send
-        // has used.
-        drop(self.sendq.withdraw(w));
-        self.pushed();
-        Poll::Ready(Ok(()))
-    }
-
-    fn send_closed(&self, w: Pin<&Waiter<T>>, v: T) -> Poll<Result<(), T>> {
-        drop(self.sendq.withdraw(w));
-        Poll::Ready(Err(v))
+    /// Parks an idle send that found the queue full, with its value in
+    /// its waiter; tries the queue once more under the lock first. Either
+    /// that retry finds the room, or the pop that made it loaded `parked`
+    /// after this store (the `SeqCst` pair of the module docs) and moves
+    /// the value in once it has the lock, which this send holds until its
+    /// value is in the slot. A retry that finds the tail slot still being
+    /// read (`Busy`) does not park (the pop that frees it may have looked
+    /// at `parked` already): it wakes itself and comes back, its value in
+    /// `value`.
+    fn park_send(
+        &self,
+        w: Pin<&Waiter<T>>,
+        v: T,
+        value: &mut Option<T>,
+        wake: Wake,
+    ) -> Poll<Result<(), T>> {
+        let mut q = self.sendq.lock();
+        // `w` is pinned (it stays put until unlinked) and idle (not linked).
+        // SAFETY: as just said, and under the lock.
+        let stale = unsafe { w.arm(None, wake) };
+        // SAFETY: as above; armed just now.
+        unsafe { q.push_back(&*w) };
+        self.sendq.parked.store(q.len(), Ordering::SeqCst);
+        sc_fence_for_loom();
+        let res = match self.queue.push(v) {
+            Push::Full(v) => {
+                // SAFETY: under the lock; linked just now with an empty slot.
+                unsafe { w.put_value(v) };
+                drop(q);
+                drop(stale);
+                return Poll::Pending;
+            }
+            res => res,
+        };
+        // Not parking after all.
+        // SAFETY: the send queue's lock; linked just now.
+        let wake = unsafe { self.sendq.unlink(&mut q, &w) };
+        drop(q);
+        w.reset();
+        drop(stale);
+        match res {
+            Push::Done => {
+                drop(wake);
+                self.pushed();
+                Poll::Ready(Ok(()))
+            }
+            Push::Closed(v) => Poll::Ready(Err(v)),
+            Push::Busy(v) | Push::Full(v) => {
+                spin_hint();
+                *value = Some(v);
+                wake.fire();
+                Poll::Pending
+            }
+        }
     }
 
     /// A retry found the other side between reserve and publish: take the
@@ -517,10 +679,19 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         }
     }
 
-    /// A send future dropped: take its waiter back. Its value, still in
-    /// the future, is dropped with it: never delivered.
+    /// A send future dropped: take its waiter back. Its value (in the
+    /// future, or in the waiter while parked) is dropped with it, never
+    /// delivered; a send whose value a receive already moved into the
+    /// queue (`Done`, slot empty) was delivered and is only reset.
     pub(crate) fn cancel_send(&self, w: Pin<&Waiter<T>>) {
-        self.sendq.cancel(w);
+        let pass_on = self.sendq.cancel(w);
+        // SAFETY: withdrawn: `w` is idle and linked nowhere, its owner's alone.
+        let value = unsafe { w.take_value() };
+        // Woken to retry and dropped first: the room goes to the next.
+        if pass_on && value.is_some() {
+            self.popped();
+        }
+        drop(value);
     }
 
     /// A send case whose select won it: perform the send now.
@@ -570,7 +741,9 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     /// Takes a select's send case back (it lost, or the select retries or
     /// is dropped); the value never left `value`.
     pub(crate) fn unregister_send_case(&self, w: Pin<&Waiter<T>>) {
-        self.sendq.cancel(w);
+        if self.sendq.cancel(w) {
+            self.popped();
+        }
     }
 
     // ----- receiving -----
@@ -675,9 +848,13 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     }
 
     fn received(&self, w: Pin<&Waiter<T>>, v: T) -> Poll<Option<T>> {
-        // A wake-up that arrived meanwhile was for a value, which this
-        // receive has taken.
-        drop(self.recvq.withdraw(w));
+        // A wake-up that arrived while this receive was still linked may
+        // be for a value pushed after the one it took (even right after
+        // its own pop): pass it on, as a dropped receive does. At worst
+        // another receive retries for nothing.
+        if self.recvq.cancel(w) {
+            self.recvq.notify_one();
+        }
         self.popped();
         Poll::Ready(Some(v))
     }
@@ -690,7 +867,9 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     /// A receive dropped: take its waiter back (nothing was handed to it,
     /// so nothing can be lost).
     pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
-        self.recvq.cancel(w);
+        if self.recvq.cancel(w) {
+            self.recvq.notify_one();
+        }
     }
 
     /// A receive case whose select won it: perform the receive now.
@@ -740,14 +919,30 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     }
 
     /// For blocking operations: takes `w` back if it is still parked
-    /// (`true`: nothing happened to it, the caller timed out).
-    pub(crate) fn abandon(&self, w: Pin<&Waiter<T>>, send: bool) -> bool {
-        let waiters = if send { &self.sendq } else { &self.recvq };
-        match waiters.withdraw(w) {
+    /// (`true`: nothing happened to it, the caller timed out; a send's
+    /// value is back in `value`). `false`: a send was completed or woken
+    /// meanwhile, and the caller's next poll finds which.
+    pub(crate) fn abandon(&self, w: Pin<&Waiter<T>>, send: bool, value: &mut Option<T>) -> bool {
+        if send {
+            let mut q = self.sendq.lock();
+            if w.state() != WaitState::Waiting {
+                return false;
+            }
+            // SAFETY: the send queue's lock; `WaitState::Waiting` means
+            // linked here.
+            let wake = unsafe { self.sendq.unlink(&mut q, &w) };
+            drop(q);
+            w.reset();
+            drop(wake);
+            // SAFETY: unlinked and reset by us: the owner's alone.
+            *value = unsafe { w.take_value() };
+            return true;
+        }
+        match self.recvq.withdraw(w) {
             Withdrawn::Unlinked(_) | Withdrawn::Idle => true,
             Withdrawn::Notified => {
                 // Woken at the deadline: pass the wake-up on.
-                waiters.notify_one();
+                self.recvq.notify_one();
                 true
             }
         }

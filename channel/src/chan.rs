@@ -284,8 +284,8 @@ impl<T> Chan<T> {
     fn abandon(&self, w: Pin<&Waiter<T>>, send: bool, value: &mut Option<T>) -> bool {
         match &self.engine {
             Engine::Rendezvous(e) => e.abandon(w, send, value),
-            Engine::Ring(e) => e.abandon(w, send),
-            Engine::List(e) => e.abandon(w, send),
+            Engine::Ring(e) => e.abandon(w, send, value),
+            Engine::List(e) => e.abandon(w, send, value),
         }
     }
 

@@ -13,8 +13,9 @@
 //!   counterpart completing it, or `close`) unlinks it first, under the
 //!   lock.
 //! - The counterpart takes a send's value from `slot` (no one writes a
-//!   value into a receive's waiter), moves the wake handle out, and only
-//!   then stores the final state with `Release`. From that store on it
+//!   value into a receive's waiter), or leaves it there for an operation
+//!   it only wakes, moves the wake handle out, and only then stores the
+//!   final state with `Release`. From that store on it
 //!   never touches the waiter again: the owner may observe the state
 //!   without the lock (`Acquire`) and free the waiter at once.
 //! - The owner (the future or the blocked thread) must not move the waiter
@@ -39,9 +40,11 @@ use std::thread::Thread;
 pub(crate) enum WaitState {
     /// Parked; linked into a queue.
     Waiting = 0,
-    /// Completed by a counterpart: a send's value was taken from `slot`; a
-    /// receive was woken to retry (no channel writes a value into a
-    /// receive's waiter).
+    /// Completed by a counterpart: a send's value was taken from `slot`
+    /// (a buffered send's slot is then empty), or the operation was woken
+    /// to retry (a receive, a select case; a buffered send then finds its
+    /// value still in `slot`). No channel writes a value into a receive's
+    /// waiter.
     Done = 1,
     /// The channel closed while a send was parked: it gets its value back
     /// from `slot`. (Parked receives are woken to retry instead, and
@@ -358,6 +361,41 @@ impl<T> Waiter<T> {
         self.slot.with_mut(|s| unsafe { (*s).take() })
     }
 
+    /// Puts a send's value (back) into the slot of a linked waiter.
+    ///
+    /// # Safety
+    /// Under the lock, while the waiter is linked and its slot is empty.
+    pub(crate) unsafe fn put_value(&self, value: T) {
+        // SAFETY: per the caller.
+        self.slot.with_mut(|s| unsafe { *s = Some(value) });
+    }
+
+    /// Whether this linked waiter is a plain operation (not a `select!`
+    /// case): one a completer may finish without winning a claim.
+    ///
+    /// # Safety
+    /// Under the lock, while the waiter is linked.
+    pub(crate) unsafe fn is_plain(&self) -> bool {
+        // SAFETY: per the caller.
+        unsafe { self.claim() }.is_null()
+    }
+
+    /// Wakes an unlinked waiter to retry: moves the wake handle out and
+    /// publishes `WaitState::Done`, leaving the slot as it is (a parked
+    /// send's value stays for its owner to take back).
+    ///
+    /// # Safety
+    /// As [`complete`](Self::complete).
+    pub(crate) unsafe fn notify(&self) -> Wake {
+        // SAFETY: per the caller, we own the waiter's fields until the store.
+        let wake = self
+            .wake
+            .with_mut(|w| unsafe { std::mem::replace(&mut *w, Wake::NONE) });
+        // From here on the owner may free the waiter.
+        self.state.store(WaitState::Done as u8, Ordering::Release);
+        wake
+    }
+
     /// Marks the waiter idle again after its owner took its result.
     #[inline]
     pub(crate) fn reset(&self) {
@@ -433,6 +471,11 @@ impl<T> WaitQueue<T> {
         }
         self.tail = w;
         self.len += 1;
+    }
+
+    /// The first linked waiter, left linked.
+    pub(crate) fn front(&self) -> Option<*const Waiter<T>> {
+        (!self.head.is_null()).then_some(self.head)
     }
 
     /// Unlinks and returns the first waiter a completer may complete.

@@ -133,3 +133,31 @@ fn sixty_four_arms() {
     });
     assert!(v < 64);
 }
+
+/// A select's send arm parked on a full buffer, first in line, and a plain
+/// send parked behind it. A receive frees the slot: the arm's select wins
+/// the claim and is woken to send itself (a plain send would have had its
+/// value moved in). The select is dropped before it runs: the room it was
+/// woken for passes on, and the plain send's value goes in.
+#[test]
+fn a_woken_send_arm_dropped_before_it_runs_passes_the_room_on() {
+    use tokio_test::{assert_pending, assert_ready_eq, task};
+    let (tx, rx) = bounded::<u32>(1);
+    tx.try_send(1).unwrap();
+    let mut sel = task::spawn(async {
+        select! {
+            r = tx.send(2) => r.is_ok(),
+            _ = pending::<()>() => false,
+        }
+    });
+    assert_pending!(sel.poll());
+    let mut plain = task::spawn(tx.send(3));
+    assert_pending!(plain.poll());
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert!(sel.is_woken());
+    assert!(!plain.is_woken(), "the arm was first in line");
+    drop(sel);
+    assert!(plain.is_woken());
+    assert_eq!(rx.try_recv(), Ok(3));
+    assert_ready_eq!(plain.poll(), Ok(()));
+}

@@ -69,12 +69,16 @@ impl Kind {
         self.cap().unwrap_or(UNBOUNDED_BURST)
     }
 
-    /// Unbuffered: a receive takes a parked send's value directly.
-    /// Buffered channels wake the parked send to retry on the buffer
-    /// instead. (A send that meets a parked receive, on every kind, puts
-    /// the value in the channel and wakes the receive to take it.)
+    /// Whether a receive that frees room completes the parked send in the
+    /// tests below (one send parked, full to the brim): unbuffered, a
+    /// receive takes a parked send's value directly; with one slot, the
+    /// receive leaves the buffer empty and moves the lone parked send's
+    /// value into it. Larger buffers still hold values after that receive,
+    /// and wake the parked send to retry instead. (A send that meets a
+    /// parked receive, on every kind, puts the value in the channel and
+    /// wakes the receive to take it.)
     fn hands_off(self) -> bool {
-        self == Kind::Unbuffered
+        matches!(self.cap(), Some(0) | Some(1))
     }
 }
 
@@ -912,12 +916,14 @@ fn dropped_waiting_send_is_never_delivered(kind: Kind) {
 
 // A send whose value was taken while it waited, then dropped before its
 // next poll, was delivered: once, and not dropped as well. This is the
-// limit of "dropping a pending send never delivers it" on an unbuffered
+// limit of "dropping a pending send never delivers it" on a bounded
 // channel: between a send future's last (Pending) poll and its drop, a
-// receiver may complete it (Go's recv from a waiting sender; `try_recv`
-// must see that value), and the drop cannot undo a delivery. A buffered
-// channel only wakes a waiting send to retry: dropped before its retry, it
-// is not delivered, and the room it was woken for goes to the next send.
+// receiver may complete it (unbuffered: Go's recv from a waiting sender;
+// `bounded(1)`: the receive that empties the buffer moves the lone
+// waiting send's value in, as Go's recv on a full buffer), and the drop
+// cannot undo a delivery. A larger buffer that still holds values only
+// wakes a waiting send to retry: dropped before its retry, it is not
+// delivered, and the room it was woken for goes to the next send.
 per_kind!(send_taken_then_dropped_was_delivered_exactly_once);
 fn send_taken_then_dropped_was_delivered_exactly_once(kind: Kind) {
     let Some(cap) = kind.cap() else { return };

@@ -28,7 +28,10 @@
 //!   row's (4 and 4, `unbounded()`), `gort-rt-mpmc-rdv`,
 //!   `tokio-rt-mpmc-rdv`: the `chan/mpmc/cap0` row's (4 and 4,
 //!   `bounded(0)`; `kanal-tokio-mpmc-rdv`, `kanal-tokio-mpmc-unb`: the
-//!   rdv and unb shapes on kanal's channel), spawned from
+//!   rdv and unb shapes on kanal's channel), `gort-rt-mpsc1`,
+//!   `tokio-rt-mpsc1`, `gort-rt-mpmc1`, `tokio-rt-mpmc1`: the
+//!   `chan/mpsc/cap1` and `chan/mpmc/cap1` rows' (4 and 1, 4 and 4,
+//!   `bounded(1)`), spawned from
 //!   this thread on gort's runtime or tokio's, `PROBE_WORKERS` workers (2
 //!   by default); they print the ns per message inside the runtime, and
 //!   gort's prints its per-worker polls, steals, parks and LIFO hits and
@@ -59,6 +62,8 @@ fn rt_shape(which: &str) -> (Option<usize>, u64, usize) {
         Some("mpsc") => (Some(128), 4, 1),
         Some("mpmc-unb") => (None, 4, 4),
         Some("mpmc-rdv") => (Some(0), 4, 4),
+        Some("mpsc1") => (Some(1), 4, 1),
+        Some("mpmc1") => (Some(1), 4, 4),
         _ => panic!("no tasks shape in {which}"),
     }
 }
@@ -360,7 +365,8 @@ fn main() {
     let workers: usize = std::env::var("PROBE_WORKERS").map_or(WORKERS, |w| w.parse().unwrap());
     let start = std::time::Instant::now();
     match which.as_str() {
-        "gort-rt-mpsc" | "gort-rt-mpmc-unb" | "gort-rt-mpmc-rdv" => {
+        "gort-rt-mpsc" | "gort-rt-mpmc-unb" | "gort-rt-mpmc-rdv" | "gort-rt-mpsc1"
+        | "gort-rt-mpmc1" => {
             let (cap, k, c) = rt_shape(&which);
             print_counters(&tasks_on!(
                 Gort::build(workers).unwrap(),
@@ -369,7 +375,8 @@ fn main() {
                 c
             ))
         }
-        "tokio-rt-mpsc" | "tokio-rt-mpmc-unb" | "tokio-rt-mpmc-rdv" => {
+        "tokio-rt-mpsc" | "tokio-rt-mpmc-unb" | "tokio-rt-mpmc-rdv" | "tokio-rt-mpsc1"
+        | "tokio-rt-mpmc1" => {
             let (cap, k, c) = rt_shape(&which);
             tasks_on!(Tokio::build(workers).unwrap(), gort_channel(cap), k, c);
         }

@@ -211,7 +211,17 @@ impl<T> Ring<T> {
                 spin_hint();
                 tail = self.tail.load(Ordering::Relaxed);
             } else {
-                // Stale tail.
+                // A push one lap behind reserved this slot and has not
+                // written it yet: full if head is a lap behind tail (the
+                // same decision as above; waiting here would spin for as
+                // long as that push's thread is descheduled). Otherwise
+                // our tail is stale.
+                if stamp.wrapping_add(self.one_lap) == tail {
+                    let head = self.head.load(Ordering::SeqCst);
+                    if head.wrapping_add(self.one_lap) == tail {
+                        return Push::Full(value);
+                    }
+                }
                 spin_hint();
                 tail = self.tail.load(Ordering::Relaxed);
             }
@@ -289,13 +299,8 @@ impl<T> Ring<T> {
                 }
             } else if stamp == head {
                 // Free for this lap: nothing here yet.
-                let tail = self.tail.load(Ordering::SeqCst);
-                if tail & !self.mark == head {
-                    return if tail & self.mark != 0 {
-                        Pop::Closed
-                    } else {
-                        Pop::Empty
-                    };
+                if let Some(nothing) = self.nothing_at(head) {
+                    return nothing;
                 }
                 // A push reserved it and is writing it.
                 if spins == BUSY_SPINS {
@@ -305,11 +310,32 @@ impl<T> Ring<T> {
                 spin_hint();
                 head = self.head.load(Ordering::Relaxed);
             } else {
-                // Stale head.
+                // A pop one lap behind reserved this slot and has not
+                // freed it yet: empty (or closed) if tail is at head, as
+                // above. Otherwise our head is stale.
+                if stamp.wrapping_add(self.one_lap) == head + 1 {
+                    if let Some(nothing) = self.nothing_at(head) {
+                        return nothing;
+                    }
+                }
                 spin_hint();
                 head = self.head.load(Ordering::Relaxed);
             }
         }
+    }
+
+    /// A pop at `head` that found no value in its slot: `Empty` (or
+    /// `Closed`) if tail is at head, read with `SeqCst` (the decision the
+    /// wake-up protocol relies on); `None` if a push is further on.
+    fn nothing_at(&self, head: usize) -> Option<Pop<T>> {
+        let tail = self.tail.load(Ordering::SeqCst);
+        (tail & !self.mark == head).then(|| {
+            if tail & self.mark != 0 {
+                Pop::Closed
+            } else {
+                Pop::Empty
+            }
+        })
     }
 
     /// Sets the closed bit; `true` if this call set it.
@@ -322,6 +348,12 @@ impl<T> Ring<T> {
     }
 
     /// Values buffered (reserved pushes count, reserved pops do not).
+    /// Whether head and tail were equal when read (each read once, with
+    /// no order between them): a hint, not a decision.
+    pub(crate) fn looks_empty(&self) -> bool {
+        self.tail.load(Ordering::Relaxed) & !self.mark == self.head.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn len(&self) -> usize {
         loop {
             let tail = self.tail.load(Ordering::SeqCst);
