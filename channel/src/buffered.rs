@@ -425,15 +425,14 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     /// [`popped`](Self::popped) with a send parked. If it is the only one,
     /// a plain send, and this pop left the queue empty (the popper would
     /// park on its next receive), moves its value into the room this pop
-    /// made and completes it (Go's `recv` on a full buffer with `sendq` non-empty):
-    /// the send has nothing left to retry. Under `sendq`'s lock, so the
+    /// made and completes it (Go's `recv` on a full buffer with `sendq`
+    /// non-empty): the send has nothing left to retry. Under `sendq`'s lock, so the
     /// owner cannot take the value back meanwhile. If the queue is full
     /// again (a send that never parked took the room) or its tail slot is
     /// still being read, the send stays parked with its value: the pop that
     /// frees the next slot comes here too. Otherwise (more sends parked,
     /// values still queued, or a `select!` case first in line) the first
-    /// is woken to retry, as a
-    /// receive is: a plain send finds its value still in its waiter, a
+    /// is woken to retry, as a receive is: a plain send finds its value still in its waiter, a
     /// select case performs its send itself. The module docs say why only
     /// a lone send is completed.
     #[inline(never)]
@@ -513,7 +512,8 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     }
 
     /// Polls a send of `value` (`None` once delivered). `Ready(Err(v))`:
-    /// closed, the value is back. The value stays in `value` while parked.
+    /// closed, the value is back. While parked the value is in the waiter
+    /// `w` ([`park_send`](Self::park_send)), and a receive may complete the send.
     ///
     /// Inline, with only the uncontended push: the whole of a send with
     /// room whose waiter is [`WaitState::Idle`]. An idle waiter is linked

@@ -91,8 +91,8 @@ impl<T> Chan<T> {
         engine!(self, e => e.try_send(value))
     }
 
-    /// Polls a send whose value is in `value` (the rendezvous engine moves
-    /// it into the parked waiter `w`). `Ready(Err(v))`: closed, value back.
+    /// Polls a send whose value is in `value` (the rendezvous engine, and a
+    /// bounded buffered one that parks it, move it into the waiter `w`). `Ready(Err(v))`: closed, value back.
     #[inline]
     pub(crate) fn poll_send(
         &self,
