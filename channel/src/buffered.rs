@@ -300,15 +300,27 @@ impl<T> Waiters<T> {
     fn wake_first(&self) {
         let wake = {
             let mut q = self.lock();
-            // SAFETY: under the lock; the popped waiter was linked and live.
-            let w = unsafe { q.pop_front() };
-            self.parked.store(q.len(), Ordering::SeqCst);
-            // SAFETY: just unlinked by us.
-            w.map(|w| unsafe { (*w).notify() })
+            // SAFETY: `q` is this side's queue, locked.
+            unsafe { self.unlink_first(&mut q) }
         };
         if let Some(wake) = wake {
             wake.fire();
         }
+    }
+
+    /// Unlinks the first waiter of `q` and marks it woken to retry;
+    /// returns its wake handle, to be fired after the lock.
+    ///
+    /// # Safety
+    /// `q` is this side's queue, locked by the caller.
+    #[must_use = "the wake handle must be fired after the lock"]
+    unsafe fn unlink_first(&self, q: &mut WaitQueue<T>) -> Option<Wake> {
+        // SAFETY: under the lock (per the caller); the popped waiter was
+        // linked, hence live.
+        let w = unsafe { q.pop_front() };
+        self.parked.store(q.len(), Ordering::SeqCst);
+        // SAFETY: just unlinked by us, under the lock.
+        w.map(|w| unsafe { (*w).notify() })
     }
 
     /// Wakes every parked operation (close).
@@ -330,17 +342,21 @@ impl<T> Waiters<T> {
         }
     }
 
-    /// Gives a linked select case the select's new wake handle. Taking the
-    /// lock also waits out a waker that claimed the case and is completing
-    /// it.
-    fn rewake(&self, w: Pin<&Waiter<T>>, wake: Wake) {
+    /// Gives a parked waiter (a plain operation polled again, or a linked
+    /// select case) a new wake handle, made by `wake` under the lock.
+    /// `false`: `w` was no longer waiting (woken or completed meanwhile)
+    /// and nothing was made. Taking the lock also waits out a waker that
+    /// claimed a select case and is completing it.
+    fn rewake(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) -> bool {
         let q = self.lock();
-        if w.state() == WaitState::Waiting {
-            // SAFETY: under the lock.
-            let stale = unsafe { w.set_wake(wake) };
-            drop(q);
-            drop(stale);
+        if w.state() != WaitState::Waiting {
+            return false;
         }
+        // SAFETY: under the lock.
+        let stale = unsafe { w.set_wake(wake()) };
+        drop(q);
+        drop(stale);
+        true
     }
 
     /// Takes a dropped operation's waiter back. `true`: it had been woken
@@ -466,13 +482,8 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
                         }
                     }
                 }
-                Some(_) => {
-                    // SAFETY: under the lock; the popped waiter was linked.
-                    let w = unsafe { q.pop_front() };
-                    self.sendq.parked.store(q.len(), Ordering::SeqCst);
-                    // SAFETY: just unlinked by us.
-                    w.map(|w| unsafe { (*w).notify() })
-                }
+                // SAFETY: `q` is the send queue, locked.
+                Some(_) => unsafe { self.sendq.unlink_first(&mut q) },
             }
         };
         if pushed {
@@ -573,13 +584,10 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
                 WaitState::Idle => break,
                 WaitState::Waiting => {
                     // Polled again while parked: only the wake handle changes.
-                    let q = self.sendq.lock();
-                    if w.state() == WaitState::Waiting {
-                        let new = wake.take().map_or(Wake::NONE, |f| f());
-                        // SAFETY: under the lock.
-                        let stale = unsafe { w.set_wake(new) };
-                        drop(q);
-                        drop(stale);
+                    if self
+                        .sendq
+                        .rewake(w, || wake.take().map_or(Wake::NONE, |f| f()))
+                    {
                         return Poll::Pending;
                     }
                 }
@@ -910,12 +918,12 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
 
     /// A registered case's select was polled with another waker.
     pub(crate) fn rewake_recv_case(&self, w: Pin<&Waiter<T>>, wake: Wake) {
-        self.recvq.rewake(w, wake);
+        let _ = self.recvq.rewake(w, || wake);
     }
 
     /// As [`rewake_recv_case`](Self::rewake_recv_case) for a send case.
     pub(crate) fn rewake_send_case(&self, w: Pin<&Waiter<T>>, wake: Wake) {
-        self.sendq.rewake(w, wake);
+        let _ = self.sendq.rewake(w, || wake);
     }
 
     /// For blocking operations: takes `w` back if it is still parked
