@@ -308,7 +308,9 @@ impl<T> Waiters<T> {
         }
     }
 
-    /// Unlinks the first waiter of `q` and marks it woken to retry;
+    /// Unlinks the first waiter of `q` that a completer may take
+    /// (`WaitQueue::pop_front`: select cases whose select another case
+    /// won are skipped on the way), if any, and marks it woken to retry;
     /// returns its wake handle, to be fired after the lock.
     ///
     /// # Safety
@@ -344,8 +346,8 @@ impl<T> Waiters<T> {
 
     /// Gives a parked waiter (a plain operation polled again, or a linked
     /// select case) a new wake handle, made by `wake` under the lock.
-    /// `false`: `w` was no longer waiting (woken or completed meanwhile)
-    /// and nothing was made. Taking the lock also waits out a waker that
+    /// `false`: `w` was no longer waiting (woken, completed or skipped
+    /// meanwhile) and nothing was made. Taking the lock also waits out a waker that
     /// claimed a select case and is completing it.
     fn rewake(&self, w: Pin<&Waiter<T>>, wake: impl FnOnce() -> Wake) -> bool {
         let q = self.lock();
