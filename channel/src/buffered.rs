@@ -157,6 +157,8 @@ impl<T> Queue<T> for List<T> {
     fn has_room(&self) -> bool {
         true
     }
+    /// Never asked in practice: `popped` serves parked sends only on a
+    /// bounded queue, and sends on an unbounded one never park.
     fn looks_empty(&self) -> bool {
         List::len(self) == 0
     }
@@ -469,13 +471,10 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
                     match self.queue.push(v) {
                         Push::Done => {
                             pushed = true;
-                            // SAFETY: as above; unlinked by us just now.
-                            let wake = unsafe {
-                                q.remove(w);
-                                (*w).notify()
-                            };
-                            self.sendq.parked.store(q.len(), Ordering::SeqCst);
-                            Some(wake)
+                            // A plain waiter at the front: `unlink_first`
+                            // unlinks `w` and marks it done, its slot empty.
+                            // SAFETY: `q` is the send queue, locked.
+                            unsafe { self.sendq.unlink_first(&mut q) }
                         }
                         Push::Full(v) | Push::Busy(v) | Push::Closed(v) => {
                             // SAFETY: as above; the slot was emptied above.
@@ -862,11 +861,17 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
         // be for a value pushed after the one it took (even right after
         // its own pop): pass it on, as a dropped receive does. At worst
         // another receive retries for nothing.
+        self.withdraw_recv(w);
+        self.popped();
+        Poll::Ready(Some(v))
+    }
+
+    /// Takes a receive's waiter back; a wake-up it had been given and not
+    /// used goes on to the next parked receive.
+    fn withdraw_recv(&self, w: Pin<&Waiter<T>>) {
         if self.recvq.cancel(w) {
             self.recvq.notify_one();
         }
-        self.popped();
-        Poll::Ready(Some(v))
     }
 
     fn recv_closed(&self, w: Pin<&Waiter<T>>) -> Poll<Option<T>> {
@@ -877,9 +882,7 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
     /// A receive dropped: take its waiter back (nothing was handed to it,
     /// so nothing can be lost).
     pub(crate) fn cancel_recv(&self, w: Pin<&Waiter<T>>) {
-        if self.recvq.cancel(w) {
-            self.recvq.notify_one();
-        }
+        self.withdraw_recv(w);
     }
 
     /// A receive case whose select won it: perform the receive now.
@@ -948,14 +951,10 @@ impl<T, Q: Queue<T>> Buffered<T, Q> {
             *value = unsafe { w.take_value() };
             return true;
         }
-        match self.recvq.withdraw(w) {
-            Withdrawn::Unlinked(_) | Withdrawn::Idle => true,
-            Withdrawn::Notified => {
-                // Woken at the deadline: pass the wake-up on.
-                self.recvq.notify_one();
-                true
-            }
-        }
+        // Woken at the deadline or not, the receive gives up: a wake-up
+        // goes on to the next.
+        self.withdraw_recv(w);
+        true
     }
 
     /// Parked (senders, receivers), for tests.

@@ -92,7 +92,8 @@ impl<T> Chan<T> {
     }
 
     /// Polls a send whose value is in `value` (the rendezvous engine, and a
-    /// bounded buffered one that parks it, move it into the waiter `w`). `Ready(Err(v))`: closed, value back.
+    /// bounded buffered one that parks it, move it into the waiter `w`).
+    /// `Ready(Err(v))`: closed, value back.
     #[inline]
     pub(crate) fn poll_send(
         &self,

@@ -199,8 +199,7 @@ impl<T> Ring<T> {
                 }
             } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
                 // The previous lap's value is still here.
-                let head = self.head.load(Ordering::SeqCst);
-                if head.wrapping_add(self.one_lap) == tail {
+                if self.full_at(tail) {
                     return Push::Full(value);
                 }
                 // A pop reserved it and is reading it.
@@ -216,11 +215,8 @@ impl<T> Ring<T> {
                 // same decision as above; waiting here would spin for as
                 // long as that push's thread is descheduled). Otherwise
                 // our tail is stale.
-                if stamp.wrapping_add(self.one_lap) == tail {
-                    let head = self.head.load(Ordering::SeqCst);
-                    if head.wrapping_add(self.one_lap) == tail {
-                        return Push::Full(value);
-                    }
+                if stamp.wrapping_add(self.one_lap) == tail && self.full_at(tail) {
+                    return Push::Full(value);
                 }
                 spin_hint();
                 tail = self.tail.load(Ordering::Relaxed);
@@ -324,6 +320,13 @@ impl<T> Ring<T> {
         }
     }
 
+    /// Whether a push at `tail` that found its slot taken faces a full
+    /// ring: head a lap behind, read with `SeqCst` (the decision the
+    /// wake-up protocol relies on).
+    fn full_at(&self, tail: usize) -> bool {
+        self.head.load(Ordering::SeqCst).wrapping_add(self.one_lap) == tail
+    }
+
     /// A pop at `head` that found no value in its slot: `Empty` (or
     /// `Closed`) if tail is at head, read with `SeqCst` (the decision the
     /// wake-up protocol relies on); `None` if a push is further on.
@@ -347,13 +350,13 @@ impl<T> Ring<T> {
         self.tail.load(Ordering::SeqCst) & self.mark != 0
     }
 
-    /// Values buffered (reserved pushes count, reserved pops do not).
     /// Whether head and tail were equal when read (each read once, with
     /// no order between them): a hint, not a decision.
     pub(crate) fn looks_empty(&self) -> bool {
         self.tail.load(Ordering::Relaxed) & !self.mark == self.head.load(Ordering::Relaxed)
     }
 
+    /// Values buffered (reserved pushes count, reserved pops do not).
     pub(crate) fn len(&self) -> usize {
         loop {
             let tail = self.tail.load(Ordering::SeqCst);
